@@ -29,11 +29,29 @@ public sealed class Tensor
     }
 
     /// <summary>Wraps an existing pinned array (used by loaders that allocate once).</summary>
-    private Tensor(float[] pinnedData, int[] shape)
+    private Tensor(float[] pinnedData, int[] shape, TensorLayout layout)
     {
         _shape = shape;
         Data = pinnedData;
+        Layout = layout;
     }
+
+    /// <summary>
+    /// Creates a zero-filled rank-4 tensor of logical shape (n,c,h,w) stored in oneDNN's blocked
+    /// nChw16c layout (c must be a multiple of 16).
+    /// </summary>
+    public static Tensor Blocked(int n, int c, int h, int w)
+    {
+        if (c % TensorLayouts.BlockSize != 0)
+            throw new ArgumentException($"Blocked layout needs channels divisible by {TensorLayouts.BlockSize}, got {c}.");
+        var t = new Tensor(n, c, h, w);
+        return new Tensor(t.Data, t._shape, TensorLayout.Nchw16c);
+    }
+
+    /// <summary>
+    /// How the elements are physically ordered. <see cref="Shape"/> is always the logical (N,C,H,W) shape.
+    /// </summary>
+    public TensorLayout Layout { get; } = TensorLayout.Nchw;
 
     /// <summary>The elements, row-major.</summary>
     public float[] Data { get; }
@@ -72,12 +90,12 @@ public sealed class Tensor
     public Span<float> Item(int index) => Data.AsSpan(index * ItemLength, ItemLength);
 
     /// <summary>A zero-filled tensor with the same shape.</summary>
-    public Tensor ZerosLike() => new(_shape);
+    public Tensor ZerosLike() => Layout == TensorLayout.Nchw ? new(_shape) : Blocked(N, C, H, W);
 
     /// <summary>A deep copy.</summary>
     public Tensor Clone()
     {
-        var t = new Tensor(_shape);
+        var t = ZerosLike();
         Data.AsSpan().CopyTo(t.Data);
         return t;
     }
@@ -92,13 +110,21 @@ public sealed class Tensor
     /// <summary>True when the shapes are equal.</summary>
     public bool SameShape(Tensor other) => _shape.AsSpan().SequenceEqual(other._shape);
 
+    /// <summary>Throws unless <paramref name="other"/> has the same shape and layout (names both in the message).</summary>
+    public void RequireSameShape(Tensor other, string what)
+    {
+        if (!SameShape(other) || Layout != other.Layout)
+            throw new ArgumentException($"{what}: shape/layout mismatch [{ShapeString}] {Layout} vs [{other.ShapeString}] {other.Layout}.");
+    }
+
     /// <summary>A tensor that shares this one's storage under another shape with the same element count.</summary>
     public Tensor Reshape(params int[] shape)
     {
         long length = 1;
         foreach (var s in shape) length *= s;
         if (length != Length) throw new ArgumentException($"Cannot reshape [{ShapeString}] to [{string.Join(",", shape)}].");
-        return new Tensor(Data, (int[])shape.Clone());
+        if (Layout != TensorLayout.Nchw) throw new InvalidOperationException("Only plain-layout tensors can be reshaped.");
+        return new Tensor(Data, (int[])shape.Clone(), TensorLayout.Nchw);
     }
 
     /// <summary>Creates a tensor holding a copy of the given values.</summary>
@@ -113,7 +139,7 @@ public sealed class Tensor
     public string ShapeString => string.Join(",", _shape);
 
     /// <inheritdoc />
-    public override string ToString() => $"Tensor[{ShapeString}]";
+    public override string ToString() => $"Tensor[{ShapeString}] {Layout}";
 
     private int Dim(int axis, int rank)
     {

@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+
+namespace MemGen.Native;
+
+/// <summary>
+/// Narrow binding to OpenBLAS (Debian <c>libopenblas0-pthread</c>) and LAPACKE (<c>liblapacke</c>):
+/// row-major matrix products and symmetric eigendecompositions. All matrices are row-major.
+/// </summary>
+public static unsafe class Blas
+{
+    private const string OpenBlasLib = "libopenblas.so.0";
+    private const string LapackeLib = "liblapacke.so.3";
+    private const int RowMajor = 101, NoTrans = 111, Trans = 112;
+
+    [DllImport(OpenBlasLib, EntryPoint = "cblas_sgemm")]
+    private static extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [DllImport(OpenBlasLib, EntryPoint = "cblas_dgemm")]
+    private static extern void cblas_dgemm(int order, int transA, int transB, int m, int n, int k,
+        double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
+
+    [DllImport(LapackeLib, EntryPoint = "LAPACKE_dsyevd")]
+    private static extern int LAPACKE_dsyevd(int layout, byte jobz, byte uplo, int n, double* a, int lda, double* w);
+
+    [DllImport(LapackeLib, EntryPoint = "LAPACKE_ssyevd")]
+    private static extern int LAPACKE_ssyevd(int layout, byte jobz, byte uplo, int n, float* a, int lda, float* w);
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C with op(A) m×k, op(B) k×n, C m×n (row-major, dense, leading
+    /// dimension = row length of the stored matrix).
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        CheckGemm(m, n, k, a.Length, b.Length, c.Length);
+        fixed (float* pa = a, pb = b, pc = c)
+            cblas_sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha,
+                pa, transA ? m : k, pb, transB ? k : n, beta, pc, n);
+    }
+
+    /// <summary>Double-precision version of <see cref="Sgemm"/>.</summary>
+    public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, ReadOnlySpan<double> b, double beta, Span<double> c)
+    {
+        CheckGemm(m, n, k, a.Length, b.Length, c.Length);
+        fixed (double* pa = a, pb = b, pc = c)
+            cblas_dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha,
+                pa, transA ? m : k, pb, transB ? k : n, beta, pc, n);
+    }
+
+    /// <summary>
+    /// Eigendecomposition of the symmetric n×n matrix in <paramref name="matrix"/> (row-major; only the
+    /// upper triangle is read). On return <paramref name="matrix"/> holds the eigenvectors as columns and
+    /// <paramref name="eigenvalues"/> the eigenvalues in ascending order.
+    /// </summary>
+    public static void SymmetricEigen(Span<double> matrix, Span<double> eigenvalues, int n)
+    {
+        if (matrix.Length < (long)n * n || eigenvalues.Length < n) throw new ArgumentException("SymmetricEigen: buffers too small.");
+        int info;
+        fixed (double* pa = matrix, pw = eigenvalues)
+            info = LAPACKE_dsyevd(RowMajor, (byte)'V', (byte)'U', n, pa, n, pw);
+        if (info != 0) throw new InvalidOperationException($"LAPACKE_dsyevd failed with info={info} (n={n}).");
+    }
+
+    /// <summary>Single-precision version of <see cref="SymmetricEigen(Span{double}, Span{double}, int)"/>.</summary>
+    public static void SymmetricEigen(Span<float> matrix, Span<float> eigenvalues, int n)
+    {
+        if (matrix.Length < (long)n * n || eigenvalues.Length < n) throw new ArgumentException("SymmetricEigen: buffers too small.");
+        int info;
+        fixed (float* pa = matrix, pw = eigenvalues)
+            info = LAPACKE_ssyevd(RowMajor, (byte)'V', (byte)'U', n, pa, n, pw);
+        if (info != 0) throw new InvalidOperationException($"LAPACKE_ssyevd failed with info={info} (n={n}).");
+    }
+
+    private static void CheckGemm(int m, int n, int k, int aLen, int bLen, int cLen)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM: negative dimension (m={m}, n={n}, k={k}).");
+        if (aLen < (long)m * k || bLen < (long)k * n || cLen < (long)m * n)
+            throw new ArgumentException($"GEMM: buffer too small for m={m}, n={n}, k={k} (a={aLen}, b={bLen}, c={cLen}).");
+    }
+}

@@ -13,6 +13,7 @@ public static class Program
             "MemGen: when do diffusion models memorize their training images and when do they generalize?\n" +
             "Train blind bias-free denoisers on N images, sample from them, measure memorization and generalization.");
         root.Subcommands.Add(VersionCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

@@ -24,8 +24,8 @@ public sealed unsafe class OneDnnConvolution : IConvolution
     /// <summary>Builds the three primitives for <paramref name="shape"/>.</summary>
     /// <param name="shape">The problem.</param>
     /// <param name="winograd">
-    /// Ask for oneDNN's Winograd algorithm (3×3 only). Passes oneDNN has no Winograd kernel for (e.g.
-    /// 1-channel layers, CPUs without AVX-512) fall back to direct; see <see cref="ForwardAlgorithm"/> etc.
+    /// Ask for oneDNN's Winograd algorithm where <see cref="WinogradApplies"/>. Passes oneDNN has no
+    /// Winograd kernel for (CPUs without AVX-512) fall back to direct; see <see cref="ForwardAlgorithm"/> etc.
     /// </param>
     public OneDnnConvolution(ConvolutionShape shape, bool winograd = false) : this(shape, winograd, ownedByFactory: false) { }
 
@@ -36,7 +36,19 @@ public sealed unsafe class OneDnnConvolution : IConvolution
         Description = Describe(shape);
         ValidateShape(shape, Description);
         _ownedByFactory = ownedByFactory;
-        (_forward, _backwardData, _backwardWeights) = OneDnnThread.Instance.Invoke(() => Build(shape, winograd && shape.Kind == ConvolutionKind.Same3x3));
+        (_forward, _backwardData, _backwardWeights) = OneDnnThread.Instance.Invoke(() => Build(shape, winograd && WinogradApplies(shape)));
+    }
+
+    /// <summary>
+    /// Whether a Winograd request is honoured for <paramref name="shape"/>: 3×3 layers whose channel counts
+    /// are multiples of 16. oneDNN also runs Winograd on padded channels (1-channel images), but measured
+    /// there it is up to 10× slower than direct (1→64 forward, batch 64, 40×40: 4.8 ms vs 0.48 ms).
+    /// </summary>
+    public static bool WinogradApplies(ConvolutionShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return shape.Kind == ConvolutionKind.Same3x3
+            && shape.InChannels % TensorLayouts.BlockSize == 0 && shape.OutChannels % TensorLayouts.BlockSize == 0;
     }
 
     /// <inheritdoc />

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MemGen.Bench;
+using MemGen.Native;
+using Spectre.Console;
+
+namespace MemGen.Cli.Commands;
+
+/// <summary>
+/// <c>memgen bench ...</c>: throughput benchmarks. Each subcommand is one method returning its
+/// <see cref="Command"/>; add it to <see cref="Create"/>. Results go to stdout (a table, or JSON with
+/// <c>--json</c>); progress goes to stderr so JSON output stays clean.
+/// </summary>
+public static class BenchCommand
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <summary>Creates the <c>bench</c> command group.</summary>
+    public static Command Create()
+    {
+        var command = new Command("bench", "Throughput benchmarks of the engine and the networks.");
+        command.Subcommands.Add(Conv());
+        return command;
+    }
+
+    /// <summary><c>memgen bench conv</c>: per-layer forward / backward-data / backward-weights time and GFLOP/s.</summary>
+    private static Command Conv()
+    {
+        var batch = new Option<int>("--batch") { Description = "Images per call.", DefaultValueFactory = _ => 64 };
+        var size = new Option<int>("--size") { Description = "Image height and width (UNet layers run at half of it).", DefaultValueFactory = _ => 40 };
+        var winograd = new Option<bool>("--winograd") { Description = "Use oneDNN's Winograd algorithm for 3×3 layers (opt-in)." };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed calls per pass before timing.", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed calls per pass (the median is reported).", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON instead of a table." };
+        var command = new Command("conv", "Per-layer convolution throughput (fwd, bwd-data, bwd-weights: median ms and GFLOP/s) of the oneDNN engine.");
+        foreach (var o in new Option[] { batch, size, winograd, warmup, repeats, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            int b = parse.GetValue(batch), sz = parse.GetValue(size), w = parse.GetValue(warmup), r = parse.GetValue(repeats);
+            if (b < 1) return Fail("--batch must be at least 1");
+            if (sz < 2) return Fail("--size must be at least 2");
+            if (w < 0) return Fail("--warmup must not be negative");
+            if (r < 1) return Fail("--repeats must be at least 1");
+            bool wino = parse.GetValue(winograd);
+            var layers = ConvolutionBenchmark.RepresentativeLayers(b, sz);
+            var results = new List<LayerTiming>();
+            for (int i = 0; i < layers.Count; i++)
+            {
+                Console.Error.WriteLine($"bench conv: [{i + 1}/{layers.Count}] {layers[i].Name}");
+                results.Add(ConvolutionBenchmark.Measure(layers[i], wino, w, r));
+            }
+            if (parse.GetValue(json))
+            {
+                var report = new
+                {
+                    Benchmark = "conv",
+                    Engine = new { Onednn = OneDnn.Version, Threads = OneDnn.ThreadCount, Avx512 = OneDnn.HasAvx512 },
+                    Winograd = wino,
+                    Batch = b,
+                    Size = sz,
+                    Warmup = w,
+                    Repeats = r,
+                    Layers = results,
+                };
+                Console.WriteLine(JsonSerializer.Serialize(report, s_json));
+            }
+            else
+            {
+                WriteConvTable(results, wino);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static void WriteConvTable(IReadOnlyList<LayerTiming> results, bool winograd)
+    {
+        // Spectre assumes 80 columns when stdout is not a terminal; the table needs about 100.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 110);
+        var table = new Table().Title($"oneDNN {OneDnn.Version}, {OneDnn.ThreadCount} threads, {(winograd ? "Winograd requested" : "direct")}");
+        table.AddColumn("layer");
+        table.AddColumn("b×h×w in");
+        foreach (var pass in new[] { "fwd", "bwd-data", "bwd-wts" })
+        {
+            table.AddColumn(new TableColumn($"{pass} ms").RightAligned());
+            table.AddColumn(new TableColumn("GF/s").RightAligned());
+        }
+        table.AddColumn("alg");
+        foreach (var t in results)
+        {
+            var cells = new List<string> { Markup.Escape(t.Layer), $"{t.Batch}×{t.Height}×{t.Width}" };
+            foreach (var p in new[] { t.Forward, t.BackwardData, t.BackwardWeights })
+            {
+                cells.Add(p.MedianMs.ToString("F2", CultureInfo.InvariantCulture));
+                cells.Add(p.Gflops.ToString("F0", CultureInfo.InvariantCulture));
+            }
+            cells.Add(t.Forward.Algorithm == "winograd" ? "wino" : "direct");
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+        var implementations = results.SelectMany(t => new[] { t.Forward, t.BackwardData, t.BackwardWeights })
+            .Select(p => p.Implementation).Distinct();
+        Console.WriteLine($"oneDNN implementations: {string.Join(", ", implementations)}. GFLOP/s = direct-convolution FLOPs / median time.");
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"memgen bench: {message}.");
+        return 2;
+    }
+}

@@ -1,0 +1,58 @@
+using MemGen.Tensors;
+
+namespace MemGen.Nn;
+
+/// <summary>
+/// A blind, bias-free network that predicts the noise residual r(y) of a noisy image y; the denoiser is
+/// f(y) = y − r(y) (SCIENCE §1). Layers cache what Backward needs during a training Forward.
+/// </summary>
+public abstract class DenoisingNetwork : IDisposable
+{
+    /// <summary>The architecture and its sizes.</summary>
+    public abstract NetworkSpec Spec { get; }
+
+    /// <summary>Image channels the network was built for (C_in = C_out).</summary>
+    public abstract int Channels { get; }
+
+    /// <summary>Trainable parameters, in a fixed order (checkpoints and the optimizer rely on it).</summary>
+    public abstract IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>Non-trainable state saved in checkpoints (batch-norm running sd), in a fixed order.</summary>
+    public abstract IReadOnlyList<NamedTensor> Buffers { get; }
+
+    /// <summary>Total number of trainable scalars.</summary>
+    public long ParameterCount => Parameters.Sum(p => (long)p.Value.Length);
+
+    /// <summary>
+    /// Computes the residual r(y) for a batch <paramref name="noisy"/> (N,C,H,W, plain NCHW). The returned tensor
+    /// is owned by the network and valid until the next call. <paramref name="training"/> uses batch statistics,
+    /// updates the running sd and keeps activations for <see cref="Backward"/>; otherwise eval mode (running sd).
+    /// </summary>
+    public abstract Tensor Forward(Tensor noisy, bool training);
+
+    /// <summary>
+    /// Back-propagates dLoss/dr for the last training Forward. Overwrites every <see cref="Parameter.Gradient"/>;
+    /// when <paramref name="gradInput"/> is given, also writes dLoss/dy into it.
+    /// </summary>
+    public abstract void Backward(Tensor gradResidual, Tensor? gradInput = null);
+
+    /// <summary>Throws <see cref="ArgumentException"/> when images of this size cannot pass through the network.</summary>
+    public virtual void CheckImageSize(int height, int width)
+    {
+        var divisor = Spec.SizeDivisor;
+        if (height % divisor != 0 || width % divisor != 0)
+            throw new ArgumentException($"Images of {height}×{width} do not fit {Spec}: both sides must be divisible by {divisor}.");
+    }
+
+    /// <summary>Releases native resources.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases native resources held by the layers.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}

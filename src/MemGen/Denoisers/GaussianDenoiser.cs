@@ -9,7 +9,7 @@ namespace MemGen.Denoisers;
 /// The Gaussian (Wiener) denoiser of a mean μ and covariance Σ (SCIENCE §4):
 /// f(y) = μ + Σ(Σ + σ²I)⁻¹(y − μ), optimal for Gaussian data and a strong linear baseline on real data.
 /// Σ = V·diag(λ)·Vᵀ is eigendecomposed once; each application is two matrix products,
-/// f(y) = μ + V·diag(λ/(λ + σ²))·Vᵀ(y − μ). Needs σ.
+/// f(y) = μ + V·diag(λ/(λ + σ²))·Vᵀ(y − μ). Needs σ. Not thread-safe (reuses scratch buffers).
 /// </summary>
 public sealed class GaussianDenoiser : IDenoiser
 {
@@ -17,6 +17,7 @@ public sealed class GaussianDenoiser : IDenoiser
     private readonly float[] _eigenvectors;  // d×d row-major, eigenvectors as columns
     private readonly double[] _eigenvalues;  // d, descending, clamped at 0
     private readonly int _size;
+    private float[] _centred = [], _coefficients = []; // scratch, grown to the largest batch seen
 
     /// <summary>
     /// Creates the denoiser of mean <paramref name="mean"/> (d) and covariance <paramref name="covariance"/>
@@ -92,19 +93,24 @@ public sealed class GaussianDenoiser : IDenoiser
         if (noisy.ItemLength != d) throw new ArgumentException($"Images have {noisy.ItemLength} pixels, the Gaussian {d}.");
         int n = noisy.Shape[0];
         if (sigmas.Length != n) throw new ArgumentException($"Expected {n} noise levels, got {sigmas.Length}.");
-        var centred = new float[n * d];
+        if (_centred.Length < n * d)
+        {
+            _centred = new float[n * d];
+            _coefficients = new float[n * d];
+        }
+        var centred = _centred.AsSpan(0, n * d);
+        var coefficients = _coefficients.AsSpan(0, n * d);
         for (int i = 0; i < n; i++)
         {
             if (!(sigmas[i] >= 0) || !float.IsFinite(sigmas[i]))
                 throw new ArgumentException($"Noise level {sigmas[i]} of image {i} must be finite and non-negative.");
-            System.Numerics.Tensors.TensorPrimitives.Subtract(noisy.Item(i), _mean, centred.AsSpan(i * d, d));
+            System.Numerics.Tensors.TensorPrimitives.Subtract(noisy.Item(i), _mean, centred.Slice(i * d, d));
         }
-        var coefficients = new float[n * d];
         Blas.Sgemm(false, false, n, d, d, 1f, centred, _eigenvectors, 0f, coefficients); // (y−μ)ᵀV
         for (int i = 0; i < n; i++)
         {
             double s2 = (double)sigmas[i] * sigmas[i];
-            var row = coefficients.AsSpan(i * d, d);
+            var row = coefficients.Slice(i * d, d);
             for (int k = 0; k < d; k++)
             {
                 double lambda = _eigenvalues[k];

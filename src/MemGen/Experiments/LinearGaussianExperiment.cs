@@ -118,7 +118,6 @@ public static class LinearGaussianExperiment
     public static JsonObject SummaryJson(IEnumerable<LinearGaussianSummary> summaries, JsonObject config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var ratioDomain = (summaries.Min(s => s.Ratio), summaries.Max(s => s.Ratio));
         var rows = new JsonArray();
         foreach (var s in summaries)
         {
@@ -189,6 +188,7 @@ public static class LinearGaussianExperiment
             heading: "Summary");
         report.AddSettings(config, elapsed, started);
 
+        var ratioDomain = (summaries.Min(s => s.Ratio), summaries.Max(s => s.Ratio));
         var ratioDomain = (summaries.Min(s => s.Ratio), summaries.Max(s => s.Ratio));
         var rows = new JsonArray();
         foreach (var s in summaries)

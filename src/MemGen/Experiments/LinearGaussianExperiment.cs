@@ -189,7 +189,6 @@ public static class LinearGaussianExperiment
         report.AddSettings(config, elapsed, started);
 
         var ratioDomain = (summaries.Min(s => s.Ratio), summaries.Max(s => s.Ratio));
-        var ratioDomain = (summaries.Min(s => s.Ratio), summaries.Max(s => s.Ratio));
         var rows = new JsonArray();
         foreach (var s in summaries)
         {

@@ -61,7 +61,8 @@ public static class KernelDensityOverlaps
                     if (i0 == j0) row[a] = double.NegativeInfinity; // the diagonal is added exactly below
                 }
                 TensorPrimitives.Exp(g, g);
-                double sum = TensorPrimitives.Sum<double>(g);
+                double sum = 0; // a plain loop: TensorPrimitives.Sum's order depends on the buffer's alignment
+                foreach (var v in g) sum += v;
                 if (i0 == j0)
                 {
                     // A diagonal block holds each unordered pair twice already.

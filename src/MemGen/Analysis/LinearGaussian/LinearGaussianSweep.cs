@@ -49,8 +49,10 @@ public static class LinearGaussianSweep
         double totalWeight = tasks.Sum(t => (double)t.D), doneWeight = 0;
         var gate = new object();
         int threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
+        // One BLAS thread per worker: no oversubscription, and the same summation order (bit-identical
+        // results) whatever the number of workers.
         int blasThreads = Blas.ThreadCount;
-        if (threads > 1) Blas.ThreadCount = 1;
+        Blas.ThreadCount = 1;
         try
         {
             Parallel.For(0, tasks.Length, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, i =>
@@ -67,7 +69,7 @@ public static class LinearGaussianSweep
         }
         finally
         {
-            if (threads > 1) Blas.ThreadCount = blasThreads;
+            Blas.ThreadCount = blasThreads;
         }
         return results.SelectMany(r => r).OrderBy(m => m.Dimension).ThenBy(m => m.TrainingCount).ThenBy(m => m.Run).ToList();
     }

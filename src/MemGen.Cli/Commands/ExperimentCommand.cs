@@ -81,7 +81,7 @@ public static class ExperimentCommand
         var outDir = OutOption();
         var preset = new Option<string>("--preset")
         {
-            Description = $"quick (d {List(quick.Dimensions)}, R {quick.Runs}, N_original {quick.OriginalCount}; about a minute on 2 cores) or " +
+            Description = $"quick (d {List(quick.Dimensions)}, R {quick.Runs}, N_original {quick.OriginalCount}; under a minute on 2 cores) or " +
                           $"paper (d {List(paper.Dimensions)}, R {paper.Runs}, N_original {paper.OriginalCount}). Flags below override it.",
             DefaultValueFactory = _ => "quick",
         };

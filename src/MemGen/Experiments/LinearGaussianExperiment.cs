@@ -28,17 +28,18 @@ public static class LinearGaussianExperiment
     public static IReadOnlyList<string> PresetNames { get; } = ["quick", "paper"];
 
     /// <summary>
-    /// The preset's settings. <c>quick</c>: d ∈ {8, 16, 32}, R = 60, 2000 original points (about a minute on
-    /// 2 cores, the transition is already visible); <c>paper</c>: the reference values (d ∈ {16, 32, 64, 100}, R = 300, N = 10^4).
+    /// The preset's settings. <c>quick</c>: d ∈ {8, 16, 32, 64}, R = 100, 2000 original points, n/d from 0.25 to 8
+    /// (under a minute on 2 cores; the transition is already visible); <c>paper</c>: the reference values
+    /// (d ∈ {16, 32, 64, 100}, R = 300, N = 10^4), n/d from 0.25 to 8.
     /// </summary>
     public static LinearGaussianSettings Preset(string name) => name switch
     {
         "quick" => new LinearGaussianSettings
         {
-            Dimensions = [8, 16, 32],
-            Ratios = [0.25, 0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0, 3.0, 4.0],
+            Dimensions = [8, 16, 32, 64],
+            Ratios = [0.25, 0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0],
             OriginalCount = 2000,
-            Runs = 60,
+            Runs = 100,
         },
         "paper" => new LinearGaussianSettings(),
         _ => throw new ArgumentException($"Unknown preset '{name}' (expected {string.Join(" or ", PresetNames)}).", nameof(name)),

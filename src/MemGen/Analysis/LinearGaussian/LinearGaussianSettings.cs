@@ -10,7 +10,7 @@ public sealed record LinearGaussianSettings
     public int[] Dimensions { get; init; } = [16, 32, 64, 100];
 
     /// <summary>Training-set sizes as multiples of d; n = max(2, round(ratio·d)), duplicates removed.</summary>
-    public double[] Ratios { get; init; } = [0.25, 0.5, 0.625, 0.75, 0.875, 0.95, 1.0, 1.05, 1.125, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0];
+    public double[] Ratios { get; init; } = [0.25, 0.5, 0.625, 0.75, 0.875, 0.95, 1.0, 1.05, 1.125, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0];
 
     /// <summary>m: mean of every coordinate of the true law.</summary>
     public double Mean { get; init; } = 10;

@@ -295,7 +295,7 @@ public static class TransitionExperiment
         var sampler = new Algorithm1Sampler(settings.SamplerOptions() with { MeanImage = ImageStatistics.MeanImage(both) });
         long sampleSeed = settings.Seed;
         int sampled = 0;
-        (ImageSet Images, int Diverged) Sample(IDenoiser d, string name)
+        (ImageSet Images, int Diverged, int[] Steps) Sample(IDenoiser d, string name)
         {
             cancellation.ThrowIfCancellationRequested();
             var path = P($"samples-{name}.npy");
@@ -305,19 +305,19 @@ public static class TransitionExperiment
             {
                 var images = NpyReader.ReadImages(path);
                 if (images.Count == settings.Samples && images.ImageSize == pool.ImageSize)
-                    return (images, CountDiverged(trajectories));
+                    return (images, CountDiverged(trajectories), ReadSteps(trajectories));
             }
             var reporter = new InlineProgress<int>(k => stage.Report($"sample {name}", $"{k}/{settings.Samples}", from + 0.03 * k / settings.Samples));
             var result = sampler.Sample(d, settings.Samples, pool.Channels, pool.Height, pool.Width, sampleSeed, progress: reporter);
             var set = result.ToImageSet();
             result.WriteTrajectoryCsv(trajectories);
             NpyWriter.Write(path, set);
-            return (set, result.DivergedCount);
+            return (set, result.DivergedCount, result.Steps);
         }
-        var (x1, div1) = Sample(net1, "s1");
-        var (x2, div2) = Sample(net2, "s2");
-        var (o1, odiv1) = Sample(opt1, "optimal-s1");
-        var (o2, odiv2) = Sample(opt2, "optimal-s2");
+        var (x1, div1, st1) = Sample(net1, "s1");
+        var (x2, div2, st2) = Sample(net2, "s2");
+        var (o1, odiv1, ost1) = Sample(opt1, "optimal-s1");
+        var (o2, odiv2, ost2) = Sample(opt2, "optimal-s2");
 
         stage.Report("memorization", "", 0.97);
         var m1 = Memorization.Measure(x1, split.S1);
@@ -339,7 +339,7 @@ public static class TransitionExperiment
 
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
-            FamilyMeasures.From(cross, m1, m2, div1 + div2), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2),
+            FamilyMeasures.From(cross, m1, m2, div1 + div2, MedianOf(st1, st2)), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2, MedianOf(ost1, ost2)),
             [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds);
         point.Save(P(PointFile));
         stage.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
@@ -365,6 +365,11 @@ public static class TransitionExperiment
         if (column < 0) return 0;
         return lines.Skip(1).Count(l => l.Split(',') is var cells && cells.Length > column && cells[column] is "1" or "true" or "True");
     }
+
+    private static double MedianOf(int[] a, int[] b) => ImageStatistics.Median([.. a.Concat(b).Select(x => (double)x)]);
+
+    private static int[] ReadSteps(string trajectoriesCsv) =>
+        [.. File.ReadAllLines(trajectoriesCsv).Skip(1).Where(l => l.Length > 0).Select(l => int.Parse(l.Split(',')[1], CultureInfo.InvariantCulture))];
 
     private static void WriteNearestPairs(string path, IReadOnlyList<NearestPair> plain, IReadOnlyList<NearestPair> centered)
     {

@@ -15,6 +15,9 @@ public enum TransitionRegime
     /// <summary>Neither clearly memorizing nor clearly generalizing.</summary>
     Transitional,
 
+    /// <summary>The networks barely denoise (Algorithm 1 stops within <see cref="TransitionPoint.MinimumSteps"/> steps): undertrained, no verdict.</summary>
+    Undetermined,
+
     /// <summary>The S1 and S2 models produce nearly the same image from the same seed, closer to each other than to any training image.</summary>
     Generalizing,
 }
@@ -33,10 +36,11 @@ public enum TransitionRegime
 /// <param name="RatioS1">Per S1 sample: ‖x − NN1‖/‖x − NN2‖ in S1 (NaN when S1 has one image).</param>
 /// <param name="RatioS2">Per S2 sample: the same in S2.</param>
 /// <param name="Diverged">Samples (of both models) that did not converge.</param>
+/// <param name="MedianSteps">Median number of Algorithm 1 steps per sample (both models).</param>
 public sealed record FamilyMeasures(
     double[] CrossCosine, double[] CrossCenteredCosine,
     double[] NearestCosineS1, double[] NearestCosineS2, double[] NearestCenteredCosineS1, double[] NearestCenteredCosineS2,
-    double[] RatioS1, double[] RatioS2, int Diverged)
+    double[] RatioS1, double[] RatioS2, int Diverged, double MedianSteps)
 {
     /// <summary>Summary of the S1–S2 mean-removed cosine similarities.</summary>
     [JsonIgnore] public SimilaritySummary Cross => SimilaritySummary.Of(CrossCenteredCosine);
@@ -62,11 +66,11 @@ public sealed record FamilyMeasures(
     }
 
     /// <summary>Collects the measures from the analysis results.</summary>
-    public static FamilyMeasures From(IReadOnlyList<SamplePairSimilarity> cross, IReadOnlyList<SampleMemorization> s1, IReadOnlyList<SampleMemorization> s2, int diverged) => new(
+    public static FamilyMeasures From(IReadOnlyList<SamplePairSimilarity> cross, IReadOnlyList<SampleMemorization> s1, IReadOnlyList<SampleMemorization> s2, int diverged, double medianSteps) => new(
         [.. cross.Select(c => c.Cosine)], [.. cross.Select(c => c.CenteredCosine)],
         [.. s1.Select(m => m.Cosine)], [.. s2.Select(m => m.Cosine)],
         [.. s1.Select(m => m.CenteredCosine)], [.. s2.Select(m => m.CenteredCosine)],
-        [.. s1.Select(m => m.Ratio)], [.. s2.Select(m => m.Ratio)], diverged);
+        [.. s1.Select(m => m.Ratio)], [.. s2.Select(m => m.Ratio)], diverged, medianSteps);
 }
 
 /// <summary>A denoising curve in numbers: output PSNR on training and on test images at each σ.</summary>
@@ -117,13 +121,17 @@ public sealed record TransitionPoint(
     /// <summary>Without a defined ratio (N = 1), samples at least this similar (mean-removed cosine) to the training image count as copies.</summary>
     public const double CopySimilarity = 0.95;
 
+    /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
+    public const double MinimumSteps = 5;
+
     /// <summary>The criterion of <see cref="Regime"/> in words (shown in the report).</summary>
     public const string Criterion =
         "Let A = median similarity of the S1 and S2 networks' samples of the same seed, B = median similarity of each sample to the most " +
         "similar image of its own training set (both mean-removed cosine similarities), and F = fraction of samples memorized by the " +
         "Gu et al. rule ‖x − NN1‖ < ‖x − NN2‖/3 (for N = 1, where there is no second neighbour: similarity ≥ 0.95 to the training image). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
-        "training image, SCIENCE §5). Transitional: anything else.";
+        "training image, SCIENCE §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
+        "5 steps, the samples are the initial noise), so they are undertrained and identical 'samples' mean nothing.";
 
     /// <summary>Mean PSNR gap (train − test, averaged over σ) of the S1 and S2 networks.</summary>
     [JsonIgnore] public double PsnrGap => (CurveS1.Gap + CurveS2.Gap) / 2;
@@ -141,6 +149,7 @@ public sealed record TransitionPoint(
         get
         {
             double a = Network.Cross.Median, b = Network.Nearest.Median, f = FractionMemorized;
+            if (Network.MedianSteps < MinimumSteps) return TransitionRegime.Undetermined;
             if (f >= MemorizedFractionForMemorizing && a < b) return TransitionRegime.Memorizing;
             if (f < MemorizedFractionForGeneralizing && a >= b) return TransitionRegime.Generalizing;
             return TransitionRegime.Transitional;
@@ -158,6 +167,7 @@ public sealed record TransitionPoint(
             {
                 TransitionRegime.Memorizing => "memorizing: the networks reproduce their own training images, and the S1 and S2 networks give different images for the same seed",
                 TransitionRegime.Generalizing => "generalizing: the S1 and S2 networks, trained on disjoint images, produce nearly the same image from the same seed, and it is not a copy of a training image",
+                TransitionRegime.Undetermined => Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)"),
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
             return Inv($"N = {N}: {regime}. Median S1–S2 similarity A = {a:F3} vs median similarity to the nearest training image B = {b:F3}; ") +

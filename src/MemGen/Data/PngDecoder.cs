@@ -217,8 +217,8 @@ public static class PngDecoder
             for (int c = 0; c < 3; c++) pixels[c * plane + at] = palette[3 * index + c] / 255f;
             return;
         }
-        float scale = 1f / ((1 << depth) - 1);
+        float max = (1 << depth) - 1;
         int colors = colorType is 0 or 4 ? 1 : 3;
-        for (int c = 0; c < colors; c++) pixels[c * plane + at] = Sample(row, x * samples + c, depth) * scale;
+        for (int c = 0; c < colors; c++) pixels[c * plane + at] = Sample(row, x * samples + c, depth) / max;
     }
 }

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace MemGen.Tests.Data;
 
-public class IdxReaderTests(ITestOutputHelper output)
+public class IdxReaderTests
 {
     internal static byte[] IdxBytes(byte type, int[] shape, byte[] payload)
     {

@@ -14,6 +14,7 @@ public static class Program
             "Train blind bias-free denoisers on N images, sample from them, measure memorization and generalization.");
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         return root;
     }
 

@@ -84,7 +84,7 @@ public class PngTests
         s.Write(w);
     }
 
-    private static uint Crc(byte[] bytes)
+    internal static uint Crc(byte[] bytes)
     {
         // Bitwise CRC-32, independent of the table-driven one in the library.
         uint crc = 0xFFFFFFFF;

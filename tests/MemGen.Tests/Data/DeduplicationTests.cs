@@ -55,10 +55,13 @@ public class DeduplicationTests
     [Fact]
     public void MatchesNaiveAllPairsReferenceAcrossBlocks()
     {
-        var set = WithPlantedDuplicates(1300, 5, out var planted);
+        var set = WithPlantedDuplicates(600, 5, out var planted);
         var kept = Deduplication.Run(set);
         Assert.Equal(NaiveKept(set, 0.95, keptOnly: false), kept);
-        Assert.Equal(Enumerable.Range(0, 1300).Where(i => !planted.Contains(i)), kept);
+        Assert.Equal(Enumerable.Range(0, 600).Where(i => !planted.Contains(i)), kept);
+        // Small blocks: many row and column blocks, ragged edges.
+        Assert.Equal(kept, Deduplication.Run(set, 0.95, false, null, rowBlock: 37, columnBlock: 100));
+        Assert.Equal(Deduplication.Run(set, 0.95, true), Deduplication.Run(set, 0.95, true, null, rowBlock: 64, columnBlock: 96));
     }
 
     [Fact]

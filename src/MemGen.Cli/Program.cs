@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
         return root;
     }
 

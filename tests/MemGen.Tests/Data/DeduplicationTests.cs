@@ -107,3 +107,28 @@ public class DeduplicationTests
         Assert.Equal(kept.Select(i => raw.Labels![i]), fashion.Labels!);
     }
 }
+
+public class DeduplicationCacheTests
+{
+    [Fact]
+    public void CachedResultEqualsFreshOneAndBadEntriesAreRecomputed()
+    {
+        using var dir = new TempFolder();
+        var set = DatasetLoader.Load("fashion-mnist:test|take=600");
+        var fresh = Deduplication.Run(set);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        var files = Directory.GetFiles(Path.Combine(dir.Path, "dedup"));
+        var entry = Assert.Single(files);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        // Corrupt the entry: indices out of order → ignored and rewritten.
+        var bytes = File.ReadAllBytes(entry);
+        (bytes[12], bytes[16]) = (bytes[16], bytes[12]);
+        bytes[13] = 0xFF;
+        File.WriteAllBytes(entry, bytes);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        Assert.Equal(12 + 4 * fresh.Length, new FileInfo(entry).Length);
+        // Another threshold or mode is another entry.
+        Assert.Equal(Deduplication.Run(set, 0.9, true), DeduplicationCache.Run(set, 0.9, true, directory: dir.Path));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir.Path, "dedup")).Length);
+    }
+}

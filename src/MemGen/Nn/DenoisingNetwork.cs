@@ -36,6 +36,13 @@ public abstract class DenoisingNetwork : IDisposable
     /// </summary>
     public abstract void Backward(Tensor gradResidual, Tensor? gradInput = null);
 
+    /// <summary>
+    /// Linearizes the evaluation-mode network at <paramref name="noisy"/> (ReLU switches frozen there) for exact
+    /// Jacobian-vector products J·v and Jᵀ·u (SCIENCE §5). Networks without that support throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    public virtual LinearizedNetwork LinearizeAt(Tensor noisy) =>
+        throw new NotSupportedException($"{GetType().Name} cannot be linearized.");
+
     /// <summary>Throws <see cref="ArgumentException"/> when images of this size cannot pass through the network.</summary>
     public virtual void CheckImageSize(int height, int width)
     {

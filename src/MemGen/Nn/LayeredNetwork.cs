@@ -1,0 +1,136 @@
+using MemGen.Tensors;
+
+namespace MemGen.Nn;
+
+/// <summary>
+/// The machinery shared by <see cref="BfCnn"/> and <see cref="BiasFreeUnet"/>: input checks, the mode of the
+/// last forward pass, gradients with respect to the input, and linearization (<see cref="LinearizeAt"/>).
+/// Activations inside the network use oneDNN's blocked nChw16c layout when the width is a multiple of 16
+/// (<see cref="InnerLayout"/>); images enter and the residual leaves in plain NCHW.
+/// </summary>
+public abstract class LayeredNetwork : DenoisingNetwork
+{
+    private LayerMode? _lastForward;
+    private int _lastBatch, _lastHeight, _lastWidth;
+    private int _linearization;
+
+    /// <summary>Records the spec and channel count.</summary>
+    protected LayeredNetwork(NetworkSpec spec, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        Spec = spec;
+        Channels = channels;
+        InnerLayout = spec.Width % TensorLayouts.BlockSize == 0 ? TensorLayout.Nchw16c : TensorLayout.Nchw;
+    }
+
+    /// <inheritdoc />
+    public sealed override NetworkSpec Spec { get; }
+
+    /// <inheritdoc />
+    public sealed override int Channels { get; }
+
+    /// <summary>Layout of the hidden activations.</summary>
+    public TensorLayout InnerLayout { get; }
+
+    /// <inheritdoc />
+    public sealed override Tensor Forward(Tensor noisy, bool training)
+    {
+        CheckInput(noisy, nameof(noisy));
+        var mode = training ? LayerMode.Training : LayerMode.Evaluation;
+        _lastForward = null;
+        var r = Run(noisy, mode);
+        (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (mode, noisy.N, noisy.H, noisy.W);
+        return r;
+    }
+
+    /// <summary>
+    /// Back-propagates dLoss/dr through the last Forward (training or evaluation mode). Overwrites every
+    /// <see cref="Parameter.Gradient"/>; when <paramref name="gradInput"/> is given, also writes dLoss/dy into it.
+    /// </summary>
+    public sealed override void Backward(Tensor gradResidual, Tensor? gradInput = null)
+    {
+        ArgumentNullException.ThrowIfNull(gradResidual);
+        if (_lastForward is not (LayerMode.Training or LayerMode.Evaluation))
+            throw new InvalidOperationException($"{Spec}: Backward needs a Forward first (a linearized pass in between overwrites its activations).");
+        RequireImageShape(gradResidual, nameof(gradResidual), _lastBatch, _lastHeight, _lastWidth);
+        if (gradInput is not null) RequireImageShape(gradInput, nameof(gradInput), _lastBatch, _lastHeight, _lastWidth);
+        var dx = RunBackward(gradResidual, _lastForward.Value, parameterGradients: true, inputGradient: gradInput is not null);
+        if (gradInput is not null) dx!.Span.CopyTo(gradInput.Span);
+    }
+
+    /// <summary>
+    /// Runs the evaluation-mode network at <paramref name="noisy"/> and freezes every ReLU switch pattern
+    /// there (batch-norm scales are the running ones in evaluation mode anyway). The result computes exact
+    /// Jacobian-vector products at that point. A later LinearizeAt on this network invalidates it.
+    /// <paramref name="noisy"/> may hold one image (then any number of vectors can be pushed at once) or a batch
+    /// (then vectors come in batches of the same size, item i linearized at image i).
+    /// </summary>
+    public sealed override LinearizedNetwork LinearizeAt(Tensor noisy)
+    {
+        CheckInput(noisy, nameof(noisy));
+        _lastForward = null;
+        var r = Run(noisy, LayerMode.Evaluation);
+        FreezeMasks();
+        (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (LayerMode.Evaluation, noisy.N, noisy.H, noisy.W);
+        _linearization++;
+        return new LinearizedNetwork(this, _linearization, noisy.Clone(), r.Clone());
+    }
+
+    /// <summary>J_r·v for a linearization (called by <see cref="LinearizedNetwork"/>).</summary>
+    internal Tensor RunLinearized(Tensor v, int linearization, LinearizedNetwork owner)
+    {
+        RequireCurrent(linearization, owner, v);
+        _lastForward = LayerMode.Linearized;
+        return Run(v, LayerMode.Linearized);
+    }
+
+    /// <summary>J_rᵀ·u for a linearization (called by <see cref="LinearizedNetwork"/>).</summary>
+    internal Tensor RunLinearizedBackward(Tensor u, int linearization, LinearizedNetwork owner)
+    {
+        RequireCurrent(linearization, owner, u);
+        return RunBackward(u, LayerMode.Linearized, parameterGradients: false, inputGradient: true)!;
+    }
+
+    /// <summary>Every convolution layer of the network.</summary>
+    public abstract IReadOnlyList<ConvolutionLayer> ConvolutionLayers { get; }
+
+    /// <summary>
+    /// Direct-convolution FLOPs of the last forward pass (all convolution layers). A training step costs about
+    /// three times this (forward, backward-data, backward-weights), the convention of <c>memgen bench</c>.
+    /// </summary>
+    public double LastForwardConvolutionFlops => ConvolutionLayers.Sum(c => c.LastForwardFlops);
+
+    /// <summary>The residual r(x) of a batch in plain NCHW (a network-owned buffer).</summary>
+    protected abstract Tensor Run(Tensor x, LayerMode mode);
+
+    /// <summary>Back-propagates dr; returns dLoss/dx (plain NCHW, network-owned) when <paramref name="inputGradient"/>.</summary>
+    protected abstract Tensor? RunBackward(Tensor gradResidual, LayerMode mode, bool parameterGradients, bool inputGradient);
+
+    /// <summary>Freezes the switch pattern of every ReLU at the last forward pass.</summary>
+    protected abstract void FreezeMasks();
+
+    /// <summary>Drops every cached activation buffer (they are reallocated on demand); parameters stay.</summary>
+    public abstract void ReleaseBuffers();
+
+    private void RequireCurrent(int linearization, LinearizedNetwork owner, Tensor t)
+    {
+        if (linearization != _linearization)
+            throw new InvalidOperationException($"{Spec}: this linearization is stale (the network was linearized again since).");
+        RequireImageShape(t, "vector", owner.Point.N == 1 ? t.N : owner.Point.N, owner.Point.H, owner.Point.W);
+    }
+
+    private void CheckInput(Tensor noisy, string name)
+    {
+        ArgumentNullException.ThrowIfNull(noisy, name);
+        if (noisy.Rank != 4 || noisy.C != Channels || noisy.Layout != TensorLayout.Nchw)
+            throw new ArgumentException($"{Spec}: {name} must be plain [N,{Channels},H,W], got [{noisy.ShapeString}] {noisy.Layout}.", name);
+        CheckImageSize(noisy.H, noisy.W);
+    }
+
+    private void RequireImageShape(Tensor t, string name, int n, int h, int w)
+    {
+        if (t.Rank != 4 || t.N != n || t.C != Channels || t.H != h || t.W != w || t.Layout != TensorLayout.Nchw)
+            throw new ArgumentException($"{Spec}: {name} must be plain [{n},{Channels},{h},{w}], got [{t.ShapeString}] {t.Layout}.", name);
+    }
+}

@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         return root;
     }
 

@@ -23,7 +23,10 @@ public static class ImageStatistics
     }
 
     /// <summary>Mean squared difference of two images (accumulated in double).</summary>
-    public static double MeanSquaredError(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    public static double MeanSquaredError(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => SquaredDistance(a, b) / a.Length;
+
+    /// <summary>Squared Euclidean distance of two images (accumulated in double).</summary>
+    public static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         if (a.Length != b.Length) throw new ArgumentException($"Images differ in size ({a.Length} vs {b.Length}).");
         double acc = 0;
@@ -32,7 +35,7 @@ public static class ImageStatistics
             double e = a[i] - (double)b[i];
             acc += e * e;
         }
-        return acc / a.Length;
+        return acc;
     }
 
     /// <summary>PSNR = 10·log10(1/MSE) of an estimate against a clean image in [0,1] (SCIENCE notation).</summary>
@@ -69,7 +72,7 @@ public static class ImageStatistics
 
     /// <summary>Euclidean distance of two images (accumulated in double).</summary>
     public static double L2Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b) =>
-        Math.Sqrt(MeanSquaredError(a, b) * a.Length);
+        Math.Sqrt(SquaredDistance(a, b));
 
     /// <summary>Median of <paramref name="values"/> (NaN when empty).</summary>
     public static double Median(IReadOnlyList<double> values)

@@ -28,7 +28,11 @@ public sealed class BfCnn : LayeredNetwork
         foreach (var stage in _stages) stage.Initialize(rng);
         Parameters = _stages.SelectMany(s => s.Parameters).ToArray();
         Buffers = _stages.SelectMany(s => s.Buffers).ToArray();
+        ConvolutionLayers = _stages.Select(s => (ConvolutionLayer)s.Conv).ToArray();
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ConvolutionLayer> ConvolutionLayers { get; }
 
     /// <inheritdoc />
     public override IReadOnlyList<Parameter> Parameters { get; }

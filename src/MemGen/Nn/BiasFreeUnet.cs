@@ -91,7 +91,11 @@ public sealed class BiasFreeUnet : LayeredNetwork
         }
         Parameters = parameters;
         Buffers = buffers;
+        ConvolutionLayers = Stages.Select(s => (ConvolutionLayer)s.Conv).Concat(_ups).ToArray();
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ConvolutionLayer> ConvolutionLayers { get; }
 
     /// <inheritdoc />
     public override IReadOnlyList<Parameter> Parameters { get; }

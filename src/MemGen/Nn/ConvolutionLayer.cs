@@ -66,6 +66,9 @@ public abstract class ConvolutionLayer : IDisposable
         rng.FillNormal(Weight.Value.Span, 0f, (float)Math.Sqrt(2.0 / FanIn));
     }
 
+    /// <summary>Direct-convolution FLOPs of one forward pass at the shape of the last Forward (0 before any).</summary>
+    public double LastForwardFlops { get; private set; }
+
     /// <summary>y = conv(x) into a buffer owned by the layer (valid until the next Forward with this shape).</summary>
     public Tensor Forward(Tensor x)
     {
@@ -75,6 +78,7 @@ public abstract class ConvolutionLayer : IDisposable
         var y = _outputs.Get(s.Batch, OutChannels, s.OutHeight, s.OutWidth, OutLayout);
         conv.Forward(x, Weight.Value, y);
         _input = x;
+        LastForwardFlops = s.ForwardFlops;
         return y;
     }
 

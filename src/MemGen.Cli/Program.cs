@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using MemGen.Cli.Commands;
 
 namespace MemGen.Cli;
@@ -7,13 +8,21 @@ namespace MemGen.Cli;
 public static class Program
 {
     /// <summary>Builds the command tree. Each command group lives in its own file under Commands/.</summary>
-    public static RootCommand BuildRoot()
+    public static Command BuildRoot()
     {
-        var root = new RootCommand(
+        // A plain Command named "memgen" (RootCommand would take the assembly name) with the root's standard options.
+        var root = new Command("memgen",
             "MemGen: when do diffusion models memorize their training images and when do they generalize?\n" +
             "Train blind bias-free denoisers on N images, sample from them, measure memorization and generalization.");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         return root;
     }
 

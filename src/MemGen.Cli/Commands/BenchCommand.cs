@@ -28,6 +28,7 @@ public static class BenchCommand
         command.Subcommands.Add(Conv());
         command.Subcommands.Add(Train());
         command.Subcommands.Add(Jacobian());
+        command.Subcommands.Add(Reference());
         return command;
     }
 
@@ -109,6 +110,51 @@ public static class BenchCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Model}, {sz}×{sz}, batch {b}: {result.ImagesPerS:F1} images/s, {result.StepMsMedian:F1} ms/step (min {result.StepMsMin:F1}), " +
                     $"{result.GflopsPerS:F0} conv GFLOP/s ({result.ConvMsPerStep:F0} ms in convolutions, {result.OtherMsPerStep:F0} ms elsewhere), peak RSS {result.PeakRssMb:F0} MiB, {result.Threads} threads{(result.Winograd ? ", Winograd" : "")}"));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary><c>memgen bench reference</c>: rates of the empirical optimal denoiser and the exact nearest-neighbour search.</summary>
+    private static Command Reference()
+    {
+        var train = new Option<int>("--train") { Description = "Training images N (synthetic).", DefaultValueFactory = _ => 60_000 };
+        var size = new Option<int>("--size") { Description = "Image height and width.", DefaultValueFactory = _ => 28 };
+        var queries = new Option<int>("--queries") { Description = "Query images per timed call.", DefaultValueFactory = _ => 256 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed calls (the median is reported).", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON instead of a table." };
+        var command = new Command("reference", "Images/s of the empirical optimal denoiser and pairs/s of the exact nearest-neighbour search on N synthetic images.");
+        foreach (var o in new Option[] { train, size, queries, repeats, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            int n = parse.GetValue(train), sz = parse.GetValue(size), q = parse.GetValue(queries), r = parse.GetValue(repeats);
+            if (n < 2) return Fail("--train must be at least 2");
+            if (sz < 1) return Fail("--size must be at least 1");
+            if (q < 1) return Fail("--queries must be at least 1");
+            if (r < 1) return Fail("--repeats must be at least 1");
+            var training = ReferenceComputationBenchmark.Synthetic(n, sz, seed: 1);
+            var results = new List<RateMeasurement>();
+            Console.Error.WriteLine("bench reference: empirical optimal denoiser");
+            results.Add(ReferenceComputationBenchmark.EmpiricalOptimal(training, q, r));
+            foreach (var metric in new[] { MemGen.Analysis.SimilarityMetric.L2, MemGen.Analysis.SimilarityMetric.Cosine })
+            {
+                Console.Error.WriteLine($"bench reference: nearest-neighbour search ({metric})");
+                results.Add(ReferenceComputationBenchmark.NearestNeighbours(training, q, metric, r));
+            }
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { Benchmark = "reference", Train = n, Size = sz, Queries = q, Repeats = r, Results = results }, s_json));
+                return 0;
+            }
+            var table = new Table().Title($"N = {n} synthetic images of {sz}×{sz}, {q} queries per call");
+            foreach (var c in new[] { "computation", "median s", "rate", "GFLOP/s" }) table.AddColumn(c);
+            foreach (var m in results)
+                table.AddRow(Markup.Escape(m.Name), m.MedianSeconds.ToString("F3", CultureInfo.InvariantCulture),
+                    m.Name.StartsWith("empirical", StringComparison.Ordinal)
+                        ? $"{m.ItemsPerSecond.ToString("F0", CultureInfo.InvariantCulture)} images/s"
+                        : $"{(m.ItemsPerSecond / 1e6).ToString("F1", CultureInfo.InvariantCulture)} M pairs/s",
+                    m.Gflops.ToString("F0", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
             return 0;
         });
         return command;

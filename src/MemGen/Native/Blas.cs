@@ -12,6 +12,17 @@ public static unsafe class Blas
     private const string LapackeLib = "liblapacke.so.3";
     private const int RowMajor = 101, NoTrans = 111, Trans = 112;
 
+    /// <summary>
+    /// OpenBLAS 0.3.21 identifies AMD Zen 4/5 as Haswell and runs AVX2 kernels (about 2× slower here); its SkylakeX
+    /// (AVX-512) kernels run on these CPUs. OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded by the first call
+    /// below, so it is put into the native environment first unless the user set it.
+    /// </summary>
+    static Blas()
+    {
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && string.IsNullOrEmpty(ProcessEnvironment.Get("OPENBLAS_CORETYPE")))
+            ProcessEnvironment.Set("OPENBLAS_CORETYPE", "SkylakeX");
+    }
+
     [DllImport(OpenBlasLib, EntryPoint = "cblas_sgemm")]
     private static extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
@@ -19,6 +30,22 @@ public static unsafe class Blas
     [DllImport(OpenBlasLib, EntryPoint = "cblas_dgemm")]
     private static extern void cblas_dgemm(int order, int transA, int transB, int m, int n, int k,
         double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
+
+    [DllImport(OpenBlasLib, EntryPoint = "openblas_set_num_threads")]
+    private static extern void openblas_set_num_threads(int count);
+
+    [DllImport(OpenBlasLib, EntryPoint = "openblas_get_num_threads")]
+    private static extern int openblas_get_num_threads();
+
+    /// <summary>
+    /// OpenBLAS's own thread count (process-wide). Set it to 1 when several threads call BLAS at once
+    /// (e.g. independent runs under Parallel.For), so the cores are not oversubscribed.
+    /// </summary>
+    public static int ThreadCount
+    {
+        get => openblas_get_num_threads();
+        set => openblas_set_num_threads(Math.Max(1, value));
+    }
 
     [DllImport(LapackeLib, EntryPoint = "LAPACKE_dsyevd")]
     private static extern int LAPACKE_dsyevd(int layout, byte jobz, byte uplo, int n, double* a, int lda, double* w);

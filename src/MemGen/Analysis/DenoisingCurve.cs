@@ -1,0 +1,195 @@
+using System.Text;
+using System.Text.Json;
+using MemGen.Data;
+using MemGen.Denoisers;
+using MemGen.Tensors;
+
+namespace MemGen.Analysis;
+
+/// <summary>Settings of a denoising-curve measurement (SCIENCE §5).</summary>
+public sealed record DenoisingCurveOptions
+{
+    /// <summary>The 15 standard noise levels σ = logspace(0.3, 2.4, 15)/255 (input PSNR ≈ 42 … 0 dB).</summary>
+    public static IReadOnlyList<double> StandardSigmas { get; } =
+        Enumerable.Range(0, 15).Select(i => Math.Pow(10, 0.3 + (2.4 - 0.3) * i / 14.0) / 255.0).ToArray();
+
+    /// <summary>Noise levels to measure at.</summary>
+    public IReadOnlyList<double> Sigmas { get; init; } = StandardSigmas;
+
+    /// <summary>At most this many images of each set are used (the first ones). SCIENCE: 300.</summary>
+    public int MaxImages { get; init; } = 300;
+
+    /// <summary>Seed of the noise. Image j at level k gets the stream (seed, k·2³² + j), the same for any denoiser.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Images denoised per call.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (Sigmas.Count == 0) throw new ArgumentException("Denoising curve: no noise levels given.");
+        foreach (var s in Sigmas)
+            if (!(s > 0) || !double.IsFinite(s)) throw new ArgumentException($"Denoising curve: noise level {s} must be positive.");
+        if (MaxImages <= 0) throw new ArgumentException($"Denoising curve: max images {MaxImages} must be positive.");
+        if (BatchSize <= 0) throw new ArgumentException($"Denoising curve: batch size {BatchSize} must be positive.");
+    }
+}
+
+/// <summary>
+/// PSNR of a denoiser's output vs the input PSNR, on training and on test images (SCIENCE §5). PSNR is computed
+/// per image, 10·log10(1/MSE), and averaged over images. The PSNR gap is the mean over σ of train − test PSNR.
+/// Test values are NaN when no test set was given.
+/// </summary>
+public sealed class DenoisingCurve
+{
+    private DenoisingCurve(string denoiser, double[] sigmas, double[] train, double[] trainErr, double[] test, double[] testErr,
+        int trainImages, int testImages, long seed)
+    {
+        Denoiser = denoiser;
+        Sigmas = sigmas;
+        TrainPsnr = train;
+        TrainPsnrStandardError = trainErr;
+        TestPsnr = test;
+        TestPsnrStandardError = testErr;
+        TrainImages = trainImages;
+        TestImages = testImages;
+        Seed = seed;
+    }
+
+    /// <summary>The denoiser's name.</summary>
+    public string Denoiser { get; }
+
+    /// <summary>Noise levels σ on the [0,1] scale.</summary>
+    public IReadOnlyList<double> Sigmas { get; }
+
+    /// <summary>Nominal input PSNR of each σ, −20·log10 σ.</summary>
+    public IReadOnlyList<double> InputPsnr => Sigmas.Select(ImageStatistics.InputPsnr).ToArray();
+
+    /// <summary>Mean output PSNR on training images at each σ.</summary>
+    public IReadOnlyList<double> TrainPsnr { get; }
+
+    /// <summary>Standard error of <see cref="TrainPsnr"/> (sd over images / √n).</summary>
+    public IReadOnlyList<double> TrainPsnrStandardError { get; }
+
+    /// <summary>Mean output PSNR on test images at each σ (NaN without a test set).</summary>
+    public IReadOnlyList<double> TestPsnr { get; }
+
+    /// <summary>Standard error of <see cref="TestPsnr"/>.</summary>
+    public IReadOnlyList<double> TestPsnrStandardError { get; }
+
+    /// <summary>Training images used.</summary>
+    public int TrainImages { get; }
+
+    /// <summary>Test images used (0 without a test set).</summary>
+    public int TestImages { get; }
+
+    /// <summary>The noise seed.</summary>
+    public long Seed { get; }
+
+    /// <summary>Mean over σ of train PSNR − test PSNR (NaN without a test set).</summary>
+    public double PsnrGap => Enumerable.Range(0, Sigmas.Count).Average(k => TrainPsnr[k] - TestPsnr[k]);
+
+    /// <summary>
+    /// Measures <paramref name="denoiser"/> on the first images of <paramref name="train"/> and <paramref name="test"/>.
+    /// <paramref name="progress"/> receives the number of (image set, σ) passes done.
+    /// </summary>
+    public static DenoisingCurve Measure(IDenoiser denoiser, ImageSet train, ImageSet? test, DenoisingCurveOptions? options = null,
+        IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(denoiser);
+        ArgumentNullException.ThrowIfNull(train);
+        options ??= new DenoisingCurveOptions();
+        options.Validate();
+        if (test is not null && test.ImageSize != train.ImageSize)
+            throw new ArgumentException($"Test images have {test.ImageSize} pixels, training images {train.ImageSize}.");
+        var (trainPsnr, trainErr, trainN) = MeasureSet(denoiser, train, options, p => progress?.Report(p));
+        int offset = options.Sigmas.Count;
+        var (testPsnr, testErr, testN) = test is null
+            ? (Nan(options.Sigmas.Count), Nan(options.Sigmas.Count), 0)
+            : MeasureSet(denoiser, test, options, p => progress?.Report(offset + p));
+        return new DenoisingCurve(denoiser.Name, options.Sigmas.ToArray(), trainPsnr, trainErr, testPsnr, testErr, trainN, testN, options.Seed);
+    }
+
+    /// <summary>Mean and standard error of the output PSNR of <paramref name="denoiser"/> on <paramref name="images"/> at each σ.</summary>
+    public static (double[] Psnr, double[] StandardError, int Images) MeasureSet(IDenoiser denoiser, ImageSet images,
+        DenoisingCurveOptions options, Action<int>? levelDone = null)
+    {
+        ArgumentNullException.ThrowIfNull(denoiser);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(options);
+        int n = Math.Min(options.MaxImages, images.Count);
+        if (n == 0) throw new ArgumentException("Denoising curve: the image set is empty.");
+        int levels = options.Sigmas.Count, batch = Math.Min(options.BatchSize, n);
+        var mean = new double[levels];
+        var stdErr = new double[levels];
+        var psnr = new double[n];
+        for (int k = 0; k < levels; k++)
+        {
+            float sigma = (float)options.Sigmas[k];
+            for (int start = 0; start < n; start += batch)
+            {
+                int b = Math.Min(batch, n - start);
+                var noisy = new Tensor(b, images.Channels, images.Height, images.Width);
+                var denoised = noisy.ZerosLike();
+                for (int i = 0; i < b; i++)
+                {
+                    var row = noisy.Item(i);
+                    Noise(options.Seed, k, start + i).FillNormal(row, 0f, sigma);
+                    var clean = images.Image(start + i);
+                    for (int j = 0; j < row.Length; j++) row[j] += clean[j];
+                }
+                var sigmas = new float[b];
+                Array.Fill(sigmas, sigma);
+                denoiser.Denoise(noisy, denoised, sigmas);
+                for (int i = 0; i < b; i++) psnr[start + i] = ImageStatistics.Psnr(denoised.Item(i), images.Image(start + i));
+            }
+            mean[k] = psnr.Average();
+            stdErr[k] = n > 1 ? Math.Sqrt(psnr.Sum(p => (p - mean[k]) * (p - mean[k])) / (n - 1) / n) : double.NaN;
+            levelDone?.Invoke(k + 1);
+        }
+        return (mean, stdErr, n);
+    }
+
+    /// <summary>The noise stream of image <paramref name="image"/> at level <paramref name="level"/>.</summary>
+    public static DeterministicRng Noise(long seed, int level, int image) => new(seed, ((long)level << 32) | (uint)image);
+
+    /// <summary>Writes one row per σ as CSV (sigma, sigma_255, input_psnr, train_psnr, train_se, test_psnr, test_se, gap), atomically.</summary>
+    public void WriteCsv(string path)
+    {
+        var sb = new StringBuilder("sigma,sigma_255,input_psnr,train_psnr,train_psnr_se,test_psnr,test_psnr_se,gap\n");
+        var input = InputPsnr;
+        for (int k = 0; k < Sigmas.Count; k++)
+            sb.Append(CsvNumber.Format(Sigmas[k])).Append(',').Append(CsvNumber.Format(Sigmas[k] * 255)).Append(',')
+              .Append(CsvNumber.Format(input[k])).Append(',').Append(CsvNumber.Format(TrainPsnr[k])).Append(',')
+              .Append(CsvNumber.Format(TrainPsnrStandardError[k])).Append(',').Append(CsvNumber.Format(TestPsnr[k])).Append(',')
+              .Append(CsvNumber.Format(TestPsnrStandardError[k])).Append(',').Append(CsvNumber.Format(TrainPsnr[k] - TestPsnr[k])).Append('\n');
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    /// <summary>The curve as indented JSON (NaN written as null).</summary>
+    public string ToJson()
+    {
+        static double?[] N(IEnumerable<double> v) => v.Select(x => double.IsFinite(x) ? x : (double?)null).ToArray();
+        var dto = new
+        {
+            denoiser = Denoiser,
+            seed = Seed,
+            train_images = TrainImages,
+            test_images = TestImages,
+            sigma = Sigmas,
+            input_psnr = InputPsnr,
+            train_psnr = N(TrainPsnr),
+            train_psnr_se = N(TrainPsnrStandardError),
+            test_psnr = N(TestPsnr),
+            test_psnr_se = N(TestPsnrStandardError),
+            psnr_gap = double.IsFinite(PsnrGap) ? PsnrGap : (double?)null,
+        };
+        return JsonSerializer.Serialize(dto, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Writes <see cref="ToJson"/> atomically.</summary>
+    public void WriteJson(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    private static double[] Nan(int n) => Enumerable.Repeat(double.NaN, n).ToArray();
+}

@@ -1,5 +1,6 @@
 using MemGen.Denoisers;
 using MemGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MemGen.Sampling;
 
@@ -63,6 +64,7 @@ public sealed class Algorithm1Sampler
         var slotStep = new int[capacity];
         var slotState = new SlotState[capacity];
         var z = new float[d];
+        var residual = new float[d];
         int active = 0, next = 0, finished = 0;
 
         void Load(int slot)
@@ -106,13 +108,8 @@ public sealed class Algorithm1Sampler
                 else
                 {
                     int t = ++slotStep[s];
-                    double norm2 = 0;
-                    for (int j = 0; j < d; j++)
-                    {
-                        double r = ys[j] - fs[j];
-                        norm2 += r * r;
-                    }
-                    double sigma = Math.Sqrt(norm2 / d);
+                    TensorPrimitives.Subtract(ys, fs, residual); // r = y − f(y)
+                    double sigma = TensorPrimitives.Norm<float>(residual) / Math.Sqrt(d);
                     finalSigma[k] = (float)sigma;
                     steps[k] = t;
                     if (!(sigma <= o.DivergenceSigma))
@@ -128,7 +125,8 @@ public sealed class Algorithm1Sampler
                         float gamma = (float)(sigma * Math.Sqrt(Math.Max(0.0, a * a - b * b)));
                         slotRng[s].FillNormal(z);
                         float hf = (float)h;
-                        for (int j = 0; j < d; j++) ys[j] = ys[j] - hf * (ys[j] - fs[j]) + gamma * z[j];
+                        TensorPrimitives.MultiplyAdd(residual, -hf, ys, ys);  // y − h·r
+                        TensorPrimitives.MultiplyAdd(z, gamma, ys, ys);       // + γ·z
                         sigmaIn[s] = (float)(sigma * a); // noise expected after this step
                         if (sigma <= o.FinalSigma)
                         {

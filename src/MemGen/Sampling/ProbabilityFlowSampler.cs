@@ -40,6 +40,9 @@ public sealed record ProbabilityFlowOptions
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>These options with the start mean set to the mean image of <paramref name="training"/>.</summary>
+    public ProbabilityFlowOptions WithTrainingMean(MemGen.Data.ImageSet training) => this with { MeanImage = MemGen.Analysis.ImageStatistics.MeanImage(training) };
+
     /// <summary>The schedule σ_0 = σmax > ... > σ_Steps = σmin (geometric).</summary>
     public float[] Schedule()
     {

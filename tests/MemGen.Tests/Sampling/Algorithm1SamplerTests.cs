@@ -96,6 +96,18 @@ public class Algorithm1SamplerTests
     }
 
     [Fact]
+    public void EmpiricalOptimalSamplesDoNotDependOnBatchSize()
+    {
+        // The BLAS may sum in a different order for another batch size, so allow float rounding.
+        var train = DenoiserTestData.Uniform(8, 1, 5, 5, seed: 22);
+        var options = new Algorithm1Options { Variant = Algorithm1Variant.Code }.WithTrainingMean(train);
+        var one = new Algorithm1Sampler(options with { BatchSize = 1 }).Sample(new EmpiricalOptimalDenoiser(train), 7, 1, 5, 5, seed: 3);
+        var seven = new Algorithm1Sampler(options with { BatchSize = 7 }).Sample(new EmpiricalOptimalDenoiser(train), 7, 1, 5, 5, seed: 3);
+        for (int i = 0; i < one.Samples.Length; i++) Assert.Equal(one.Samples.Data[i], seven.Samples.Data[i], 4);
+        Assert.Equal(one.Steps, seven.Steps);
+    }
+
+    [Fact]
     public void DivergenceIsMarkedNotSilent()
     {
         // f(y) = 3y moves away from the data: σ_t grows past 2.

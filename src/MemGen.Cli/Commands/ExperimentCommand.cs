@@ -326,11 +326,13 @@ public static class ExperimentCommand
             // Logs: one line per stage change.
             string last = "";
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var lastTime = TimeSpan.Zero;
             return TransitionExperiment.Run(settings, dir, preset, new InlineReporter(p =>
             {
                 var line = p.N > 0 ? $"N={p.N}: {p.Stage}" : p.Stage;
-                if (line == last) return;
+                if (line == last && clock.Elapsed - lastTime < TimeSpan.FromSeconds(30)) return;
                 last = line;
+                lastTime = clock.Elapsed;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"transition {clock.Elapsed:mm\\:ss} [{p.Overall:P0}] {line} {p.Detail}"));
             }), cancellation, reportOptions);
         }

@@ -118,7 +118,7 @@ public sealed record TransitionPoint(
     /// <summary>Threshold on the fraction memorized below which a model pair can count as generalizing.</summary>
     public const double MemorizedFractionForGeneralizing = 0.1;
 
-    /// <summary>Without a defined ratio (N = 1), samples at least this similar (mean-removed cosine) to the training image count as copies.</summary>
+    /// <summary>Samples at least this similar (mean-removed cosine) to a training image count as copies: the de-duplication threshold (SCIENCE §2), above which two pool images never are.</summary>
     public const double CopySimilarity = 0.95;
 
     /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
@@ -127,8 +127,9 @@ public sealed record TransitionPoint(
     /// <summary>The criterion of <see cref="Regime"/> in words (shown in the report).</summary>
     public const string Criterion =
         "Let A = median similarity of the S1 and S2 networks' samples of the same seed, B = median similarity of each sample to the most " +
-        "similar image of its own training set (both mean-removed cosine similarities), and F = fraction of samples memorized by the " +
-        "Gu et al. rule ‖x − NN1‖ < ‖x − NN2‖/3 (for N = 1, where there is no second neighbour: similarity ≥ 0.95 to the training image). " +
+        "similar image of its own training set (both mean-removed cosine similarities), and F = fraction of samples that are copies of a " +
+        "training image: ‖x − NN1‖ < ‖x − NN2‖/3 (Gu et al.) or similarity ≥ 0.95 to it (the de-duplication threshold; this also catches " +
+        "copies whose brightness or contrast drifted, and N = 1, where there is no second neighbour). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
         "training image, SCIENCE §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
         "5 steps, the samples are the initial noise), so they are undertrained and identical 'samples' mean nothing.";
@@ -136,11 +137,22 @@ public sealed record TransitionPoint(
     /// <summary>Mean PSNR gap (train − test, averaged over σ) of the S1 and S2 networks.</summary>
     [JsonIgnore] public double PsnrGap => (CurveS1.Gap + CurveS2.Gap) / 2;
 
-    /// <summary>F of <see cref="Criterion"/> for the networks.</summary>
+    /// <summary>
+    /// F of <see cref="Criterion"/> for the networks: the fraction of samples that are copies of a training image, by the
+    /// Gu et al. ratio rule or by a similarity of at least <see cref="CopySimilarity"/> to the nearest training image.
+    /// </summary>
     [JsonIgnore]
-    public double FractionMemorized => double.IsNaN(Network.FractionMemorized)
-        ? Network.NearestCenteredCosineS1.Concat(Network.NearestCenteredCosineS2).Count(s => s >= CopySimilarity) / (double)Math.Max(1, Network.NearestCenteredCosineS1.Length + Network.NearestCenteredCosineS2.Length)
-        : Network.FractionMemorized;
+    public double FractionMemorized => CopyFraction(Network);
+
+    /// <summary>F for the given family (see <see cref="FractionMemorized"/>).</summary>
+    public static double CopyFraction(FamilyMeasures family)
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        var ratios = family.RatioS1.Concat(family.RatioS2).ToArray();
+        var similarities = family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2).ToArray();
+        if (similarities.Length == 0) return double.NaN;
+        return similarities.Where((s, i) => s >= CopySimilarity || ratios[i] < Memorization.RatioThreshold).Count() / (double)similarities.Length;
+    }
 
     /// <summary>The regime by <see cref="Criterion"/>.</summary>
     [JsonIgnore]
@@ -175,7 +187,7 @@ public sealed record TransitionPoint(
                 Inv($"Reference: the median similarity of an S1 image to its nearest S2 image is {r:F3}") +
                 (a > r ? ", below A, so the agreement of the two networks is not explained by S1 and S2 holding similar images." : ".") +
                 Inv($" The empirical optimal denoisers (pure memorizers) give A = {Optimal.Cross.Median:F3}, B = {Optimal.Nearest.Median:F3}") +
-                (double.IsNaN(Optimal.FractionMemorized) ? "." : Inv($", {Optimal.FractionMemorized:P0} memorized."));
+                Inv($", {CopyFraction(Optimal):P0} copies.");
         }
     }
 

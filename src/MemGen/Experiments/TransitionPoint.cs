@@ -183,9 +183,9 @@ public sealed record TransitionPoint(
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
             return Inv($"N = {N}: {regime}. Median S1–S2 similarity A = {a:F3} vs median similarity to the nearest training image B = {b:F3}; ") +
-                Inv($"{f:P0} of samples memorized; PSNR gap (train − test) {PsnrGap:F2} dB. ") +
+                Inv($"{f:P0} of samples are copies of a training image; PSNR gap (train − test) {PsnrGap:F2} dB. ") +
                 Inv($"Reference: the median similarity of an S1 image to its nearest S2 image is {r:F3}") +
-                (a > r ? ", below A, so the agreement of the two networks is not explained by S1 and S2 holding similar images." : ".") +
+                (Regime != TransitionRegime.Memorizing && a > r ? ", below A, so the agreement of the two networks is not explained by S1 and S2 holding similar images." : ".") +
                 Inv($" The empirical optimal denoisers (pure memorizers) give A = {Optimal.Cross.Median:F3}, B = {Optimal.Nearest.Median:F3}") +
                 Inv($", {CopyFraction(Optimal):P0} copies.");
         }

@@ -324,6 +324,7 @@ public static class TransitionExperiment
         var (o2, odiv2, ost2) = Sample(opt2, "optimal-s2");
 
         stage.Report("memorization", "", 0.97);
+        var searchClock = Stopwatch.StartNew();
         var m1 = Memorization.Measure(x1, split.S1);
         var m2 = Memorization.Measure(x2, split.S2);
         var mo1 = Memorization.Measure(o1, split.S1);
@@ -338,13 +339,16 @@ public static class TransitionExperiment
         CrossModelSimilarity.WriteCsv(P("cross-model-optimal.csv"), crossOpt);
         var pairs = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.Cosine);
         var pairsCentered = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.CenteredCosine);
+        // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the reference two over S1 × S2.
+        double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n;
+        double searchRate = searchPairs / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
         WriteNearestPairs(P("nearest-pairs.csv"), pairs, pairsCentered);
         WriteGrid(P("grid.png"), settings.GridRows, x1, x2, split.S1, split.S2, m1, m2);
 
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
             FamilyMeasures.From(cross, m1, m2, div1 + div2, MedianOf(st1, st2)), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2, MedianOf(ost1, ost2)),
-            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds);
+            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate);
         point.Save(P(PointFile));
         stage.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
         return point;
@@ -421,7 +425,7 @@ public static class TransitionExperiment
         ArgumentNullException.ThrowIfNull(points);
         var csv = new StringBuilder("n,regime,s1s2_centered_median,s1s2_centered_mean,s1s2_cosine_median,s1s2_cosine_mean," +
             "nearest_centered_median,nearest_cosine_median,fraction_memorized,psnr_gap,psnr_gap_s1,psnr_gap_s2,nearest_pair_centered_median," +
-            "optimal_s1s2_centered_median,optimal_nearest_centered_median,optimal_fraction_memorized,optimal_psnr_gap,diverged,training_s");
+            "optimal_s1s2_centered_median,optimal_nearest_centered_median,optimal_fraction_memorized,optimal_psnr_gap,diverged,training_s,search_pairs_per_s");
         var sigmas = points.Count > 0 ? points[0].Sigmas : [];
         foreach (var s in sigmas) csv.Append(CultureInfo.InvariantCulture, $",train_psnr_{s:G4},test_psnr_{s:G4}");
         csv.Append('\n');
@@ -432,7 +436,7 @@ public static class TransitionExperiment
                 $"{p.N},{p.Regime.ToString().ToLowerInvariant()},{F(p.Network.Cross.Median)},{F(p.Network.Cross.Mean)},{F(p.Network.CrossPlain.Median)},{F(p.Network.CrossPlain.Mean)}," +
                 $"{F(p.Network.Nearest.Median)},{F(p.Network.NearestPlain.Median)},{F(p.FractionMemorized)},{F(p.PsnrGap)},{F(p.CurveS1.Gap)},{F(p.CurveS2.Gap)}," +
                 $"{F(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median)},{F(p.Optimal.Cross.Median)},{F(p.Optimal.Nearest.Median)},{F(TransitionPoint.CopyFraction(p.Optimal))}," +
-                $"{F(p.CurveOptimal.Gap)},{p.Network.Diverged},{F(p.TrainingSeconds)}");
+                $"{F(p.CurveOptimal.Gap)},{p.Network.Diverged},{F(p.TrainingSeconds)},{F(p.SearchPairsPerSecond)}");
             for (int k = 0; k < p.Sigmas.Length; k++)
                 csv.Append(CultureInfo.InvariantCulture, $",{F((p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2)},{F((p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2)}");
             csv.Append('\n');
@@ -457,6 +461,7 @@ public static class TransitionExperiment
                 ["nearest_pair_reference"] = Summary(SimilaritySummary.Of(p.NearestPairCenteredCosine)),
                 ["diverged_samples"] = p.Network.Diverged,
                 ["training_seconds"] = J(p.TrainingSeconds),
+                ["nearest_neighbour_pairs_per_second"] = J(p.SearchPairsPerSecond),
                 ["optimal"] = new JsonObject
                 {
                     ["s1s2_similarity"] = Summary(p.Optimal.Cross),

@@ -100,10 +100,11 @@ public sealed record CurveValues(double[] TrainPsnr, double[] TestPsnr)
 /// <param name="NearestPairCosine">Per S1 image: cosine similarity to its most similar S2 image (reference).</param>
 /// <param name="NearestPairCenteredCosine">Per S1 image: the same, mean removed.</param>
 /// <param name="TrainingSeconds">Training time of the S1 and S2 networks together (all sessions).</param>
+/// <param name="SearchPairsPerSecond">Rate of the exact nearest-neighbour searches (query × reference image pairs per second, all metrics).</param>
 public sealed record TransitionPoint(
     int N, double[] Sigmas, CurveValues CurveS1, CurveValues CurveS2, CurveValues CurveOptimal,
     FamilyMeasures Network, FamilyMeasures Optimal, double[] NearestPairCosine, double[] NearestPairCenteredCosine,
-    double TrainingSeconds)
+    double TrainingSeconds, double SearchPairsPerSecond = double.NaN)
 {
     private static readonly JsonSerializerOptions s_json = new()
     {

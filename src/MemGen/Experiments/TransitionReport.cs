@@ -39,14 +39,15 @@ public static class TransitionReport
 
         report.AddTable("summary", "Summary per N",
             "Medians over samples. S1–S2: similarity of the two networks' samples of the same seed; nearest: similarity of each sample to the most similar image of " +
-            "its own training set; memorized: Gu et al. ratio rule; reference: similarity of each S1 image to its nearest S2 image; gap: mean over σ of " +
-            "train − test PSNR (S1 and S2 networks averaged). Files: summary.csv, summary.json, n-N/*.",
-            ["N", "regime", "S1–S2", "nearest", "memorized", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)"],
+            "its own training set; copies: fraction of samples that are copies of a training image (criterion below); reference: similarity of each S1 image to its nearest S2 image; gap: mean over σ of " +
+            "train − test PSNR (S1 and S2 networks averaged); NN search: rate of the exact nearest-neighbour searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
+            ["N", "regime", "S1–S2", "nearest", "copies", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
             points.Select(p => (IReadOnlyList<object?>)
             [
                 p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), P(p.FractionMemorized),
                 R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
                 p.Network.Diverged, double.IsFinite(p.TrainingSeconds) ? Math.Round(p.TrainingSeconds) : null,
+                double.IsFinite(p.SearchPairsPerSecond) ? p.SearchPairsPerSecond.ToString("G3", CultureInfo.InvariantCulture) : null,
             ]));
 
         report.AddFigure("denoising-curves", "Denoising curves: training vs test images, per N",

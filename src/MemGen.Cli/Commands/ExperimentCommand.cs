@@ -307,7 +307,7 @@ public static class ExperimentCommand
                 return Task.FromResult(Fail($"--out: cannot write to {dir} ({ex.Message})"));
             }
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
-            Console.WriteLine("N\tregime\tS1-S2\tnearest\tmemorized\tPSNR gap");
+            Console.WriteLine("N\tregime\tS1-S2\tnearest\tcopies\tPSNR gap");
             foreach (var pt in result.Points)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{pt.N}\t{pt.Regime.ToString().ToLowerInvariant()}\t{pt.Network.Cross.Median:F3}\t{pt.Network.Nearest.Median:F3}\t{pt.FractionMemorized:F2}\t{pt.PsnrGap:F2}"));

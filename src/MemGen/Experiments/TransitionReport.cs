@@ -115,7 +115,11 @@ public static class TransitionReport
         }
         static JsonObject Row(int n, string model, string set, double input, double output) => new()
         {
-            ["N"] = n, ["model"] = model, ["set"] = set, ["input_psnr"] = input, ["output_psnr"] = J(output),
+            ["N"] = n,
+            ["model"] = model,
+            ["set"] = set,
+            ["input_psnr"] = input,
+            ["output_psnr"] = J(output),
         };
         var x = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative", ["title"] = "input PSNR (dB)" };
         var y = new JsonObject { ["field"] = "output_psnr", ["type"] = "quantitative", ["title"] = "output PSNR (dB)" };
@@ -240,7 +244,9 @@ public static class TransitionReport
                     ["y"] = new JsonObject { ["field"] = "fraction", ["type"] = "quantitative", ["title"] = "fraction", ["stack"] = null },
                     ["color"] = new JsonObject
                     {
-                        ["field"] = "quantity", ["type"] = "nominal", ["title"] = null,
+                        ["field"] = "quantity",
+                        ["type"] = "nominal",
+                        ["title"] = null,
                         ["scale"] = new JsonObject
                         {
                             ["domain"] = new JsonArray("S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"),

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using MemGen.Bench;
 using MemGen.Native;
+using MemGen.Nn;
 using Spectre.Console;
 
 namespace MemGen.Cli.Commands;
@@ -25,6 +26,8 @@ public static class BenchCommand
     {
         var command = new Command("bench", "Throughput benchmarks of the engine and the networks.");
         command.Subcommands.Add(Conv());
+        command.Subcommands.Add(Train());
+        command.Subcommands.Add(Jacobian());
         command.Subcommands.Add(Reference());
         return command;
     }
@@ -79,6 +82,39 @@ public static class BenchCommand
         return command;
     }
 
+    /// <summary><c>memgen bench train</c>: full training steps (forward, loss, backward, Adam) per second.</summary>
+    private static Command Train()
+    {
+        var model = new Option<string>("--model") { Description = "Network, e.g. bfcnn:layers=17,width=64 or unet:blocks=2,width=64.", DefaultValueFactory = _ => "bfcnn:layers=17,width=64" };
+        var size = new Option<int>("--size") { Description = "Image height and width.", DefaultValueFactory = _ => 40 };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (the median is reported).", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first.", DefaultValueFactory = _ => 3 };
+        var winograd = new Option<bool>("--winograd") { Description = "Use oneDNN's Winograd algorithm for 3×3 layers (opt-in)." };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weights, images and noise.", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("train", "Training-step throughput (images/s, ms/step, conv GFLOP/s, peak RSS) on the oneDNN engine; compare with bench/compare-pytorch.");
+        foreach (var o in new Option[] { model, size, batch, steps, warmup, winograd, seed, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            int sz = parse.GetValue(size), b = parse.GetValue(batch), n = parse.GetValue(steps), w = parse.GetValue(warmup);
+            if (!TryModel(parse.GetValue(model), sz, out var spec, out var error)) return Fail(error);
+            if (sz < 1) return Fail("--size must be at least 1");
+            if (b < 1) return Fail("--batch must be at least 1");
+            if (n < 1) return Fail("--steps must be at least 1");
+            if (w < 0) return Fail("--warmup must not be negative");
+            var result = TrainStepBenchmark.Run(spec, sz, b, w, n, parse.GetValue(winograd), parse.GetValue(seed),
+                message => Console.Error.WriteLine($"bench train: {message}"));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, s_json));
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Model}, {sz}×{sz}, batch {b}: {result.ImagesPerS:F1} images/s, {result.StepMsMedian:F1} ms/step (min {result.StepMsMin:F1}), " +
+                    $"{result.GflopsPerS:F0} conv GFLOP/s ({result.ConvMsPerStep:F0} ms in convolutions, {result.OtherMsPerStep:F0} ms elsewhere), peak RSS {result.PeakRssMb:F0} MiB, {result.Threads} threads{(result.Winograd ? ", Winograd" : "")}"));
+            return 0;
+        });
+        return command;
+    }
+
     /// <summary><c>memgen bench reference</c>: rates of the empirical optimal denoiser and the exact nearest-neighbour search.</summary>
     private static Command Reference()
     {
@@ -123,6 +159,58 @@ public static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>memgen bench jacobian</c>: time to assemble the full d×d Jacobian of the denoiser at an image.</summary>
+    private static Command Jacobian()
+    {
+        var model = new Option<string>("--model") { Description = "Network, e.g. bfcnn:layers=17,width=64 or unet:blocks=2,width=64.", DefaultValueFactory = _ => "bfcnn:layers=17,width=64" };
+        var size = new Option<int>("--size") { Description = "Image height and width (d = size²).", DefaultValueFactory = _ => 28 };
+        var batch = new Option<int>("--batch") { Description = "Basis vectors per network pass.", DefaultValueFactory = _ => 64 };
+        var mode = new Option<string>("--mode") { Description = "jvp (forward passes, columns) or vjp (backward passes, rows).", DefaultValueFactory = _ => "jvp" };
+        var winograd = new Option<bool>("--winograd") { Description = "Use oneDNN's Winograd algorithm for 3×3 layers (opt-in)." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("jacobian", "Time for the full d×d Jacobian of a network denoiser at one image via batched exact JVPs or VJPs.");
+        foreach (var o in new Option[] { model, size, batch, mode, winograd, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            int sz = parse.GetValue(size), b = parse.GetValue(batch);
+            if (!TryModel(parse.GetValue(model), sz, out var spec, out var error)) return Fail(error);
+            if (sz < 1) return Fail("--size must be at least 1");
+            if (b < 1) return Fail("--batch must be at least 1");
+            var m = parse.GetValue(mode)?.Trim().ToLowerInvariant();
+            if (m is not ("jvp" or "vjp")) return Fail($"--mode must be 'jvp' or 'vjp', got '{parse.GetValue(mode)}'");
+            var result = JacobianBenchmark.Run(spec, sz, b, m == "vjp", parse.GetValue(winograd), progress: message => Console.Error.WriteLine($"bench jacobian: {message}"));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, s_json));
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Model}, {sz}×{sz} (d = {result.Dimension}): full Jacobian by {result.Mode} in {result.JacobianSeconds:F2} s " +
+                    $"({result.ProductsPerS:F0} products/s, batch {result.Batch}; linearization {result.LinearizeMs:F1} ms; ‖J_r·y − r(y)‖/‖r(y)‖ = {result.EulerRelativeError:E1})"));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Parses --model and checks that <paramref name="size"/> fits it; on failure a one-line reason.</summary>
+    private static bool TryModel(string? text, int size, out NetworkSpec spec, out string error)
+    {
+        spec = null!;
+        try
+        {
+            spec = NetworkSpec.Parse(text ?? "");
+        }
+        catch (FormatException e)
+        {
+            error = $"--model: {e.Message.TrimEnd('.')}";
+            return false;
+        }
+        if (size >= 1 && size % spec.SizeDivisor != 0)
+        {
+            error = $"--size {size} does not fit {spec}: it must be divisible by {spec.SizeDivisor}";
+            return false;
+        }
+        error = "";
+        return true;
     }
 
     private static void WriteConvTable(IReadOnlyList<LayerTiming> results, bool winograd)

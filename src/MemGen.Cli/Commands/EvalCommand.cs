@@ -34,11 +34,11 @@ public static class EvalCommand
             if (count < 1) return Fail("--images must be at least 1");
             try
             {
-                using var loaded = DenoiserSpec.Load(parse.GetValue(denoiser)!);
+                using var loaded = DenoiserSpec.Parse(parse.GetValue(denoiser)!).Open();
                 var trainSet = DatasetLoader.Load(parse.GetValue(train)!);
                 var testSet = parse.GetValue(test) is { } t ? DatasetLoader.Load(t) : null;
-                if (loaded.Height is int h && (h != trainSet.Height || loaded.Width != trainSet.Width || loaded.Channels != trainSet.Channels))
-                    return Fail($"--train images are {trainSet.Channels}x{trainSet.Height}x{trainSet.Width}, the denoiser works on {loaded.Channels}x{loaded.Height}x{loaded.Width}");
+                if (loaded.Shape is { } shape && (shape.Height != trainSet.Height || shape.Width != trainSet.Width || shape.Channels != trainSet.Channels))
+                    return Fail($"--train images are {trainSet.Channels}x{trainSet.Height}x{trainSet.Width}, the denoiser works on {shape.Channels}x{shape.Height}x{shape.Width}");
                 if (testSet is not null && testSet.ImageSize != trainSet.ImageSize)
                     return Fail($"--test images have {testSet.ImageSize} pixels, --train images {trainSet.ImageSize}");
                 var options = new DenoisingCurveOptions { MaxImages = count, Seed = parse.GetValue(seed) };

@@ -70,7 +70,7 @@ public static class CAlpha
         ArgumentNullException.ThrowIfNull(rng);
         var u = new Complex[n * n];
         for (int i = 0; i < u.Length; i++) u[i] = rng.NextUniform(-1, 1);
-        Fourier.Forward2D(u, n, n, FourierOptions.Matlab);
+        Transform2D(u, n, inverse: false);
         for (int ky = 0; ky < n; ky++)
             for (int kx = 0; kx < n; kx++)
             {
@@ -78,12 +78,33 @@ public static class CAlpha
                 double fy = Frequency(ky, n), fx = Frequency(kx, n);
                 u[ky * n + kx] *= Math.Pow(Math.Sqrt(fx * fx + fy * fy), -beta);
             }
-        Fourier.Inverse2D(u, n, n, FourierOptions.Matlab);
+        Transform2D(u, n, inverse: true);
         return u.Select(z => z.Real).ToArray();
     }
 
     /// <summary>The integer frequency of FFT bin <paramref name="k"/> of <paramref name="n"/> (numpy's fftfreq·n).</summary>
     public static double Frequency(int k, int n) => k <= (n - 1) / 2 ? k : k - n;
+
+    /// <summary>
+    /// In-place 2-D DFT of an n×n row-major array (numpy convention: forward unscaled, inverse scaled by 1/n²),
+    /// as 1-D MathNet transforms of the rows then the columns (MathNet's managed provider has no multi-dim FFT).
+    /// </summary>
+    internal static void Transform2D(Complex[] data, int n, bool inverse)
+    {
+        var line = new Complex[n];
+        for (int pass = 0; pass < 2; pass++)
+            for (int r = 0; r < n; r++)
+            {
+                for (int k = 0; k < n; k++) line[k] = pass == 0 ? data[r * n + k] : data[k * n + r];
+                if (inverse) Fourier.Inverse(line, FourierOptions.Matlab);
+                else Fourier.Forward(line, FourierOptions.Matlab);
+                for (int k = 0; k < n; k++)
+                {
+                    if (pass == 0) data[r * n + k] = line[k];
+                    else data[k * n + r] = line[k];
+                }
+            }
+    }
 
     private static void Rescale(double[] values, double lo, double hi)
     {

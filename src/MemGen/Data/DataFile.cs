@@ -21,8 +21,10 @@ internal static class DataFile
         try
         {
             // ISIZE (last 4 bytes, little-endian) is the uncompressed size mod 2^32: a good capacity hint.
-            int hint = raw.Length >= 18 ? BitConverter.ToInt32(raw, raw.Length - 4) : 0;
-            using var output = new MemoryStream(hint > 0 && hint < 1 << 30 ? hint : raw.Length * 4);
+            // Deflate cannot expand more than ~1032:1, which bounds the hint if the trailer is corrupt.
+            long hint = raw.Length >= 18 ? BitConverter.ToUInt32(raw, raw.Length - 4) : 0;
+            long bound = Math.Min(1L << 30, raw.Length * 1032L + 1024);
+            using var output = new MemoryStream((int)(hint > 0 && hint <= bound ? hint : Math.Min(bound, raw.Length * 4L)));
             using (var gz = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress))
                 gz.CopyTo(output);
             return output.Length == output.Capacity ? output.GetBuffer() : output.ToArray();

@@ -19,10 +19,13 @@ public sealed record PerImageStep(IImageTransform Transform) : SetTransform
 
 /// <summary>De-duplication (SCIENCE §2) with the given correlation threshold.</summary>
 /// <param name="Threshold">Images whose correlation with an earlier one exceeds this are dropped.</param>
-public sealed record DedupStep(double Threshold) : SetTransform
+/// <param name="CompareWithKeptOnly">Only earlier images that were kept count (greedy variant; written <c>dedup=T:kept</c>).</param>
+public sealed record DedupStep(double Threshold, bool CompareWithKeptOnly = false) : SetTransform
 {
     /// <inheritdoc/>
-    public override string Description => Threshold == Deduplication.DefaultThreshold ? "dedup" : $"dedup={Threshold.ToString(CultureInfo.InvariantCulture)}";
+    public override string Description =>
+        (Threshold == Deduplication.DefaultThreshold && !CompareWithKeptOnly ? "dedup" : $"dedup={Threshold.ToString(CultureInfo.InvariantCulture)}")
+        + (CompareWithKeptOnly ? ":kept" : "");
 }
 
 /// <summary>Keep the first <paramref name="Count"/> images.</summary>
@@ -54,7 +57,8 @@ public sealed class DatasetSpec
         "Transforms (applied left to right):\n" +
         "  crop=H[xW]  centre crop     resize=H[xW][:area|:bicubic]  (default: area when shrinking, else bicubic)\n" +
         "  gray  mean of R,G,B         shuffle=SEED  one fixed pixel permutation for all images\n" +
-        "  dedup[=0.95]  SCIENCE 2 de-duplication    take=N  first N images\n" +
+        "  dedup[=0.95][:kept]  SCIENCE 2 de-duplication (drop if correlated with any earlier image; :kept = only kept ones)\n" +
+        "  take=N  first N images\n" +
         "Example: 'jpeg:/data/celeba|crop=160|resize=40|gray|dedup|take=100000'";
 
     /// <summary>The default Fashion-MNIST folder (Debian package <c>dataset-fashion-mnist</c>).</summary>
@@ -302,9 +306,15 @@ public sealed class DatasetSpec
             case "dedup":
                 {
                     double threshold = Deduplication.DefaultThreshold;
-                    if (value is not null && (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out threshold) || !(threshold > -1 && threshold <= 1)))
-                        throw new DataFormatException($"transform '{text}': threshold must be a number in (-1, 1].");
-                    return new DedupStep(threshold);
+                    bool keptOnly = false;
+                    if (value is not null && value.EndsWith(":kept", StringComparison.OrdinalIgnoreCase))
+                    {
+                        keptOnly = true;
+                        value = value[..^5];
+                    }
+                    if (value is { Length: > 0 } && (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out threshold) || !(threshold > -1 && threshold <= 1)))
+                        throw new DataFormatException($"transform '{text}': threshold must be a number in (-1, 1] (optionally followed by :kept).");
+                    return new DedupStep(threshold, keptOnly);
                 }
             case "take":
                 if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))

@@ -31,7 +31,12 @@ public static class IdxReader
         if (type == 0x08)
         {
             pixels = new float[bytes.Length - offset];
-            ScaleBytes(bytes.AsSpan(offset), pixels);
+            const int chunk = 1 << 20;
+            Parallel.For(0, (pixels.Length + chunk - 1) / chunk, k =>
+            {
+                int start = k * chunk, length = Math.Min(chunk, pixels.Length - start);
+                ScaleBytes(bytes.AsSpan(offset + start, length), pixels.AsSpan(start, length));
+            });
         }
         else
         {

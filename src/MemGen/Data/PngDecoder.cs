@@ -151,25 +151,26 @@ public static class PngDecoder
     private static byte[] Inflate(MemoryStream idat, long expected, string name)
     {
         if (expected > Array.MaxLength) throw new DataFormatException($"{name}: PNG too large.");
-        var raw = new byte[expected];
-        int read = 0;
+        // Grow the buffer as data arrives, so a corrupt header cannot make us allocate more than the data holds.
+        using var raw = new MemoryStream((int)Math.Min(expected, 1 << 20));
         try
         {
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress, leaveOpen: true);
-            while (read < raw.Length)
+            var buffer = new byte[1 << 16];
+            while (raw.Length < expected)
             {
-                int r = z.Read(raw, read, raw.Length - read);
+                int r = z.Read(buffer, 0, (int)Math.Min(buffer.Length, expected - raw.Length));
                 if (r == 0) break;
-                read += r;
+                raw.Write(buffer, 0, r);
             }
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new DataFormatException($"{name}: corrupt PNG image data ({DataFile.OneLine(e.Message)}).", e);
         }
-        if (read < raw.Length) throw new DataFormatException($"{name}: truncated PNG image data ({read} of {raw.Length} bytes).");
-        return raw;
+        if (raw.Length < expected) throw new DataFormatException($"{name}: truncated PNG image data ({raw.Length} of {expected} bytes).");
+        return raw.Length == raw.Capacity ? raw.GetBuffer() : raw.ToArray();
     }
 
     private static void Unfilter(byte filter, Span<byte> cur, ReadOnlySpan<byte> prev, int bpp, string name)
@@ -217,8 +218,8 @@ public static class PngDecoder
             for (int c = 0; c < 3; c++) pixels[c * plane + at] = palette[3 * index + c] / 255f;
             return;
         }
-        float scale = 1f / ((1 << depth) - 1);
+        float max = (1 << depth) - 1;
         int colors = colorType is 0 or 4 ? 1 : 3;
-        for (int c = 0; c < colors; c++) pixels[c * plane + at] = Sample(row, x * samples + c, depth) * scale;
+        for (int c = 0; c < colors; c++) pixels[c * plane + at] = Sample(row, x * samples + c, depth) / max;
     }
 }

@@ -1,92 +1,139 @@
-using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Native;
 using MemGen.Nn;
 
 namespace MemGen.Denoisers;
 
-/// <summary>
-/// A denoiser made from a command-line spec, with the image shape it works on and, where it has one, its training set
-/// (whose mean image is the start of Algorithm 1 in the reference code). Owns the native resources of a network.
-/// </summary>
-public sealed class LoadedDenoiser : IDisposable
+/// <summary>The kinds of denoiser a <see cref="DenoiserSpec"/> can name.</summary>
+public enum DenoiserKind
 {
-    private readonly IDisposable[] _owned;
+    /// <summary>A trained network checkpoint (evaluation mode, blind).</summary>
+    Checkpoint,
 
-    internal LoadedDenoiser(IDenoiser denoiser, string spec, int? channels, int? height, int? width, ImageSet? training, params IDisposable[] owned)
-    {
-        Denoiser = denoiser;
-        Spec = spec;
-        Channels = channels;
-        Height = height;
-        Width = width;
-        Training = training;
-        _owned = owned;
-    }
+    /// <summary>The empirical optimal denoiser (pure memorizer) of a dataset (SCIENCE §4).</summary>
+    Empirical,
 
-    /// <summary>The denoiser.</summary>
-    public IDenoiser Denoiser { get; }
+    /// <summary>The Gaussian (Wiener) denoiser of a dataset's mean and covariance (SCIENCE §4).</summary>
+    Wiener,
 
-    /// <summary>The spec it was made from.</summary>
-    public string Spec { get; }
-
-    /// <summary>Image channels it was made for (null: any, e.g. identity).</summary>
-    public int? Channels { get; }
-
-    /// <summary>Image height it was made for (null: any).</summary>
-    public int? Height { get; }
-
-    /// <summary>Image width it was made for (null: any).</summary>
-    public int? Width { get; }
-
-    /// <summary>The training set of a closed-form denoiser (null for networks and identity).</summary>
-    public ImageSet? Training { get; }
-
-    /// <summary>The mean image of <see cref="Training"/>, or null.</summary>
-    public float[]? TrainingMean() => Training is null ? null : ImageStatistics.MeanImage(Training);
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        foreach (var o in _owned) o.Dispose();
-    }
+    /// <summary>f(y) = y.</summary>
+    Identity,
 }
 
 /// <summary>
-/// Parses denoiser specs: <c>checkpoint:PATH</c> (a trained network, eval mode), <c>empirical:DATASPEC</c> (the empirical
-/// optimal denoiser of a dataset), <c>wiener:DATASPEC</c> (the Gaussian denoiser of its mean and covariance),
-/// <c>identity</c>.
+/// A denoiser named on the command line: <c>checkpoint:PATH</c>, <c>empirical:SPEC</c>, <c>wiener:SPEC</c> or
+/// <c>identity</c>, where SPEC is a dataset spec (<see cref="DatasetSpec"/>). Parsing only checks the syntax;
+/// <see cref="Open"/> reads the checkpoint or the data and builds the <see cref="IDenoiser"/>.
 /// </summary>
-public static class DenoiserSpec
+public sealed class DenoiserSpec
 {
-    /// <summary>One-line syntax summary for help texts and error messages.</summary>
-    public const string SyntaxHelp = "checkpoint:PATH | empirical:DATASPEC | wiener:DATASPEC | identity";
+    /// <summary>Short syntax reference for help texts.</summary>
+    public const string SyntaxHelp =
+        "checkpoint:PATH (a network .safetensors or a training run directory) | empirical:SPEC (empirical optimal denoiser of a dataset) | " +
+        "wiener:SPEC (Gaussian denoiser of a dataset's mean and covariance) | identity";
 
-    /// <summary>
-    /// Builds the denoiser <paramref name="spec"/> names. Throws <see cref="ArgumentException"/> for an unknown kind, and the
-    /// loaders' exceptions (<see cref="CheckpointException"/>, <see cref="DataFormatException"/>, I/O) for unusable files.
-    /// </summary>
-    public static LoadedDenoiser Load(string spec)
+    private DenoiserSpec(DenoiserKind kind, string? path, DatasetSpec? data)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        var text = spec.Trim();
-        if (text == "identity") return new LoadedDenoiser(new IdentityDenoiser(), text, null, null, null, null);
+        Kind = kind;
+        Path = path;
+        Data = data;
+    }
+
+    /// <summary>The kind of denoiser.</summary>
+    public DenoiserKind Kind { get; }
+
+    /// <summary>The checkpoint file (<see cref="DenoiserKind.Checkpoint"/> only).</summary>
+    public string? Path { get; }
+
+    /// <summary>The dataset (<see cref="DenoiserKind.Empirical"/> and <see cref="DenoiserKind.Wiener"/> only).</summary>
+    public DatasetSpec? Data { get; }
+
+    /// <summary>The spec in canonical form (dataset specs canonicalized).</summary>
+    public override string ToString() => Kind switch
+    {
+        DenoiserKind.Checkpoint => $"checkpoint:{Path}",
+        DenoiserKind.Empirical => $"empirical:{Data}",
+        DenoiserKind.Wiener => $"wiener:{Data}",
+        _ => "identity",
+    };
+
+    /// <summary>Parses <paramref name="text"/>; nothing is read yet.</summary>
+    /// <exception cref="FormatException">The text is not a denoiser spec; the message says what is wrong.</exception>
+    public static DenoiserSpec Parse(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new FormatException($"denoiser spec is empty (expected {SyntaxHelp}).");
+        text = text.Trim();
         int colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || colon == text.Length - 1)
-            throw new ArgumentException($"denoiser spec '{spec}' is not of the form {SyntaxHelp}");
-        string kind = text[..colon], argument = text[(colon + 1)..];
+        string kind = (colon < 0 ? text : text[..colon]).Trim().ToLowerInvariant();
+        string? argument = colon < 0 ? null : text[(colon + 1)..].Trim();
         switch (kind)
         {
+            case "identity":
+                if (!string.IsNullOrEmpty(argument))
+                    throw new FormatException($"denoiser spec '{text}': identity takes no argument.");
+                return new DenoiserSpec(DenoiserKind.Identity, null, null);
             case "checkpoint":
+                if (string.IsNullOrEmpty(argument))
+                    throw new FormatException($"denoiser spec '{text}': missing path after 'checkpoint:'.");
+                return new DenoiserSpec(DenoiserKind.Checkpoint, argument, null);
+            case "empirical" or "wiener":
                 {
-                    var metadata = Checkpoint.ReadMetadata(argument);
+                    if (string.IsNullOrEmpty(argument))
+                        throw new FormatException($"denoiser spec '{text}': missing dataset spec after '{kind}:' (e.g. '{kind}:fashion-mnist:train|take=1000').");
+                    DatasetSpec data;
+                    try
+                    {
+                        data = DatasetSpec.Parse(argument);
+                    }
+                    catch (DataFormatException e)
+                    {
+                        throw new FormatException($"denoiser spec '{text}': {e.Message.TrimEnd('.')}.", e);
+                    }
+                    return new DenoiserSpec(kind == "empirical" ? DenoiserKind.Empirical : DenoiserKind.Wiener, null, data);
+                }
+            default:
+                throw new FormatException($"denoiser spec '{text}': unknown kind '{kind}' (expected {SyntaxHelp}).");
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint file <paramref name="path"/> names: the file itself, or for a training run directory its
+    /// <c>checkpoints/final.safetensors</c>.
+    /// </summary>
+    public static string CheckpointFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Directory.Exists(path)) return path;
+        var final = System.IO.Path.Combine(path, "checkpoints", "final.safetensors");
+        if (!File.Exists(final))
+            throw new CheckpointException(final, null, "not found; the directory is not a finished training run (give a .safetensors file instead).");
+        return final;
+    }
+
+    /// <summary>
+    /// Builds the denoiser: loads the checkpoint (network in evaluation mode, <paramref name="batchSize"/> images per
+    /// call) or the dataset. <paramref name="progress"/> (0..1) is reported while a dataset is read.
+    /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint cannot be used (the message names the file).</exception>
+    /// <exception cref="DataFormatException">The dataset cannot be read (the message names the file or key).</exception>
+    public OpenedDenoiser Open(int batchSize = 64, IProgress<double>? progress = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        switch (Kind)
+        {
+            case DenoiserKind.Identity:
+                return new OpenedDenoiser(this, new IdentityDenoiser(), null, null, null, []);
+            case DenoiserKind.Checkpoint:
+                {
+                    var file = CheckpointFile(Path!);
+                    var metadata = Checkpoint.ReadMetadata(file);
                     var convolutions = new OneDnnConvolutionFactory();
                     try
                     {
-                        var network = Checkpoint.Load(argument, (s, c) => NetworkFactory.Create(s, c, convolutions, seed: 0));
-                        var name = $"{metadata.Spec} ({Path.GetFileName(argument)})";
-                        return new LoadedDenoiser(new NetworkDenoiser(network, name: name), text, metadata.Channels, metadata.Height, metadata.Width,
-                            null, network, convolutions);
+                        var network = Checkpoint.Load(file, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, 0));
+                        var shape = new ImageShape(metadata.Channels, metadata.Height, metadata.Width);
+                        return new OpenedDenoiser(this, new NetworkDenoiser(network, batchSize), shape, null, metadata, [network, convolutions]);
                     }
                     catch
                     {
@@ -94,18 +141,57 @@ public static class DenoiserSpec
                         throw;
                     }
                 }
-            case "empirical":
-                {
-                    var data = DatasetLoader.Load(argument);
-                    return new LoadedDenoiser(new EmpiricalOptimalDenoiser(data), text, data.Channels, data.Height, data.Width, data);
-                }
-            case "wiener":
-                {
-                    var data = DatasetLoader.Load(argument);
-                    return new LoadedDenoiser(GaussianDenoiser.FromImages(data), text, data.Channels, data.Height, data.Width, data);
-                }
             default:
-                throw new ArgumentException($"denoiser spec '{spec}': unknown kind '{kind}' (expected {SyntaxHelp})");
+                {
+                    var images = DatasetLoader.Load(Data!, progress);
+                    if (images.Count == 0)
+                        throw new DataFormatException($"dataset spec '{Data}': no images (the {Kind.ToString().ToLowerInvariant()} denoiser needs at least one).");
+                    IDenoiser denoiser = Kind == DenoiserKind.Empirical
+                        ? new EmpiricalOptimalDenoiser(images)
+                        : GaussianDenoiser.FromImages(images);
+                    return new OpenedDenoiser(this, denoiser, new ImageShape(images.Channels, images.Height, images.Width), images, null, []);
+                }
         }
+    }
+}
+
+/// <summary>
+/// A denoiser built from a <see cref="DenoiserSpec"/>, with what is known about it: the image shape it works on
+/// (null for the identity), the dataset it was built from (empirical, Wiener) or the checkpoint's metadata.
+/// Disposing releases the network and its convolution engine.
+/// </summary>
+public sealed class OpenedDenoiser : IDisposable
+{
+    private readonly IDisposable[] _owned;
+
+    internal OpenedDenoiser(DenoiserSpec spec, IDenoiser denoiser, ImageShape? shape, ImageSet? data, CheckpointMetadata? checkpoint, IDisposable[] owned)
+    {
+        Spec = spec;
+        Denoiser = denoiser;
+        Shape = shape;
+        Data = data;
+        Checkpoint = checkpoint;
+        _owned = owned;
+    }
+
+    /// <summary>The spec it was built from.</summary>
+    public DenoiserSpec Spec { get; }
+
+    /// <summary>The denoiser.</summary>
+    public IDenoiser Denoiser { get; }
+
+    /// <summary>The image shape the denoiser was built for (training image size of a checkpoint); null for the identity.</summary>
+    public ImageShape? Shape { get; }
+
+    /// <summary>The dataset of an empirical or Wiener denoiser; null otherwise.</summary>
+    public ImageSet? Data { get; }
+
+    /// <summary>The checkpoint's metadata; null unless <see cref="DenoiserKind.Checkpoint"/>.</summary>
+    public CheckpointMetadata? Checkpoint { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var d in _owned) d.Dispose();
     }
 }

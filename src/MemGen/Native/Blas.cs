@@ -31,6 +31,22 @@ public static unsafe class Blas
     private static extern void cblas_dgemm(int order, int transA, int transB, int m, int n, int k,
         double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
 
+    [DllImport(OpenBlasLib, EntryPoint = "openblas_set_num_threads")]
+    private static extern void openblas_set_num_threads(int count);
+
+    [DllImport(OpenBlasLib, EntryPoint = "openblas_get_num_threads")]
+    private static extern int openblas_get_num_threads();
+
+    /// <summary>
+    /// OpenBLAS's own thread count (process-wide). Set it to 1 when several threads call BLAS at once
+    /// (e.g. independent runs under Parallel.For), so the cores are not oversubscribed.
+    /// </summary>
+    public static int ThreadCount
+    {
+        get => openblas_get_num_threads();
+        set => openblas_set_num_threads(Math.Max(1, value));
+    }
+
     [DllImport(LapackeLib, EntryPoint = "LAPACKE_dsyevd")]
     private static extern int LAPACKE_dsyevd(int layout, byte jobz, byte uplo, int n, double* a, int lda, double* w);
 

@@ -92,6 +92,15 @@ public abstract class LayeredNetwork : DenoisingNetwork
         return RunBackward(u, LayerMode.Linearized, parameterGradients: false, inputGradient: true)!;
     }
 
+    /// <summary>Every convolution layer of the network.</summary>
+    public abstract IReadOnlyList<ConvolutionLayer> ConvolutionLayers { get; }
+
+    /// <summary>
+    /// Direct-convolution FLOPs of the last forward pass (all convolution layers). A training step costs about
+    /// three times this (forward, backward-data, backward-weights), the convention of <c>memgen bench</c>.
+    /// </summary>
+    public double LastForwardConvolutionFlops => ConvolutionLayers.Sum(c => c.LastForwardFlops);
+
     /// <summary>The residual r(x) of a batch in plain NCHW (a network-owned buffer).</summary>
     protected abstract Tensor Run(Tensor x, LayerMode mode);
 

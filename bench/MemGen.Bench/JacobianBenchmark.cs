@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using MemGen.Native;
+using MemGen.Nn;
+using MemGen.Tensors;
+
+namespace MemGen.Bench;
+
+/// <summary>Result of <see cref="JacobianBenchmark.Run"/> (the JSON of <c>memgen bench jacobian</c>).</summary>
+/// <param name="Benchmark">"jacobian".</param>
+/// <param name="Model">Canonical spec string.</param>
+/// <param name="Size">Image side.</param>
+/// <param name="Dimension">d = pixels; the Jacobian is d×d.</param>
+/// <param name="Batch">Basis vectors pushed through the network per pass.</param>
+/// <param name="Mode">"jvp" (columns J·e_i, forward passes) or "vjp" (rows Jᵀ·e_i, backward passes).</param>
+/// <param name="Winograd">Whether 3×3 layers asked for Winograd.</param>
+/// <param name="Threads">oneDNN threads.</param>
+/// <param name="LinearizeMs">Time of the linearization (one evaluation pass at y).</param>
+/// <param name="JacobianSeconds">Time for all d products (the full Jacobian), excluding linearization.</param>
+/// <param name="ProductsPerS">d / JacobianSeconds.</param>
+/// <param name="EulerRelativeError">‖J_r·y − r(y)‖/‖r(y)‖ from the assembled J_r (bias-free check, float rounding only).</param>
+/// <param name="PeakRssMb">Peak resident set, MiB.</param>
+public sealed record JacobianResult(string Benchmark, string Model, int Size, int Dimension, int Batch, string Mode, bool Winograd,
+    int Threads, double LinearizeMs, double JacobianSeconds, double ProductsPerS, double EulerRelativeError, double PeakRssMb);
+
+/// <summary>
+/// Times the full d×d Jacobian of a freshly initialized network at a random image (SCIENCE §5): linearize once,
+/// then push the standard basis through in batches. The residual Jacobian J_r is assembled (the denoiser's is
+/// J_f = I − J_r, same cost; J_r keeps the small entries float would round away in I − J_r). Every γ is set to 1
+/// first: with the initial running sd of 1 and γ ~ 0.003 an untrained network's evaluation activations would
+/// shrink by γ per layer into float denormals, which are very slow (Kaiming weights keep the scale with γ = 1).
+/// One untimed linearization and pass build the primitives.
+/// </summary>
+public static class JacobianBenchmark
+{
+    /// <summary>Assembles J column by column (jvp) or row by row (vjp) and times it.</summary>
+    public static JacobianResult Run(NetworkSpec spec, int size, int batch, bool vjp, bool winograd, long seed = 0, Action<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        using var engine = new OneDnnConvolutionFactory(winograd);
+        using var net = NetworkFactory.Create(spec, 1, engine, seed);
+        net.CheckImageSize(size, size);
+        int d = size * size;
+        batch = Math.Min(batch, d);
+        var rng = new DeterministicRng(seed, 2);
+        var y = new Tensor(1, 1, size, size);
+        rng.FillUniform(y.Span);
+        foreach (var p in net.Parameters.Where(p => p.Name.EndsWith(".gamma", StringComparison.Ordinal))) p.Value.Span.Fill(1f);
+        var basis = new Tensor(batch, 1, size, size);
+        var products = basis.ZerosLike();
+        Push(net.LinearizeAt(y), basis, products, vjp);
+
+        long t0 = Stopwatch.GetTimestamp();
+        var lin = net.LinearizeAt(y);
+        double linearizeMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var jacobian = new float[(long)d * d];
+        t0 = Stopwatch.GetTimestamp();
+        for (int start = 0; start < d; start += batch)
+        {
+            progress?.Invoke($"basis vectors {start + 1}–{Math.Min(start + batch, d)} of {d}");
+            basis.Span.Clear();
+            int count = Math.Min(batch, d - start);
+            for (int k = 0; k < count; k++) basis.Item(k)[start + k] = 1f;
+            // The last chunk keeps the full batch (zero vectors) so every pass reuses the same buffers.
+            Push(lin, basis, products, vjp);
+            for (int k = 0; k < count; k++)
+            {
+                var p = products.Item(k);
+                int index = start + k;
+                if (vjp) p.CopyTo(jacobian.AsSpan(index * d, d)); // row i of J is Jᵀe_i
+                else for (int i = 0; i < d; i++) jacobian[(long)i * d + index] = p[i];
+            }
+        }
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+
+        double diff = 0, norm = 0;
+        for (int i = 0; i < d; i++)
+        {
+            double jy = 0;
+            for (int j = 0; j < d; j++) jy += (double)jacobian[(long)i * d + j] * y.Data[j];
+            diff += (jy - lin.Residual.Data[i]) * (jy - lin.Residual.Data[i]);
+            norm += (double)lin.Residual.Data[i] * lin.Residual.Data[i];
+        }
+        return new JacobianResult("jacobian", spec.ToString(), size, d, batch, vjp ? "vjp" : "jvp", winograd, OneDnn.ThreadCount,
+            Math.Round(linearizeMs, 2), Math.Round(seconds, 3), Math.Round(d / seconds, 1), Math.Sqrt(diff / norm),
+            Math.Round(TrainStepBenchmark.PeakResidentMegabytes(), 1));
+    }
+
+    private static void Push(LinearizedNetwork lin, Tensor vectors, Tensor products, bool vjp)
+    {
+        if (vjp) lin.ResidualVjp(vectors, products);
+        else lin.ResidualJvp(vectors, products);
+    }
+}

@@ -1,0 +1,43 @@
+using MemGen.Native;
+
+namespace MemGen.Analysis.LinearGaussian;
+
+/// <summary>
+/// One-step generation of §7: x_T ~ N(e^(−T)·mean(X0), s_T²·I) with s_T² = e^(−2T)·v̄ + Λ(1 − e^(−2T))
+/// (v̄ = mean per-pixel variance of the training set, unbiased as torch.var), then x = β0 + B·x_T. Hence the
+/// generated law is N(μ_G, Σ_G) with μ_G = β0 + e^(−T)·B·mean(X0) and Σ_G = s_T²·B·Bᵀ (not the reference
+/// code's Bᵀ·B).
+/// </summary>
+public static class OneStepGenerator
+{
+    /// <summary>Mean per-pixel variance (denominator n − 1) of a row-major n×d set.</summary>
+    public static double MeanPixelVariance(ReadOnlySpan<double> x, int count, int dimension)
+    {
+        if (count < 2) throw new ArgumentOutOfRangeException(nameof(count), "The variance needs at least 2 points.");
+        var mean = LinearDenoiser.ColumnMeans(x, count, dimension);
+        double total = 0;
+        for (int r = 0; r < count; r++)
+            for (int c = 0; c < dimension; c++)
+            {
+                double dx = x[r * dimension + c] - mean[c];
+                total += dx * dx;
+            }
+        return total / (count - 1) / dimension;
+    }
+
+    /// <summary>The generated law N(μ_G, Σ_G) of <paramref name="denoiser"/> fitted on training set <paramref name="x0"/> (n×d).</summary>
+    public static SpectralGaussian GeneratedLaw(LinearDenoiser denoiser, OrnsteinUhlenbeckJump jump, ReadOnlySpan<double> x0, int count)
+    {
+        ArgumentNullException.ThrowIfNull(denoiser);
+        ArgumentNullException.ThrowIfNull(jump);
+        int d = denoiser.Dimension;
+        var meanX0 = LinearDenoiser.ColumnMeans(x0, count, d);
+        double sT2 = jump.ForwardVariance(MeanPixelVariance(x0, count, d));
+        var startMean = new double[d];
+        for (int i = 0; i < d; i++) startMean[i] = jump.Decay * meanX0[i];
+        var mu = denoiser.Apply(startMean);
+        var sigma = new double[d * d];
+        Blas.Dgemm(false, true, d, d, d, sT2, denoiser.Weights, denoiser.Weights, 0.0, sigma);
+        return SpectralGaussian.FromCovariance(mu, sigma, d, maxRank: denoiser.Rank, relativeTolerance: 1e-12);
+    }
+}

@@ -1,0 +1,70 @@
+using MemGen.Tensors;
+
+namespace MemGen.Training;
+
+/// <summary>
+/// Which training images make up the batch of each step. Epoch e tiles the N images to
+/// StepsPerEpoch·BatchSize positions (position k holds image k mod N) and shuffles them with a permutation
+/// seeded by (seed, e) alone, so the batch of any step is a pure function of (seed, step).
+/// </summary>
+public sealed class BatchSchedule
+{
+    private readonly long _seed;
+    private readonly int _count;
+    private readonly int _batch;
+    private readonly long _stepsPerEpoch;
+    private long _cachedEpoch = -1;
+    private int[] _order = [];
+
+    /// <summary>Creates the schedule for <paramref name="count"/> training images.</summary>
+    public BatchSchedule(long seed, int count, int batchSize, long stepsPerEpoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stepsPerEpoch, 1);
+        if (stepsPerEpoch * batchSize > Array.MaxLength) throw new ArgumentException("An epoch of more than 2^31 images is not supported.");
+        _seed = seed ^ 0x7065726D75746500L; // "permute": keeps these streams apart from initialization and noise
+        _count = count;
+        _batch = batchSize;
+        _stepsPerEpoch = stepsPerEpoch;
+    }
+
+    /// <summary>Writes the training-set indices of step <paramref name="step"/>'s batch into <paramref name="indices"/>.</summary>
+    public void IndicesFor(long step, Span<int> indices)
+    {
+        if (indices.Length != _batch) throw new ArgumentException($"Expected {_batch} indices, got {indices.Length}.");
+        long epoch = step / _stepsPerEpoch;
+        if (epoch != _cachedEpoch)
+        {
+            _order = new DeterministicRng(_seed, epoch).Permutation((int)(_stepsPerEpoch * _batch));
+            _cachedEpoch = epoch;
+        }
+        int start = (int)(step % _stepsPerEpoch) * _batch;
+        for (int i = 0; i < _batch; i++) indices[i] = _order[start + i] % _count;
+    }
+}
+
+/// <summary>
+/// The noise of each training step: image i of step s gets σ = σmax·u^p (u ~ U(0,1)) and z ~ N(0, I) from the
+/// stream (seed, s·2^20 + i), so the noise is a pure function of (seed, step, position) and can be drawn in parallel.
+/// </summary>
+public sealed class TrainingNoise(long seed, double sigmaMax, double sigmaExponent)
+{
+    private readonly long _seed = seed ^ 0x6E6F697365000000L; // "noise"
+
+    /// <summary>Fills <paramref name="sigmas"/> (one per image) and <paramref name="scaledNoise"/> (σ_i·z_i per pixel) for step <paramref name="step"/>.</summary>
+    public void Fill(long step, Span<float> sigmas, Tensor scaledNoise)
+    {
+        int batch = sigmas.Length, d = scaledNoise.ItemLength;
+        if (scaledNoise.N != batch) throw new ArgumentException($"Noise tensor holds {scaledNoise.N} images, {batch} sigmas requested.");
+        var sigmaArray = new float[batch];
+        Parallel.For(0, batch, i =>
+        {
+            var rng = new DeterministicRng(_seed, (step << 20) + i);
+            float sigma = (float)(sigmaMax * Math.Pow(rng.NextDouble(), sigmaExponent));
+            sigmaArray[i] = sigma;
+            rng.FillNormal(scaledNoise.Data.AsSpan(i * d, d), 0f, sigma);
+        });
+        sigmaArray.CopyTo(sigmas);
+    }
+}

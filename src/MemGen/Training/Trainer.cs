@@ -1,0 +1,117 @@
+using MemGen.Data;
+using MemGen.Nn;
+using MemGen.Tensors;
+
+namespace MemGen.Training;
+
+/// <summary>The outcome of one training step.</summary>
+/// <param name="Loss">Batch loss: Σ_pixels (r(y) − σz)², averaged over the batch.</param>
+/// <param name="GradientIsFinite">False when a gradient held NaN or ±∞ (the optimizer step was then skipped).</param>
+public readonly record struct StepOutcome(double Loss, bool GradientIsFinite)
+{
+    /// <summary>True when the loss and the gradients are finite and the weights were updated.</summary>
+    public bool IsFinite => double.IsFinite(Loss) && GradientIsFinite;
+}
+
+/// <summary>
+/// One training step of SCIENCE §2 as a pure function of (state, step): the batch of step s
+/// (<see cref="BatchSchedule"/>), its noise (<see cref="TrainingNoise"/>), the residual loss
+/// Σ (r(y) − σz)² / B with gradient 2(r − σz)/B, and an Adam update at the learning rate of step s's epoch.
+/// All buffers are allocated once.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly ImageSet _train;
+    private readonly BatchSchedule _batches;
+    private readonly TrainingNoise _noise;
+    private readonly StepLearningRate _schedule;
+    private readonly int[] _indices;
+    private readonly float[] _sigmas;
+    private readonly Tensor _clean, _scaledNoise, _noisy, _gradient;
+    private readonly double[] _imageLoss;
+
+    /// <summary>Creates the trainer; <paramref name="options"/> must be resolved (<see cref="TrainingOptions.Resolve"/>).</summary>
+    public Trainer(DenoisingNetwork network, ImageSet train, TrainingOptions options, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (train.Count < 1) throw new ArgumentException("The training set is empty.");
+        if (train.Channels != network.Channels)
+            throw new ArgumentException($"The network takes {network.Channels}-channel images, the training set has {train.Channels}.");
+        network.CheckImageSize(train.Height, train.Width);
+        Network = network;
+        Options = options;
+        _train = train;
+        Optimizer = new Adam(network.Parameters);
+        _batches = new BatchSchedule(seed, train.Count, options.BatchSize, options.StepsPerEpoch);
+        _noise = new TrainingNoise(seed, options.SigmaMax, options.SigmaExponent);
+        _schedule = new StepLearningRate(options.LearningRate, options.LearningRateDecayEpochs, options.LearningRateDecay);
+        int b = options.BatchSize;
+        _indices = new int[b];
+        _sigmas = new float[b];
+        _clean = new Tensor(b, train.Channels, train.Height, train.Width);
+        _scaledNoise = _clean.ZerosLike();
+        _noisy = _clean.ZerosLike();
+        _gradient = _clean.ZerosLike();
+        _imageLoss = new double[b];
+    }
+
+    /// <summary>The network being trained.</summary>
+    public DenoisingNetwork Network { get; }
+
+    /// <summary>Its optimizer (checkpointed with the weights).</summary>
+    public Adam Optimizer { get; }
+
+    /// <summary>The recipe.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>The (zero-based) epoch step <paramref name="step"/> belongs to.</summary>
+    public long EpochOf(long step) => step / Options.StepsPerEpoch;
+
+    /// <summary>The learning rate of step <paramref name="step"/>.</summary>
+    public double LearningRateAt(long step) => _schedule.At((int)Math.Min(EpochOf(step), int.MaxValue));
+
+    /// <summary>
+    /// Runs step <paramref name="step"/> (zero-based): forward in training mode, loss, backward, and, when everything
+    /// is finite, the Adam update. Returns the batch loss.
+    /// </summary>
+    public StepOutcome Step(long step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        int b = Options.BatchSize, d = _clean.ItemLength;
+        _batches.IndicesFor(step, _indices);
+        for (int i = 0; i < b; i++) _train.Image(_indices[i]).CopyTo(_clean.Item(i));
+        _noise.Fill(step, _sigmas, _scaledNoise);
+        System.Numerics.Tensors.TensorPrimitives.Add(_clean.Span, _scaledNoise.Span, _noisy.Span);
+
+        var residual = Network.Forward(_noisy, training: true);
+        if (!residual.SameShape(_noisy) || residual.Layout != TensorLayout.Nchw)
+            throw new InvalidOperationException($"{Network.Spec} returned a residual of shape [{residual.ShapeString}] {residual.Layout} for input [{_noisy.ShapeString}].");
+        float scale = 2f / b;
+        Parallel.For(0, b, i =>
+        {
+            var r = residual.Data.AsSpan(i * d, d);
+            var target = _scaledNoise.Data.AsSpan(i * d, d);
+            var g = _gradient.Data.AsSpan(i * d, d);
+            double sum = 0;
+            for (int k = 0; k < d; k++)
+            {
+                float diff = r[k] - target[k];
+                sum += (double)diff * diff;
+                g[k] = scale * diff;
+            }
+            _imageLoss[i] = sum;
+        });
+        double loss = 0;
+        for (int i = 0; i < b; i++) loss += _imageLoss[i];
+        loss /= b;
+        if (!double.IsFinite(loss)) return new StepOutcome(loss, GradientIsFinite: false);
+
+        Network.Backward(_gradient);
+        bool gradientFinite = double.IsFinite(Optimizer.GradientSquaredNorm());
+        if (gradientFinite) Optimizer.Step(LearningRateAt(step));
+        return new StepOutcome(loss, gradientFinite);
+    }
+}

@@ -1,0 +1,89 @@
+namespace MemGen.Training;
+
+/// <summary>
+/// The training recipe of SCIENCE §2 (defaults are the paper's values) plus run-keeping settings.
+/// An "epoch" is <see cref="ImagesPerEpoch"/> images drawn from the training set tiled to that size, rounded up
+/// to whole batches; the learning rate is multiplied by <see cref="LearningRateDecay"/> every
+/// <see cref="LearningRateDecayEpochs"/> epochs. Each image gets its own σ = <see cref="SigmaMax"/>·u^<see cref="SigmaExponent"/>, u ~ U(0,1).
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Initial Adam learning rate (paper: 1e-3).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Epochs between learning-rate decays (paper: 100).</summary>
+    public int LearningRateDecayEpochs { get; init; } = 100;
+
+    /// <summary>Factor applied at each decay (paper: 0.5, i.e. halving).</summary>
+    public double LearningRateDecay { get; init; } = 0.5;
+
+    /// <summary>Images per training step (paper: 512).</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>Number of epochs (paper: 1000); ignored when <see cref="Budget"/> is set.</summary>
+    public int Epochs { get; init; } = 1000;
+
+    /// <summary>Images per epoch: the training set is tiled to this size so small N are not under-trained (paper: 250,000).</summary>
+    public int ImagesPerEpoch { get; init; } = 250_000;
+
+    /// <summary>Total images to train on (rounded up to whole batches); when set, it replaces <see cref="Epochs"/>.</summary>
+    public long? Budget { get; init; }
+
+    /// <summary>Largest noise level: σ = SigmaMax·u^SigmaExponent (paper: 1).</summary>
+    public double SigmaMax { get; init; } = 1.0;
+
+    /// <summary>Exponent of u in σ = SigmaMax·u^SigmaExponent (paper: 2, favouring small σ).</summary>
+    public double SigmaExponent { get; init; } = 2.0;
+
+    /// <summary>Steps between checkpoints; null picks about 20 per run (at most every 10 epochs).</summary>
+    public int? CheckpointEvery { get; init; }
+
+    /// <summary>Steps between evaluations at <see cref="EvalSigmas"/>; null means every checkpoint.</summary>
+    public int? EvalEvery { get; init; }
+
+    /// <summary>Steps between rows of metrics.csv (the loss is averaged over them).</summary>
+    public int LogEvery { get; init; } = 10;
+
+    /// <summary>The fixed noise levels at which train/test PSNR are measured during training.</summary>
+    public double[] EvalSigmas { get; init; } = [0.05, 0.1, 0.2, 0.4];
+
+    /// <summary>Images (the first ones of the training and of the test set) used for the PSNR evaluations.</summary>
+    public int EvalImages { get; init; } = 64;
+
+    /// <summary>Training steps per epoch: ⌈ImagesPerEpoch / BatchSize⌉.</summary>
+    public long StepsPerEpoch => (ImagesPerEpoch + (long)BatchSize - 1) / BatchSize;
+
+    /// <summary>Total training steps: ⌈Budget / BatchSize⌉, or Epochs × StepsPerEpoch.</summary>
+    public long TotalSteps => Budget is long budget ? (budget + BatchSize - 1) / BatchSize : Epochs * StepsPerEpoch;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string setting, string rule)
+        {
+            if (!ok) throw new ArgumentException($"Training setting {setting} {rule}.");
+        }
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), "learning rate", "must be a positive number");
+        Require(LearningRateDecayEpochs >= 1, "learning-rate decay period", "must be at least 1 epoch");
+        Require(LearningRateDecay > 0 && LearningRateDecay <= 1, "learning-rate decay factor", "must be in (0, 1]");
+        Require(BatchSize is >= 1 and < (1 << 20), "batch size", "must be between 1 and 2^20");
+        Require(Epochs >= 1, "epochs", "must be at least 1");
+        Require(ImagesPerEpoch >= 1, "images per epoch", "must be at least 1");
+        Require(Budget is null or >= 1, "budget", "must be at least 1 image");
+        Require(SigmaMax > 0 && double.IsFinite(SigmaMax), "sigma max", "must be positive");
+        Require(SigmaExponent > 0 && double.IsFinite(SigmaExponent), "sigma exponent", "must be positive");
+        Require(CheckpointEvery is null or >= 1, "checkpoint interval", "must be at least 1 step");
+        Require(EvalEvery is null or >= 1, "evaluation interval", "must be at least 1 step");
+        Require(LogEvery >= 1, "log interval", "must be at least 1 step");
+        Require(EvalSigmas is not null && EvalSigmas.All(s => s > 0 && double.IsFinite(s)), "eval sigmas", "must be positive numbers");
+        Require(EvalImages >= 1, "eval images", "must be at least 1");
+    }
+
+    /// <summary>These options with the automatic intervals replaced by concrete values (stored in config.json).</summary>
+    public TrainingOptions Resolve()
+    {
+        Validate();
+        int checkpointEvery = CheckpointEvery ?? (int)Math.Clamp(Math.Min(10 * StepsPerEpoch, (TotalSteps + 19) / 20), 1, int.MaxValue);
+        return this with { CheckpointEvery = checkpointEvery, EvalEvery = EvalEvery ?? checkpointEvery };
+    }
+}

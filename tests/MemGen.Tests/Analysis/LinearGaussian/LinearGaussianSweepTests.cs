@@ -1,0 +1,87 @@
+using MemGen.Analysis.LinearGaussian;
+
+namespace MemGen.Tests.Analysis.LinearGaussian;
+
+public class LinearGaussianSweepTests
+{
+    private static readonly LinearGaussianSettings Small = new()
+    {
+        Dimensions = [4, 6],
+        Ratios = [0.5, 1.0, 1.5, 3.0],
+        OriginalCount = 300,
+        Runs = 6,
+        Seed = 3,
+    };
+
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        var one = LinearGaussianSweep.Run(Small with { Threads = 1 });
+        var two = LinearGaussianSweep.Run(Small with { Threads = 2 });
+        Assert.Equal(2 * 4 * 6, one.Count);
+        Assert.Equal(one, two); // records: exact equality of every double
+    }
+
+    [Fact]
+    public void SeedChangesTheResultsAndRunsDiffer()
+    {
+        var a = LinearGaussianSweep.Run(Small with { Runs = 2 });
+        var b = LinearGaussianSweep.Run(Small with { Runs = 2, Seed = 4 });
+        Assert.NotEqual(a[0].Delta, b[0].Delta);
+        Assert.NotEqual(a[0].Delta, a[1].Delta); // run 0 vs run 1 of the same (d, n)
+    }
+
+    [Fact]
+    public void HellingerIsOneUpToNEqualsDAndBelowAfter()
+    {
+        var results = LinearGaussianSweep.Run(Small with { Runs = 3 });
+        foreach (var m in results)
+        {
+            if (m.TrainingCount <= m.Dimension)
+            {
+                Assert.Equal(1.0, m.SquaredHellinger);
+                Assert.True(double.IsPositiveInfinity(m.KullbackLeibler));
+            }
+            else
+            {
+                Assert.InRange(m.SquaredHellinger, 0.0, 1.0 - 1e-9);
+                Assert.True(double.IsFinite(m.KullbackLeibler) && m.KullbackLeibler > 0);
+            }
+            Assert.Equal(m.TrainDistance - m.OriginalDistance, m.Delta);
+        }
+    }
+
+    [Fact]
+    public void SummaryCountsRunsWithPositiveDelta()
+    {
+        var measurements = new List<LinearGaussianMeasurement>
+        {
+            new(4, 8, 0, 1.0, 0.5, 0.5, 0.9, 2.0, 4),
+            new(4, 8, 1, 1.0, 1.5, -0.5, 0.8, 4.0, 4),
+            new(4, 8, 2, 2.0, 1.0, 1.0, 0.7, 3.0, 4),
+            new(4, 8, 3, 0.0, 1.0, -1.0, 0.6, 3.0, 4),
+            new(4, 2, 0, 0.0, 1.0, -1.0, 1.0, double.PositiveInfinity, 1),
+        };
+        var summary = LinearGaussianSummary.Summarize(measurements);
+        Assert.Equal(2, summary.Count);
+        Assert.Equal(2, summary[0].TrainingCount); // ordered by n
+        Assert.True(double.IsPositiveInfinity(summary[0].KullbackLeibler.Mean));
+        Assert.Equal(1.0, summary[0].SingularFraction);
+        var s = summary[1];
+        Assert.Equal(0.5, s.ProbabilityDeltaPositive);
+        Assert.Equal(Math.Sqrt(0.25 / 4), s.ProbabilityStandardError, 1e-15);
+        Assert.Equal(0.0, s.Delta.Mean, 1e-15);
+        Assert.Equal(Math.Sqrt((0.25 + 0.25 + 1 + 1) / 3), s.Delta.Std, 1e-12);
+        Assert.Equal(3.0, s.KullbackLeibler.Mean);
+    }
+
+    [Fact]
+    public void TrainingCountsRoundAndDeduplicate()
+    {
+        var s = new LinearGaussianSettings { Ratios = [0.1, 0.25, 0.26, 1, 4] };
+        Assert.Equal([2, 4, 16, 64], s.TrainingCounts(16));
+        Assert.NotNull(new LinearGaussianSettings { Runs = 0 }.Validate());
+        Assert.StartsWith("std", new LinearGaussianSettings { Std = -1 }.Validate());
+        Assert.Null(new LinearGaussianSettings().Validate());
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using MemGen.Cli;
+using MemGen.Data;
+
+namespace MemGen.Tests.Cli;
+
+public sealed class SampleCommandTests : IDisposable
+{
+    private const string Data = "gaussian:size=8,mean=0.5,std=0.2,n=4,seed=3";
+    private readonly string _folder = Directory.CreateTempSubdirectory("memgen-cli-sample-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string Dir(string name) => Path.Combine(_folder, name);
+
+    private static int Memgen(params string[] args) => Program.BuildRoot().Parse(args).Invoke();
+
+    [Fact]
+    public void EmpiricalDenoiserSamplesAreTrainingImages()
+    {
+        var dir = Dir("empirical");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "empirical:" + Data, "--count", "6", "--seed", "4", "--out", dir,
+            "--sampler", "algorithm1-code", "--h0", "0.05"));
+        var training = DatasetLoader.Load(Data);
+        var samples = NpyReader.Read(Path.Combine(dir, "samples.npy"));
+        Assert.Equal([6, 1, 8, 8], samples.Shape);
+        var rows = File.ReadAllLines(Path.Combine(dir, "trajectories.csv"));
+        Assert.Equal("index,steps,final_sigma,outcome,diverged", rows[0]);
+        Assert.Equal(7, rows.Length);
+        int converged = 0;
+        for (int k = 0; k < 6; k++)
+        {
+            var fields = rows[k + 1].Split(',');
+            Assert.Equal(k.ToString(System.Globalization.CultureInfo.InvariantCulture), fields[0]);
+            if (fields[4] != "0") continue;
+            converged++;
+            var sample = samples.Values.AsSpan(k * 64, 64).ToArray();
+            double best = Enumerable.Range(0, training.Count).Min(i =>
+            {
+                var x = training.Image(i);
+                double m = 0;
+                for (int j = 0; j < 64; j++) m = Math.Max(m, Math.Abs(x[j] - sample[j]));
+                return m;
+            });
+            Assert.True(best < 1e-3, $"sample {k} is {best} away from every training image");
+        }
+        Assert.True(converged >= 4, $"only {converged} of 6 samples converged");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "sample-config.json")))!;
+        Assert.Equal(6, (int)config["count"]!);
+        Assert.Equal("empirical:" + Data, (string)config["denoiser"]!["spec"]!);
+        Assert.Equal(6 - converged, (int)config["results"]!["diverged"]!);
+        var png = File.ReadAllBytes(Path.Combine(dir, "samples.png"));
+        Assert.Equal(0x89, png[0]);
+    }
+
+    [Fact]
+    public void SameSeedGivesTheSameSamplesForAnyBatchSize()
+    {
+        string[] Args(string dir, string batch) =>
+            ["sample", "--denoiser", "wiener:" + Data, "--count", "5", "--seed", "11", "--out", dir, "--batch", batch, "--h0", "0.1", "--sigma-final", "0.1"];
+        Assert.Equal(0, Memgen(Args(Dir("b1"), "1")));
+        Assert.Equal(0, Memgen(Args(Dir("b5"), "5")));
+        var a = NpyReader.Read(Path.Combine(Dir("b1"), "samples.npy")).Values;
+        var b = NpyReader.Read(Path.Combine(Dir("b5"), "samples.npy")).Values;
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 1e-4f);
+    }
+
+    [Fact]
+    public void IdentityNeedsAShapeAndFlowSamplersRun()
+    {
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "identity", "--out", Dir("noshape")));
+        Assert.False(Directory.Exists(Dir("noshape")));
+        var dir = Dir("identity");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x3x5", "--count", "3", "--out", dir, "--sampler", "flow-heun", "--steps", "4"));
+        Assert.Equal([3, 1, 3, 5], NpyReader.Read(Path.Combine(dir, "samples.npy")).Shape);
+    }
+
+    [Theory]
+    [InlineData("--count", "0")]
+    [InlineData("--denoiser", "network:x")]
+    [InlineData("--denoiser", "empirical:gaussian:size=8")]
+    [InlineData("--denoiser", "checkpoint:/nonexistent/net.safetensors")]
+    [InlineData("--sampler", "euler")]
+    [InlineData("--h0", "2")]
+    [InlineData("--beta", "0")]
+    [InlineData("--max-steps", "0")]
+    [InlineData("--steps", "10")]
+    [InlineData("--shape", "1x0x8")]
+    [InlineData("--shape", "1x4x4")]
+    [InlineData("--start-mean", "middle")]
+    [InlineData("--batch", "0")]
+    [InlineData("--seed", "abc")]
+    public void BadFlagsFailWithoutWritingAnything(string flag, string value)
+    {
+        var dir = Dir("bad");
+        var args = new List<string> { "sample", "--denoiser", "empirical:" + Data, "--count", "2", "--out", dir };
+        int at = args.IndexOf(flag);
+        if (at >= 0) args[at + 1] = value;
+        else args.AddRange([flag, value]);
+        Assert.NotEqual(0, Memgen([.. args]));
+        Assert.False(Directory.Exists(dir), $"{flag} {value} left {dir} behind");
+    }
+
+    [Fact]
+    public void FlowSamplersRejectAlgorithm1Flags()
+    {
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "identity", "--shape", "4x4", "--out", Dir("f"), "--sampler", "flow-euler", "--h0", "0.1"));
+        Assert.False(Directory.Exists(Dir("f")));
+    }
+
+    [Fact]
+    public void ExistingSamplesAreKeptUnlessForced()
+    {
+        var dir = Dir("twice");
+        string[] args = ["sample", "--denoiser", "identity", "--shape", "4x4", "--count", "2", "--out", dir];
+        Assert.Equal(0, Memgen(args));
+        var before = File.ReadAllBytes(Path.Combine(dir, "samples.npy"));
+        Assert.NotEqual(0, Memgen([.. args, "--seed", "9"]));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "samples.npy")));
+        Assert.Equal(0, Memgen([.. args, "--seed", "9", "--force"]));
+        Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(dir, "samples.npy")));
+    }
+}

@@ -58,7 +58,11 @@ public class LinearGaussianSweepTests
         // lost when Σ_G was decomposed as a matrix (rank 31, H² = 1, KL = ∞). Through the SVD of B it is kept.
         var results = LinearGaussianSweep.Run(new LinearGaussianSettings
         {
-            Dimensions = [32], Ratios = [36.0 / 32], Runs = 120, OriginalCount = 20, Seed = 0,
+            Dimensions = [32],
+            Ratios = [36.0 / 32],
+            Runs = 120,
+            OriginalCount = 20,
+            Seed = 0,
         });
         Assert.Equal(120, results.Count);
         foreach (var m in results)

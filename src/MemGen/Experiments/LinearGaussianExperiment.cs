@@ -185,7 +185,11 @@ public static class LinearGaussianExperiment
             "(generalization). Each point is R independent runs.\n\n" +
             "Where P(Δ > 0) first reaches 1/2 (interpolated): " + string.Join("; ", transitions.Select(Describe)) + ". " +
             "The claim of [H24] is a jump of P(Δ > 0) from near 0 to near 1 around n = d, with the squared Hellinger " +
-            "distance to the true law exactly 1 for n ≤ d (Σ_G singular) and falling after.",
+            "distance to the true law exactly 1 for n ≤ d (Σ_G singular) and falling after. This run follows SCIENCE.md §7 " +
+            "(Σ_G = s_T²·B·Bᵀ, exact Gaussian normalizations); the reference code's Bᵀ·B covariance and (2π)^(1/2) " +
+            "normalization are not copied, so where P(Δ > 0) rises can differ from the paper's figure. Even for n → ∞ the " +
+            "linear one-step model does not reach the true law: Σ_G tends to s²·e^(−2T)s²/(e^(−2T)s² + Λ(1 − e^(−2T)))·I " +
+            "(about s²/2 at the reference values), so H² and KL level off above 0.",
             heading: "Summary");
         report.AddSettings(config, elapsed, started);
 

@@ -223,7 +223,7 @@ public static class LinearGaussianExperiment
         report.AddFigure("distances", "E_TG and E_OG vs n",
             "Mean over runs of the integrated squared distance of the generated density to the smoothed training set (E_TG) and to the smoothed " +
             "original set (E_OG), both without the common ∫p_G² term and in units of ∫p² of the true law; bands are ± one standard deviation " +
-            "over runs; one panel per d, the dashed line marks n = d.",
+            "over runs (symmetric-log axis: E_TG is very negative while the model memorizes); one panel per d, the dashed line marks n = d.",
             DistanceChart(summaries));
 
         report.AddTable("near-transition", "P(Δ > 0) around n = d",
@@ -335,7 +335,8 @@ public static class LinearGaussianExperiment
         return new JsonObject
         {
             ["data"] = new JsonObject { ["values"] = values },
-            ["facet"] = new JsonObject { ["column"] = new JsonObject { ["field"] = "d", ["type"] = "ordinal", ["title"] = "d" } },
+            ["facet"] = new JsonObject { ["field"] = "d", ["type"] = "ordinal", ["title"] = "d" },
+            ["columns"] = 2,
             ["resolve"] = new JsonObject { ["scale"] = new JsonObject { ["x"] = "independent", ["y"] = "independent" } },
             ["spec"] = new JsonObject
             {
@@ -348,7 +349,13 @@ public static class LinearGaussianExperiment
                         ["encoding"] = new JsonObject
                         {
                             ["x"] = x.DeepClone(),
-                            ["y"] = new JsonObject { ["field"] = "lo", ["type"] = "quantitative", ["title"] = "distance (units of ∫p²)" },
+                            ["y"] = new JsonObject
+                            {
+                                ["field"] = "lo",
+                                ["type"] = "quantitative",
+                                ["title"] = "distance (units of ∫p², symlog scale)",
+                                ["scale"] = new JsonObject { ["type"] = "symlog" },
+                            },
                             ["y2"] = new JsonObject { ["field"] = "hi" },
                             ["color"] = color.DeepClone(),
                         },

@@ -156,6 +156,8 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal("test:gaussian", config.Config.Data.Spec);
         Assert.Equal(ImageSetFingerprint.Of(train), config.Train);
         Assert.Equal(MemGenInfo.Version, config.MemGenVersion);
+        Assert.Equal(RunConfigFile.CurrentEngineThreads, config.EngineThreads);
+        Assert.Contains("\"memgen_version\"", File.ReadAllText(Path.Combine(Dir("m"), "config.json")));
         Assert.Equal(24, Checkpoint.ReadMetadata(result.FinalCheckpoint).Step);
     }
 

@@ -19,6 +19,7 @@ public static class ExperimentCommand
     {
         var command = new Command("experiment", "End-to-end studies; each writes results and a self-contained report.html into --out.");
         command.Subcommands.Add(LinearGaussian());
+        command.Subcommands.Add(GaussianNetwork());
         return command;
     }
 
@@ -141,6 +142,94 @@ public static class ExperimentCommand
             }
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             WriteSummary(result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <c>memgen experiment gaussian-network</c>: SCIENCE.md §7, nonlinear variant — a network trained per n on isotropic
+    /// Gaussian images, sampled with Algorithm 1, compared with the per-pixel KDE metric.
+    /// </summary>
+    private static Command GaussianNetwork()
+    {
+        var quick = GaussianNetworkExperiment.Preset("quick");
+        var full = GaussianNetworkExperiment.Preset("full");
+        var outDir = OutOption();
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"quick (d {quick.Dimension}, n/d {List(quick.Ratios)}, R {quick.Runs}, {quick.Model}, {quick.TrainingBudget} images per network; a few minutes on 2 cores) or " +
+                          $"full (d {full.Dimension}, n/d {List(full.Ratios)}, R {full.Runs}, {full.Model}, {full.TrainingBudget} images). Flags below override it.",
+            DefaultValueFactory = _ => "quick",
+        };
+        preset.AcceptOnlyFromAmong([.. GaussianNetworkExperiment.PresetNames]);
+        var size = new Option<int?>("--size") { Description = "Image side; d = size² pixels." };
+        var mean = new Option<double?>("--mean") { Description = "m, mean of every pixel of the true law (image scale; default 0.5)." };
+        var std = new Option<double?>("--std") { Description = "s, standard deviation of every pixel (default 0.1)." };
+        var ratios = new Option<string?>("--ratios") { Description = "Comma-separated n/d values; n = max(2, round(ratio·d))." };
+        var runs = new Option<int?>("--runs") { Description = "R, independent runs per n (fresh data, network, samples)." };
+        var original = new Option<int?>("--original-count") { Description = "Size of the fresh original set per run (SCIENCE §7: 10000)." };
+        var samples = new Option<int?>("--samples") { Description = "Samples generated per network." };
+        var model = new Option<string?>("--model") { Description = "Network spec, e.g. bfcnn:layers=5,width=32." };
+        var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
+        var batch = new Option<int?>("--batch") { Description = "Training batch size." };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 1e-3)." };
+        var sampler = new Option<string?>("--sampler") { Description = "algorithm1-code (default: growing h, final denoising step) or algorithm1 (paper)." };
+        sampler.AcceptOnlyFromAmong("algorithm1", "algorithm1-code");
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var command = new Command("gaussian-network",
+            "SCIENCE.md §7, nonlinear variant: networks trained on n isotropic Gaussian images, sampled with Algorithm 1; per-pixel KDE E_TG, E_OG, P(Δ > 0) vs n/d. " +
+            "Re-running into the same --out resumes the trained networks.");
+        foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, seed, noSvg })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var p = parse.GetValue(preset)!;
+            var settings = GaussianNetworkExperiment.Preset(p);
+            if (parse.GetValue(ratios) is string rs)
+            {
+                if (ParseList(rs, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null) is not double[] list)
+                    return Fail($"--ratios: '{rs}' is not a comma-separated list of numbers");
+                settings = settings with { Ratios = list };
+            }
+            if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
+            if (parse.GetValue(mean) is double m) settings = settings with { Mean = m };
+            if (parse.GetValue(std) is double sd) settings = settings with { Std = sd };
+            if (parse.GetValue(runs) is int r) settings = settings with { Runs = r };
+            if (parse.GetValue(original) is int o) settings = settings with { OriginalCount = o };
+            if (parse.GetValue(samples) is int k) settings = settings with { SampleCount = k };
+            if (parse.GetValue(model) is string md) settings = settings with { Model = md };
+            if (parse.GetValue(budget) is long b) settings = settings with { TrainingBudget = b };
+            if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
+            if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
+            if (parse.GetValue(sampler) is string sm)
+                settings = settings with { Variant = sm == "algorithm1" ? MemGen.Sampling.Algorithm1Variant.Paper : MemGen.Sampling.Algorithm1Variant.Code };
+            if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
+            if (settings.Validate() is string problem) return Fail("--" + problem);
+            var dir = parse.GetValue(outDir)!;
+            if (File.Exists(dir)) return Fail($"--out: {dir} is a file, not a directory");
+
+            GaussianNetworkResult result;
+            try
+            {
+                result = RunWithProgress("gaussian-network", progress =>
+                    GaussianNetworkExperiment.Run(settings, dir, p, progress, reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+            }
+            catch (MemGen.Training.TrainingRunException e)
+            {
+                return Fail($"--out: {e.Message.TrimEnd('.')}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail($"--out: cannot write to {dir} ({e.Message})");
+            }
+            foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
+            Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tdiverged");
+            foreach (var s in result.Summaries)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.Diverged}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
         });

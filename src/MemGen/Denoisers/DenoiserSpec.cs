@@ -29,7 +29,7 @@ public sealed class DenoiserSpec
 {
     /// <summary>Short syntax reference for help texts.</summary>
     public const string SyntaxHelp =
-        "checkpoint:PATH (a trained network) | empirical:SPEC (empirical optimal denoiser of a dataset) | " +
+        "checkpoint:PATH (a network .safetensors or a training run directory) | empirical:SPEC (empirical optimal denoiser of a dataset) | " +
         "wiener:SPEC (Gaussian denoiser of a dataset's mean and covariance) | identity";
 
     private DenoiserSpec(DenoiserKind kind, string? path, DatasetSpec? data)
@@ -98,6 +98,20 @@ public sealed class DenoiserSpec
     }
 
     /// <summary>
+    /// The checkpoint file <paramref name="path"/> names: the file itself, or for a training run directory its
+    /// <c>checkpoints/final.safetensors</c>.
+    /// </summary>
+    public static string CheckpointFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Directory.Exists(path)) return path;
+        var final = System.IO.Path.Combine(path, "checkpoints", "final.safetensors");
+        if (!File.Exists(final))
+            throw new CheckpointException(final, null, "not found; the directory is not a finished training run (give a .safetensors file instead).");
+        return final;
+    }
+
+    /// <summary>
     /// Builds the denoiser: loads the checkpoint (network in evaluation mode, <paramref name="batchSize"/> images per
     /// call) or the dataset. <paramref name="progress"/> (0..1) is reported while a dataset is read.
     /// </summary>
@@ -112,11 +126,12 @@ public sealed class DenoiserSpec
                 return new OpenedDenoiser(this, new IdentityDenoiser(), null, null, null, []);
             case DenoiserKind.Checkpoint:
                 {
-                    var metadata = Checkpoint.ReadMetadata(Path!);
+                    var file = CheckpointFile(Path!);
+                    var metadata = Checkpoint.ReadMetadata(file);
                     var convolutions = new OneDnnConvolutionFactory();
                     try
                     {
-                        var network = Checkpoint.Load(Path!, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, 0));
+                        var network = Checkpoint.Load(file, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, 0));
                         var shape = new ImageShape(metadata.Channels, metadata.Height, metadata.Width);
                         return new OpenedDenoiser(this, new NetworkDenoiser(network, batchSize), shape, null, metadata, [network, convolutions]);
                     }

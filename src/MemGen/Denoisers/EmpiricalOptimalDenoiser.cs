@@ -16,14 +16,17 @@ namespace MemGen.Denoisers;
 /// matrix product Y·X_blockᵀ and the weighted sum of images from a second one W·X_block. The data are centred on
 /// the training mean first (distances do not change) so the float32 products keep their precision.
 /// Each noisy image's result depends only on that image, not on the rest of the batch, up to the summation
-/// order the BLAS chooses for a given batch size (float32 rounding).
+/// order the BLAS chooses for a given batch size (float32 rounding). Not thread-safe (scratch buffers are reused).
 /// </remarks>
 public sealed class EmpiricalOptimalDenoiser : IDenoiser
 {
+    private const float NegligibleWeight = 1e-20f; // ≪ float32 resolution (6e-8) even summed over 60k blocks' rows
     private readonly float[] _centred;     // N×d training images minus the training mean
     private readonly float[] _halfNorms;   // ‖x_i − mean‖² / 2
     private readonly float[] _mean;        // d
     private readonly int _count, _size, _blockRows, _batchRows;
+    private float[] _y = [], _logits = [], _acc = [], _max = [], _inverseVariance = [];
+    private double[] _sum = [];
 
     /// <summary>
     /// Creates the denoiser of <paramref name="training"/> (at least one image). <paramref name="blockRows"/> training
@@ -75,12 +78,17 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
                 throw new ArgumentException($"Noise level {sigmas[i]} of image {i} must be positive and finite.");
 
         int rows = Math.Min(_batchRows, n);
-        var y = new float[rows * _size];
-        var logits = new float[rows * _blockRows];
-        var acc = new float[rows * _size];
-        var max = new float[rows];
-        var sum = new double[rows];
-        var inverseVariance = new float[rows];
+        if (_y.Length < rows * _size)
+        {
+            // Scratch buffers live as long as the denoiser: first touch of fresh pages is slow (ENGINE_NOTES).
+            _y = new float[rows * _size];
+            _logits = new float[rows * _blockRows];
+            _acc = new float[rows * _size];
+            _max = new float[rows];
+            _sum = new double[rows];
+            _inverseVariance = new float[rows];
+        }
+        var (y, logits, acc, max, sum, inverseVariance) = (_y, _logits, _acc, _max, _sum, _inverseVariance);
         for (int start = 0; start < n; start += rows)
         {
             int b = Math.Min(rows, n - start);
@@ -116,6 +124,7 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
             // logit_ri = (y_r·x_i − ‖x_i‖²/2) / σ_r²  (the −‖y_r‖²/2σ² term is common to a row and cancels)
             Blas.Sgemm(false, true, b, m, _size, 1f, y.AsSpan(0, b * _size), block, 0f, l);
             var halfNorms = _halfNorms.AsSpan(first, m);
+            bool negligible = true;
             for (int r = 0; r < b; r++)
             {
                 var row = l.Slice(r * m, m);
@@ -135,10 +144,13 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
                 }
                 TensorPrimitives.Subtract(row, newMax, row);
                 TensorPrimitives.Exp(row, row);
-                sum[r] += TensorPrimitives.Sum<float>(row);
+                float rowSum = TensorPrimitives.Sum<float>(row);
+                sum[r] += rowSum;
+                negligible &= rowSum < NegligibleWeight;
             }
-            // acc += W·X_block
-            Blas.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
+            // acc += W·X_block, unless no row gives this block a weight that could change a float32 result
+            // (weights are relative to a running max that only grows, so they only shrink later).
+            if (!negligible) Blas.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
         }
     }
 }

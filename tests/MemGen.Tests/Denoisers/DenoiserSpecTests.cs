@@ -86,6 +86,15 @@ public sealed class DenoiserSpecTests : IDisposable
         new NetworkDenoiser(network).Denoise(noisy, expected, [0.1f, 0.1f, 0.1f]);
         opened.Denoiser.Denoise(noisy, actual, [0.1f, 0.1f, 0.1f]);
         Assert.Equal(expected.Data, actual.Data);
+
+        // A training run directory means its checkpoints/final.safetensors.
+        var run = Path.Combine(_folder, "run");
+        Assert.Throws<CheckpointException>(() => DenoiserSpec.Parse("checkpoint:" + _folder).Open());
+        Directory.CreateDirectory(Path.Combine(run, "checkpoints"));
+        File.Copy(path, Path.Combine(run, "checkpoints", "final.safetensors"));
+        using var fromRun = DenoiserSpec.Parse("checkpoint:" + run).Open();
+        fromRun.Denoiser.Denoise(noisy, actual, [0.1f, 0.1f, 0.1f]);
+        Assert.Equal(expected.Data, actual.Data);
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public static class ExperimentCommand
         var command = new Command("experiment", "End-to-end studies; each writes results and a self-contained report.html into --out.");
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
+        command.Subcommands.Add(Transition());
         return command;
     }
 
@@ -234,6 +235,145 @@ public static class ExperimentCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>memgen experiment transition</c>: SCIENCE.md §2, §3, §5, §8, the memorization → generalization transition as N grows.
+    /// Re-running the same command resumes (finished sizes are kept, unfinished training continues from its last checkpoint).
+    /// </summary>
+    private static Command Transition()
+    {
+        var quick = TransitionExperiment.Preset("quick");
+        var outDir = OutOption();
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"quick (Fashion-MNIST 16×16, N {List(quick.Sizes)}, {quick.Model}, {quick.Budget} images per model; the main job, minutes on 2 cores) " +
+                          "or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). Flags below override it.",
+            DefaultValueFactory = _ => "quick",
+        };
+        preset.AcceptOnlyFromAmong([.. TransitionExperiment.PresetNames]);
+        var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
+        var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
+        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
+        var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
+        var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
+        var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
+        var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (SCIENCE: 300)." };
+        var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops." };
+        var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var command = new Command("transition",
+            "SCIENCE.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
+        foreach (var o in new Option[] { outDir, preset, data, sizes, model, samples, budget, batch, lr, evalImages, sigmaInf, seed, noSvg })
+            command.Options.Add(o);
+        command.SetAction((parse, cancellation) =>
+        {
+            var p = parse.GetValue(preset)!;
+            var settings = TransitionExperiment.Preset(p);
+            if (parse.GetValue(data) is string d) settings = settings with { Data = d };
+            if (parse.GetValue(sizes) is string ns)
+            {
+                if (ParseList(ns, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null) is not int[] list)
+                    return Task.FromResult(Fail($"--sizes: '{ns}' is not a comma-separated list of integers"));
+                settings = settings with { Sizes = list };
+            }
+            if (parse.GetValue(model) is string m) settings = settings with { Model = m };
+            if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
+            if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
+            if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
+            if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
+            if (parse.GetValue(evalImages) is int e) settings = settings with { EvalImages = e };
+            if (parse.GetValue(sigmaInf) is double si) settings = settings with { SamplerFinalSigma = si };
+            if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
+            if (settings.Validate() is string problem) return Task.FromResult(Fail("--" + problem));
+            var dir = parse.GetValue(outDir)!;
+            TransitionResult result;
+            try
+            {
+                result = RunTransitionWithProgress(settings, dir, p, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, cancellation);
+            }
+            catch (TransitionExperimentException ex)
+            {
+                return Task.FromResult(Fail(ex.Message.TrimEnd('.')));
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("memgen experiment: interrupted; run the same command again to resume.");
+                return Task.FromResult(130);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return Task.FromResult(Fail($"--out: cannot write to {dir} ({ex.Message})"));
+            }
+            foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
+            Console.WriteLine("N\tregime\tS1-S2\tnearest\tmemorized\tPSNR gap");
+            foreach (var pt in result.Points)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{pt.N}\t{pt.Regime.ToString().ToLowerInvariant()}\t{pt.Network.Cross.Median:F3}\t{pt.Network.Nearest.Median:F3}\t{pt.FractionMemorized:F2}\t{pt.PsnrGap:F2}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"finished in {result.Elapsed.TotalSeconds:F1} s{(result.ReusedSizes.Count > 0 ? $" (N = {List(result.ReusedSizes)} done earlier)" : "")}; report: {result.ReportPath}"));
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static TransitionResult RunTransitionWithProgress(TransitionSettings settings, string dir, string preset, ReportWriteOptions reportOptions,
+        CancellationToken cancellation)
+    {
+        if (Console.IsErrorRedirected)
+        {
+            // Logs: one line per stage change.
+            string last = "";
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var lastTime = TimeSpan.Zero;
+            return TransitionExperiment.Run(settings, dir, preset, new InlineReporter(p =>
+            {
+                var line = p.N > 0 ? $"N={p.N}: {p.Stage}" : p.Stage;
+                if (line == last && clock.Elapsed - lastTime < TimeSpan.FromSeconds(30)) return;
+                last = line;
+                lastTime = clock.Elapsed;
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"transition {clock.Elapsed:mm\\:ss} [{p.Overall:P0}] {line} {p.Detail}"));
+            }), cancellation, reportOptions);
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        TransitionResult result = null!;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var overall = ctx.AddTask("transition", maxValue: 1.0);
+                ProgressTask? current = null;
+                int currentN = -1;
+                result = TransitionExperiment.Run(settings, dir, preset, new InlineReporter(p =>
+                {
+                    overall.Value = p.Overall;
+                    if (p.N > 0 && p.N != currentN)
+                    {
+                        current?.StopTask();
+                        currentN = p.N;
+                        current = ctx.AddTask($"N={p.N}", maxValue: 1.0);
+                    }
+                    if (current is not null && p.N > 0)
+                    {
+                        current.Description = Markup.Escape($"N={p.N}: {p.Stage} {p.Detail}");
+                        double start = 0.02 + 0.96 * Array.IndexOf(settings.Sizes, p.N) / settings.Sizes.Length;
+                        current.Value = Math.Clamp((p.Overall - start) / (0.96 / settings.Sizes.Length), 0, 1);
+                    }
+                    else
+                    {
+                        overall.Description = Markup.Escape($"transition: {p.Stage}");
+                    }
+                }), cancellation, reportOptions);
+                current?.StopTask();
+                overall.Value = 1.0;
+            });
+        return result;
+    }
+
+    private sealed class InlineReporter(Action<TransitionProgress> report) : IProgress<TransitionProgress>
+    {
+        public void Report(TransitionProgress value) => report(value);
     }
 
     private static void WriteSummary(LinearGaussianResult result)

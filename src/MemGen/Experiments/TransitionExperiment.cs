@@ -83,15 +83,19 @@ public static class TransitionExperiment
     /// N ∈ {1, 10, 100, 1000}: 1 and 10 memorize easily, 1000 is enough for a small network at 16×16 to generalize.
     /// Network: a bias-free UNet with 2 blocks and width 32 (457k parameters; a global receptive field, which memorizing
     /// whole images needs). Budget: 40,000 training images per model (625 steps of 64), i.e. 320,000 images for the 8
-    /// networks; measured throughput and total time are in the README. K = 64 samples per model.</para>
+    /// networks; measured throughput and total time are in the README. K = 64 samples per model.
+    /// Sampler: Algorithm 1, code variant (its final denoising step returns clean images), h0 = 0.01 and β = 0.5 instead of
+    /// the paper's 0.1: with this short training, β = 0.1 re-injects so much noise that most trajectories drift in intensity
+    /// (samples ~50× too bright) until σ_t &gt; 2 (measured on the N = 10 network: 14 of 16 seeds diverged with β = 0.1,
+    /// none with β = 0.5, which also needs ~40 instead of ~200 steps).</para>
     /// <para><c>paper</c> — the [K24] CelebA study: 80×80 grayscale images (give a folder with <c>--data</c>),
     /// N ∈ {1, 10, 100, 1000, 10000, 100000}, UNet with 3 blocks and width 64 (7.66M parameters), batch 512, the paper's
-    /// 1000 epochs of 250,000 images (2.5·10⁸ images per model, 12 models). At about 60 images/s for that network on
+    /// 1000 epochs of 250,000 images (2.5·10⁸ images per model, 12 models). At about 50 images/s for that network (≈8 GFLOP per training image) on
     /// 2 CPU cores this is several years of CPU time: it documents the scale, and needs a GPU backend to run.</para>
     /// </summary>
     public static TransitionSettings Preset(string name) => name switch
     {
-        "quick" => new TransitionSettings(),
+        "quick" => new TransitionSettings { SamplerBeta = 0.5 },
         "paper" => new TransitionSettings
         {
             Data = "jpeg:/data/celeba|crop=160|resize=80|gray|dedup",
@@ -252,7 +256,7 @@ public static class TransitionExperiment
         DenoisingNetwork Build(NetworkSpec spec, int channels, long seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
         TrainingResult Train(string subset, ImageSet train, double from, double to)
         {
-            var config = new TrainingConfig(settings.Network, new TrainingDataSource(settings.Data, n, subset, manifestPath), TrainingSeed(settings.Seed, subset), options);
+            var config = new TrainingConfig(settings.Network, new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(P(subset), manifestPath)), TrainingSeed(settings.Seed, subset), options);
             var label = $"train {subset.ToUpperInvariant()}";
             stage.Report(label, "", from);
             var reporter = new InlineProgress<TrainingProgress>(p => stage.Report(label,
@@ -295,7 +299,7 @@ public static class TransitionExperiment
         var sampler = new Algorithm1Sampler(settings.SamplerOptions() with { MeanImage = ImageStatistics.MeanImage(both) });
         long sampleSeed = settings.Seed;
         int sampled = 0;
-        (ImageSet Images, int Diverged) Sample(IDenoiser d, string name)
+        (ImageSet Images, int Diverged, int[] Steps) Sample(IDenoiser d, string name)
         {
             cancellation.ThrowIfCancellationRequested();
             var path = P($"samples-{name}.npy");
@@ -305,19 +309,19 @@ public static class TransitionExperiment
             {
                 var images = NpyReader.ReadImages(path);
                 if (images.Count == settings.Samples && images.ImageSize == pool.ImageSize)
-                    return (images, CountDiverged(trajectories));
+                    return (images, CountDiverged(trajectories), ReadSteps(trajectories));
             }
             var reporter = new InlineProgress<int>(k => stage.Report($"sample {name}", $"{k}/{settings.Samples}", from + 0.03 * k / settings.Samples));
             var result = sampler.Sample(d, settings.Samples, pool.Channels, pool.Height, pool.Width, sampleSeed, progress: reporter);
             var set = result.ToImageSet();
             result.WriteTrajectoryCsv(trajectories);
             NpyWriter.Write(path, set);
-            return (set, result.DivergedCount);
+            return (set, result.DivergedCount, result.Steps);
         }
-        var (x1, div1) = Sample(net1, "s1");
-        var (x2, div2) = Sample(net2, "s2");
-        var (o1, odiv1) = Sample(opt1, "optimal-s1");
-        var (o2, odiv2) = Sample(opt2, "optimal-s2");
+        var (x1, div1, st1) = Sample(net1, "s1");
+        var (x2, div2, st2) = Sample(net2, "s2");
+        var (o1, odiv1, ost1) = Sample(opt1, "optimal-s1");
+        var (o2, odiv2, ost2) = Sample(opt2, "optimal-s2");
 
         stage.Report("memorization", "", 0.97);
         var m1 = Memorization.Measure(x1, split.S1);
@@ -339,7 +343,7 @@ public static class TransitionExperiment
 
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
-            FamilyMeasures.From(cross, m1, m2, div1 + div2), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2),
+            FamilyMeasures.From(cross, m1, m2, div1 + div2, MedianOf(st1, st2)), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2, MedianOf(ost1, ost2)),
             [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds);
         point.Save(P(PointFile));
         stage.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
@@ -365,6 +369,11 @@ public static class TransitionExperiment
         if (column < 0) return 0;
         return lines.Skip(1).Count(l => l.Split(',') is var cells && cells.Length > column && cells[column] is "1" or "true" or "True");
     }
+
+    private static double MedianOf(int[] a, int[] b) => ImageStatistics.Median([.. a.Concat(b).Select(x => (double)x)]);
+
+    private static int[] ReadSteps(string trajectoriesCsv) =>
+        [.. File.ReadAllLines(trajectoriesCsv).Skip(1).Where(l => l.Length > 0).Select(l => int.Parse(l.Split(',')[1], CultureInfo.InvariantCulture))];
 
     private static void WriteNearestPairs(string path, IReadOnlyList<NearestPair> plain, IReadOnlyList<NearestPair> centered)
     {
@@ -422,7 +431,7 @@ public static class TransitionExperiment
             csv.Append(CultureInfo.InvariantCulture,
                 $"{p.N},{p.Regime.ToString().ToLowerInvariant()},{F(p.Network.Cross.Median)},{F(p.Network.Cross.Mean)},{F(p.Network.CrossPlain.Median)},{F(p.Network.CrossPlain.Mean)}," +
                 $"{F(p.Network.Nearest.Median)},{F(p.Network.NearestPlain.Median)},{F(p.FractionMemorized)},{F(p.PsnrGap)},{F(p.CurveS1.Gap)},{F(p.CurveS2.Gap)}," +
-                $"{F(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median)},{F(p.Optimal.Cross.Median)},{F(p.Optimal.Nearest.Median)},{F(p.Optimal.FractionMemorized)}," +
+                $"{F(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median)},{F(p.Optimal.Cross.Median)},{F(p.Optimal.Nearest.Median)},{F(TransitionPoint.CopyFraction(p.Optimal))}," +
                 $"{F(p.CurveOptimal.Gap)},{p.Network.Diverged},{F(p.TrainingSeconds)}");
             for (int k = 0; k < p.Sigmas.Length; k++)
                 csv.Append(CultureInfo.InvariantCulture, $",{F((p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2)},{F((p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2)}");
@@ -452,7 +461,7 @@ public static class TransitionExperiment
                 {
                     ["s1s2_similarity"] = Summary(p.Optimal.Cross),
                     ["nearest_training_similarity"] = Summary(p.Optimal.Nearest),
-                    ["fraction_memorized"] = J(p.Optimal.FractionMemorized),
+                    ["fraction_memorized"] = J(TransitionPoint.CopyFraction(p.Optimal)),
                     ["psnr_gap"] = J(p.CurveOptimal.Gap),
                     ["train_psnr"] = Array(p.CurveOptimal.TrainPsnr),
                     ["test_psnr"] = Array(p.CurveOptimal.TestPsnr),

@@ -15,6 +15,9 @@ public enum TransitionRegime
     /// <summary>Neither clearly memorizing nor clearly generalizing.</summary>
     Transitional,
 
+    /// <summary>The networks barely denoise (Algorithm 1 stops within <see cref="TransitionPoint.MinimumSteps"/> steps): undertrained, no verdict.</summary>
+    Undetermined,
+
     /// <summary>The S1 and S2 models produce nearly the same image from the same seed, closer to each other than to any training image.</summary>
     Generalizing,
 }
@@ -33,10 +36,11 @@ public enum TransitionRegime
 /// <param name="RatioS1">Per S1 sample: ‖x − NN1‖/‖x − NN2‖ in S1 (NaN when S1 has one image).</param>
 /// <param name="RatioS2">Per S2 sample: the same in S2.</param>
 /// <param name="Diverged">Samples (of both models) that did not converge.</param>
+/// <param name="MedianSteps">Median number of Algorithm 1 steps per sample (both models).</param>
 public sealed record FamilyMeasures(
     double[] CrossCosine, double[] CrossCenteredCosine,
     double[] NearestCosineS1, double[] NearestCosineS2, double[] NearestCenteredCosineS1, double[] NearestCenteredCosineS2,
-    double[] RatioS1, double[] RatioS2, int Diverged)
+    double[] RatioS1, double[] RatioS2, int Diverged, double MedianSteps)
 {
     /// <summary>Summary of the S1–S2 mean-removed cosine similarities.</summary>
     [JsonIgnore] public SimilaritySummary Cross => SimilaritySummary.Of(CrossCenteredCosine);
@@ -62,11 +66,11 @@ public sealed record FamilyMeasures(
     }
 
     /// <summary>Collects the measures from the analysis results.</summary>
-    public static FamilyMeasures From(IReadOnlyList<SamplePairSimilarity> cross, IReadOnlyList<SampleMemorization> s1, IReadOnlyList<SampleMemorization> s2, int diverged) => new(
+    public static FamilyMeasures From(IReadOnlyList<SamplePairSimilarity> cross, IReadOnlyList<SampleMemorization> s1, IReadOnlyList<SampleMemorization> s2, int diverged, double medianSteps) => new(
         [.. cross.Select(c => c.Cosine)], [.. cross.Select(c => c.CenteredCosine)],
         [.. s1.Select(m => m.Cosine)], [.. s2.Select(m => m.Cosine)],
         [.. s1.Select(m => m.CenteredCosine)], [.. s2.Select(m => m.CenteredCosine)],
-        [.. s1.Select(m => m.Ratio)], [.. s2.Select(m => m.Ratio)], diverged);
+        [.. s1.Select(m => m.Ratio)], [.. s2.Select(m => m.Ratio)], diverged, medianSteps);
 }
 
 /// <summary>A denoising curve in numbers: output PSNR on training and on test images at each σ.</summary>
@@ -114,25 +118,41 @@ public sealed record TransitionPoint(
     /// <summary>Threshold on the fraction memorized below which a model pair can count as generalizing.</summary>
     public const double MemorizedFractionForGeneralizing = 0.1;
 
-    /// <summary>Without a defined ratio (N = 1), samples at least this similar (mean-removed cosine) to the training image count as copies.</summary>
+    /// <summary>Samples at least this similar (mean-removed cosine) to a training image count as copies: the de-duplication threshold (SCIENCE §2), above which two pool images never are.</summary>
     public const double CopySimilarity = 0.95;
+
+    /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
+    public const double MinimumSteps = 5;
 
     /// <summary>The criterion of <see cref="Regime"/> in words (shown in the report).</summary>
     public const string Criterion =
         "Let A = median similarity of the S1 and S2 networks' samples of the same seed, B = median similarity of each sample to the most " +
-        "similar image of its own training set (both mean-removed cosine similarities), and F = fraction of samples memorized by the " +
-        "Gu et al. rule ‖x − NN1‖ < ‖x − NN2‖/3 (for N = 1, where there is no second neighbour: similarity ≥ 0.95 to the training image). " +
+        "similar image of its own training set (both mean-removed cosine similarities), and F = fraction of samples that are copies of a " +
+        "training image: ‖x − NN1‖ < ‖x − NN2‖/3 (Gu et al.) or similarity ≥ 0.95 to it (the de-duplication threshold; this also catches " +
+        "copies whose brightness or contrast drifted, and N = 1, where there is no second neighbour). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
-        "training image, SCIENCE §5). Transitional: anything else.";
+        "training image, SCIENCE §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
+        "5 steps, the samples are the initial noise), so they are undertrained and identical 'samples' mean nothing.";
 
     /// <summary>Mean PSNR gap (train − test, averaged over σ) of the S1 and S2 networks.</summary>
     [JsonIgnore] public double PsnrGap => (CurveS1.Gap + CurveS2.Gap) / 2;
 
-    /// <summary>F of <see cref="Criterion"/> for the networks.</summary>
+    /// <summary>
+    /// F of <see cref="Criterion"/> for the networks: the fraction of samples that are copies of a training image, by the
+    /// Gu et al. ratio rule or by a similarity of at least <see cref="CopySimilarity"/> to the nearest training image.
+    /// </summary>
     [JsonIgnore]
-    public double FractionMemorized => double.IsNaN(Network.FractionMemorized)
-        ? Network.NearestCenteredCosineS1.Concat(Network.NearestCenteredCosineS2).Count(s => s >= CopySimilarity) / (double)Math.Max(1, Network.NearestCenteredCosineS1.Length + Network.NearestCenteredCosineS2.Length)
-        : Network.FractionMemorized;
+    public double FractionMemorized => CopyFraction(Network);
+
+    /// <summary>F for the given family (see <see cref="FractionMemorized"/>).</summary>
+    public static double CopyFraction(FamilyMeasures family)
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        var ratios = family.RatioS1.Concat(family.RatioS2).ToArray();
+        var similarities = family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2).ToArray();
+        if (similarities.Length == 0) return double.NaN;
+        return similarities.Where((s, i) => s >= CopySimilarity || ratios[i] < Memorization.RatioThreshold).Count() / (double)similarities.Length;
+    }
 
     /// <summary>The regime by <see cref="Criterion"/>.</summary>
     [JsonIgnore]
@@ -141,6 +161,7 @@ public sealed record TransitionPoint(
         get
         {
             double a = Network.Cross.Median, b = Network.Nearest.Median, f = FractionMemorized;
+            if (Network.MedianSteps < MinimumSteps) return TransitionRegime.Undetermined;
             if (f >= MemorizedFractionForMemorizing && a < b) return TransitionRegime.Memorizing;
             if (f < MemorizedFractionForGeneralizing && a >= b) return TransitionRegime.Generalizing;
             return TransitionRegime.Transitional;
@@ -158,6 +179,7 @@ public sealed record TransitionPoint(
             {
                 TransitionRegime.Memorizing => "memorizing: the networks reproduce their own training images, and the S1 and S2 networks give different images for the same seed",
                 TransitionRegime.Generalizing => "generalizing: the S1 and S2 networks, trained on disjoint images, produce nearly the same image from the same seed, and it is not a copy of a training image",
+                TransitionRegime.Undetermined => Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)"),
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
             return Inv($"N = {N}: {regime}. Median S1–S2 similarity A = {a:F3} vs median similarity to the nearest training image B = {b:F3}; ") +
@@ -165,7 +187,7 @@ public sealed record TransitionPoint(
                 Inv($"Reference: the median similarity of an S1 image to its nearest S2 image is {r:F3}") +
                 (a > r ? ", below A, so the agreement of the two networks is not explained by S1 and S2 holding similar images." : ".") +
                 Inv($" The empirical optimal denoisers (pure memorizers) give A = {Optimal.Cross.Median:F3}, B = {Optimal.Nearest.Median:F3}") +
-                (double.IsNaN(Optimal.FractionMemorized) ? "." : Inv($", {Optimal.FractionMemorized:P0} memorized."));
+                Inv($", {CopyFraction(Optimal):P0} copies.");
         }
     }
 

@@ -1,0 +1,257 @@
+using MemGen.Cli;
+using MemGen.Data;
+using MemGen.Experiments;
+using MemGen.Reporting;
+using MemGen.Tests.Reporting;
+
+namespace MemGen.Tests.Experiments;
+
+public class TransitionExperimentTests
+{
+    /// <summary>The whole pipeline on 12×12 disks in seconds: two sizes, a tiny BF-CNN, a few training steps.</summary>
+    private static TransitionSettings Tiny() => new()
+    {
+        Data = "disks:size=12,n=120,seed=3",
+        Sizes = [1, 4],
+        Model = "bfcnn:layers=3,width=4",
+        Budget = 64,
+        BatchSize = 16,
+        Samples = 4,
+        EvalImages = 12,
+        GridRows = 3,
+        SamplerMaxSteps = 300,
+        Seed = 5,
+    };
+
+    private static readonly ReportWriteOptions NoSvg = new() { ExportSvg = false };
+
+    private static string[] Files(string dir) =>
+        [.. Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(dir, f)).Order(StringComparer.Ordinal)];
+
+    /// <summary>summary.csv without the training-time column (wall time differs between runs).</summary>
+    private static string[] SummaryWithoutTimes(string dir)
+    {
+        var lines = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
+        int column = Array.IndexOf(lines[0].Split(','), "training_s");
+        return [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != column)))];
+    }
+
+    [Fact]
+    public void RunsEndToEndWritesEveryArtefactAndTheBaselineMemorizes()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var dir = Path.Combine(root, "run");
+            var stages = new List<string>();
+            var result = TransitionExperiment.Run(Tiny(), dir, "test", new InlineProgress(p => stages.Add($"{p.N}:{p.Stage}")), reportOptions: NoSvg);
+
+            Assert.Equal([1, 4], result.Points.Select(p => p.N));
+            Assert.Empty(result.ReusedSizes);
+            foreach (var n in new[] { 1, 4 })
+            {
+                var pointDir = TransitionExperiment.PointDirectory(dir, n);
+                foreach (var f in new[] { "split.json", "curve-s1.csv", "curve-s2.json", "curve-optimal.csv", "samples-s1.npy", "samples-optimal-s2.npy",
+                    "memorization-s1.csv", "cross-model-network.csv", "nearest-pairs.csv", "grid.png", "point.json", "s1/checkpoints/final.safetensors",
+                    "s2/config.json" })
+                    Assert.True(File.Exists(Path.Combine(pointDir, f)), $"n-{n}/{f}");
+                var samples = NpyReader.ReadImages(Path.Combine(pointDir, "samples-s1.npy"));
+                Assert.Equal(4, samples.Count);
+                var manifest = SplitManifest.Load(Path.Combine(pointDir, "split.json"));
+                Assert.Empty(manifest.S1Indices.Intersect(manifest.S2Indices));
+                Assert.Empty(manifest.TestIndices.Intersect(manifest.S1Indices.Concat(manifest.S2Indices)));
+            }
+            Assert.Contains("4:train S2", stages);
+            Assert.Contains("4:sample optimal-s2", stages);
+
+            // The empirical optimal denoiser is a pure memorizer: its samples are copies of its training images.
+            foreach (var p in result.Points)
+            {
+                Assert.True(p.Optimal.Nearest.Median > 0.98, $"N={p.N}: optimal nearest similarity {p.Optimal.Nearest.Median}");
+                Assert.Equal(15, p.Sigmas.Length);
+                Assert.True(p.CurveOptimal.TrainPsnr[0] > p.CurveOptimal.TestPsnr[0] + 3, $"N={p.N}: optimal denoiser should do far better on its training images");
+            }
+            Assert.True(result.Points[0].Optimal.Cross.Median < 0.98, "optimal S1 and S2 samples at N=1 are two different images");
+
+            var summary = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
+            Assert.Equal(3, summary.Length);
+            Assert.StartsWith("1,", summary[1], StringComparison.Ordinal);
+            var html = File.ReadAllText(result.ReportPath);
+            Assert.Contains("grid-n4", html, StringComparison.Ordinal);
+            Assert.Contains("psnr-gap", html, StringComparison.Ordinal);
+            Assert.Contains("Verdict per N", html, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dir, "figures", "similarity-histograms.vl.json")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ResumesAfterCancellationAndAfterLosingArtefactsWithTheSameResults()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var settings = Tiny();
+            var reference = Path.Combine(root, "reference");
+            TransitionExperiment.Run(settings, reference, "test", reportOptions: NoSvg);
+
+            // Cancel while the N = 4 S2 network trains, then run the same command again.
+            var dir = Path.Combine(root, "resumed");
+            using (var cancel = new CancellationTokenSource())
+            {
+                var progress = new InlineProgress(p =>
+                {
+                    if (p.N == 4 && p.Stage == "train S2" && p.Detail.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel();
+                });
+                Assert.ThrowsAny<OperationCanceledException>(() => TransitionExperiment.Run(settings, dir, "test", progress, cancel.Token, NoSvg));
+            }
+            Assert.True(File.Exists(Path.Combine(dir, "n-1", "point.json")));
+            Assert.False(File.Exists(Path.Combine(dir, "n-4", "point.json")));
+            Assert.False(File.Exists(Path.Combine(dir, "n-4", "s2", "checkpoints", "final.safetensors")));
+            var resumed = TransitionExperiment.Run(settings, dir, "test", reportOptions: NoSvg);
+            Assert.Equal([1], resumed.ReusedSizes);
+            Assert.Equal(SummaryWithoutTimes(reference), SummaryWithoutTimes(dir));
+            foreach (var f in new[] { "n-4/samples-s2.npy", "n-4/samples-s1.npy", "n-4/s2/checkpoints/final.safetensors" })
+                Assert.Equal(File.ReadAllBytes(Path.Combine(reference, f)).Length, File.ReadAllBytes(Path.Combine(dir, f)).Length);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "n-4", "samples-s2.npy")), File.ReadAllBytes(Path.Combine(dir, "n-4", "samples-s2.npy")));
+
+            // Lose a later artefact (and a finished network): the re-run rebuilds them, identically.
+            File.Delete(Path.Combine(dir, "n-4", "samples-s2.npy"));
+            File.Delete(Path.Combine(dir, "n-4", "grid.png"));
+            File.Delete(Path.Combine(dir, "n-4", "s1", "checkpoints", "final.safetensors"));
+            var again = TransitionExperiment.Run(settings, dir, "test", reportOptions: NoSvg);
+            Assert.Equal([1], again.ReusedSizes);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "n-4", "samples-s2.npy")), File.ReadAllBytes(Path.Combine(dir, "n-4", "samples-s2.npy")));
+            Assert.True(File.Exists(Path.Combine(dir, "n-4", "grid.png")));
+            Assert.Equal(SummaryWithoutTimes(reference), SummaryWithoutTimes(dir));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RejectsBadInputWithOneLineMessagesAndWritesNothing()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            string Dir(string name) => Path.Combine(root, name);
+            TransitionExperimentException Fails(TransitionSettings s, string dir) =>
+                Assert.Throws<TransitionExperimentException>(() => TransitionExperiment.Run(s, dir, "test", reportOptions: NoSvg));
+
+            var unknown = Fails(Tiny() with { Data = "nosuch:x=1" }, Dir("unknown"));
+            Assert.Contains("unknown source kind 'nosuch'", unknown.Message, StringComparison.Ordinal);
+            var tooLarge = Fails(Tiny() with { Sizes = [1, 61] }, Dir("large"));
+            Assert.Contains("more than half of the 120 images", tooLarge.Message, StringComparison.Ordinal);
+            var noTest = Fails(Tiny() with { Sizes = [1, 55] }, Dir("notest"));
+            Assert.Contains("fewer than the 12 test images", noTest.Message, StringComparison.Ordinal);
+            var order = Fails(Tiny() with { Sizes = [10, 4] }, Dir("order"));
+            Assert.Equal("sizes: must be strictly increasing, but 4 follows 10", order.Message);
+            Assert.Contains("strictly increasing", Fails(Tiny() with { Sizes = [4, 4] }, Dir("order2")).Message, StringComparison.Ordinal);
+            Fails(Tiny() with { Model = "resnet" }, Dir("model"));
+            foreach (var name in new[] { "unknown", "large", "notest", "order", "order2", "model" })
+                Assert.False(Directory.Exists(Dir(name)), name);
+            foreach (var e in new[] { unknown, tooLarge, noTest, order }) Assert.DoesNotContain('\n', e.Message);
+
+            // A directory holding a different experiment is refused and left untouched.
+            var other = Dir("other");
+            Directory.CreateDirectory(other);
+            var config = Tiny().ToJson("test");
+            config["seed"] = 99;
+            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), config.ToJsonString());
+            var before = File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile));
+            var different = Fails(Tiny(), other);
+            Assert.Contains("seed: 99 there, 5 requested", different.Message, StringComparison.Ordinal);
+            Assert.Equal(before, File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile)));
+            Assert.Single(Files(other));
+
+            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), """{"experiment":"linear-gaussian"}""");
+            Assert.Contains("different experiment", Fails(Tiny(), other).Message, StringComparison.Ordinal);
+            var stranger = Dir("stranger");
+            Directory.CreateDirectory(stranger);
+            File.WriteAllText(Path.Combine(stranger, "notes.txt"), "mine");
+            Assert.Contains("holds no experiment.json", Fails(Tiny(), stranger).Message, StringComparison.Ordinal);
+            Assert.Equal(["notes.txt"], Files(stranger));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void CliRejectsBadFlagsWithExitCodeTwoAndNoOutput()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            string Dir(string name) => Path.Combine(root, name);
+            int Run(params string[] args) => Program.BuildRoot().Parse(args).Invoke();
+            Assert.Equal(2, Run("experiment", "transition", "--out", Dir("a"), "--data", "nosuch:1", "--sizes", "1,2"));
+            Assert.Equal(2, Run("experiment", "transition", "--out", Dir("b"), "--sizes", "10,1"));
+            Assert.Equal(2, Run("experiment", "transition", "--out", Dir("c"), "--sizes", "1,x"));
+            Assert.Equal(2, Run("experiment", "transition", "--out", Dir("d"), "--data", "disks:size=12,n=20,seed=1", "--sizes", "1,11", "--model", "bfcnn:layers=2,width=2"));
+            Assert.NotEqual(0, Run("experiment", "transition", "--out", Dir("e"), "--preset", "huge"));
+            foreach (var bad in new[] { "a", "b", "c", "d", "e" }) Assert.False(Directory.Exists(Dir(bad)), bad);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void VerdictFollowsTheStatedCriterion()
+    {
+        static TransitionPoint Point(double cross, double nearest, double ratio, double steps = 100)
+        {
+            double[] Fill(double v) => Enumerable.Repeat(v, 8).ToArray();
+            var family = new FamilyMeasures(Fill(cross), Fill(cross), Fill(nearest), Fill(nearest), Fill(nearest), Fill(nearest), Fill(ratio), Fill(ratio), 0, steps);
+            var curve = new CurveValues([30, 20], [25, 18]);
+            return new TransitionPoint(10, [0.1, 0.2], curve, curve, curve, family, family, Fill(0.5), Fill(0.5), 1);
+        }
+        Assert.Equal(TransitionRegime.Memorizing, Point(cross: 0.3, nearest: 0.99, ratio: 0.1).Regime);
+        Assert.Equal(TransitionRegime.Generalizing, Point(cross: 0.95, nearest: 0.8, ratio: 0.9).Regime);
+        Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.7, nearest: 0.85, ratio: 0.6).Regime);
+        Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.95, nearest: 0.8, ratio: 0.2).Regime);
+        Assert.Equal(TransitionRegime.Undetermined, Point(cross: 1, nearest: 0.1, ratio: 0.9, steps: 1).Regime);
+        // N = 1: no second neighbour; copies are recognized by similarity.
+        Assert.Equal(TransitionRegime.Memorizing, Point(cross: 0.3, nearest: 0.99, ratio: double.NaN).Regime);
+        var p = Point(cross: 0.3, nearest: 0.99, ratio: 0.1);
+        Assert.Equal(3.5, p.PsnrGap, 12);
+        Assert.Contains("memorizing", p.Verdict, StringComparison.Ordinal);
+        var reloaded = Path.GetTempFileName();
+        try
+        {
+            p.Save(reloaded);
+            var back = TransitionPoint.TryLoad(reloaded)!;
+            Assert.Equal(p.Verdict, back.Verdict);
+            Point(0.1, 0.2, double.NaN).Save(reloaded);
+            Assert.True(double.IsNaN(TransitionPoint.TryLoad(reloaded)!.Network.RatioS1[0]));
+        }
+        finally
+        {
+            File.Delete(reloaded);
+        }
+    }
+
+    [Fact]
+    public void HistogramFractionsSumToOneAndClampToTheRange()
+    {
+        var h = TransitionReport.Histogram([-0.9, -0.2, 0.0, 0.49, 1.0, double.NaN]);
+        Assert.Equal(1.0, h.Sum(), 12);
+        Assert.Equal(2 / 5.0, h[0], 12);
+        Assert.Equal(1 / 5.0, h[^1], 12);
+        Assert.Equal(1 / 5.0, h[(int)Math.Floor((0.49 + 0.2) / 0.05)], 12);
+    }
+
+    private sealed class InlineProgress(Action<TransitionProgress> report) : IProgress<TransitionProgress>
+    {
+        public void Report(TransitionProgress value) => report(value);
+    }
+}

@@ -22,10 +22,12 @@ namespace MemGen.Bench;
 /// <param name="GflopsPerS">Direct-convolution FLOPs of a step (3 × forward) / median step time.</param>
 /// <param name="ConvGflopPerStep">Direct-convolution GFLOP of one step.</param>
 /// <param name="PeakRssMb">Peak resident set of the process (VmHWM), MiB.</param>
+/// <param name="ConvMsPerStep">Mean time per timed step spent inside convolution calls.</param>
+/// <param name="OtherMsPerStep">Mean time per timed step outside them (batch norm, ReLU, pooling, loss, Adam, noise).</param>
 /// <param name="FinalLoss">Loss of the last step (finite: the step did real work).</param>
 public sealed record TrainStepResult(string Benchmark, string Model, long Parameters, int Size, int Batch, int Warmup, int Steps,
     bool Winograd, int Threads, double StepMsMedian, double StepMsMin, double ImagesPerS, double GflopsPerS,
-    double ConvGflopPerStep, double PeakRssMb, double FinalLoss);
+    double ConvGflopPerStep, double PeakRssMb, double ConvMsPerStep, double OtherMsPerStep, double FinalLoss);
 
 /// <summary>
 /// Times full training steps of a network on the oneDNN engine, the step of SCIENCE §2 that
@@ -44,7 +46,8 @@ public static class TrainStepBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         using var engine = new OneDnnConvolutionFactory(winograd);
-        using var net = NetworkFactory.Create(spec, 1, engine, seed);
+        var timed = new TimedConvolutionFactory(engine);
+        using var net = NetworkFactory.Create(spec, 1, timed, seed);
         net.CheckImageSize(size, size);
         var step = new TrainingStep(net, batch, size, seed);
         for (int i = 0; i < warmup; i++)
@@ -54,6 +57,7 @@ public static class TrainStepBenchmark
         }
         var ms = new double[steps];
         double loss = 0;
+        timed.Reset();
         for (int i = 0; i < steps; i++)
         {
             progress?.Invoke($"step {i + 1}/{steps}");
@@ -61,12 +65,14 @@ public static class TrainStepBenchmark
             loss = step.Run();
             ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
+        double convMs = timed.Elapsed.TotalMilliseconds / steps, totalMs = ms.Sum() / steps;
         Array.Sort(ms);
         double median = steps % 2 == 1 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
         double gflop = 3 * net.LastForwardConvolutionFlops / 1e9;
         return new TrainStepResult("train", spec.ToString(), net.ParameterCount, size, batch, warmup, steps, winograd,
             OneDnn.ThreadCount, Math.Round(median, 2), Math.Round(ms[0], 2), Math.Round(batch / (median / 1e3), 2),
-            Math.Round(gflop / (median / 1e3), 1), gflop, Math.Round(PeakResidentMegabytes(), 1), loss);
+            Math.Round(gflop / (median / 1e3), 1), gflop, Math.Round(PeakResidentMegabytes(), 1),
+            Math.Round(convMs, 2), Math.Round(totalMs - convMs, 2), loss);
     }
 
     /// <summary>Peak resident set size (VmHWM of /proc/self/status) in MiB; the working set where /proc is missing.</summary>

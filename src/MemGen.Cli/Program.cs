@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(SampleCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         return root;
     }

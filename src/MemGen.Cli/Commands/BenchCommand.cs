@@ -109,7 +109,7 @@ public static class BenchCommand
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Model}, {sz}×{sz}, batch {b}: {result.ImagesPerS:F1} images/s, {result.StepMsMedian:F1} ms/step (min {result.StepMsMin:F1}), " +
-                    $"{result.GflopsPerS:F0} conv GFLOP/s, peak RSS {result.PeakRssMb:F0} MiB, {result.Threads} threads{(result.Winograd ? ", Winograd" : "")}"));
+                    $"{result.GflopsPerS:F0} conv GFLOP/s ({result.ConvMsPerStep:F0} ms in convolutions, {result.OtherMsPerStep:F0} ms elsewhere), peak RSS {result.PeakRssMb:F0} MiB, {result.Threads} threads{(result.Winograd ? ", Winograd" : "")}"));
             return 0;
         });
         return command;
@@ -184,7 +184,7 @@ public static class BenchCommand
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Model}, {sz}×{sz} (d = {result.Dimension}): full Jacobian by {result.Mode} in {result.JacobianSeconds:F2} s " +
-                    $"({result.ProductsPerS:F0} products/s, batch {result.Batch}; linearization {result.LinearizeMs:F1} ms; ‖Jy − f(y)‖/‖f(y)‖ = {result.EulerRelativeError:E1})"));
+                    $"({result.ProductsPerS:F0} products/s, batch {result.Batch}; linearization {result.LinearizeMs:F1} ms; ‖J_r·y − r(y)‖/‖r(y)‖ = {result.EulerRelativeError:E1})"));
             return 0;
         });
         return command;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MemGen.Data;
+using Spectre.Console;
 
 namespace MemGen.Cli.Commands;
 
@@ -193,6 +194,19 @@ public static class DataCommand
     private static ImageSet Load(string text, TextWriter error)
     {
         var spec = DatasetSpec.Parse(text);
+        if (ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected)
+        {
+            // Interactive terminal: a Spectre.Console progress bar on stderr.
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            ImageSet? result = null;
+            console.Progress().AutoClear(true).Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(spec.ToString()), maxValue: 1);
+                result = DatasetLoader.Load(spec, new Progress(p => task.Value = p));
+                task.Value = 1;
+            });
+            return result!;
+        }
         int lastDecile = -1;
         var progress = new Progress(p =>
         {

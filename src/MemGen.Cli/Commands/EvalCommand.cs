@@ -23,26 +23,27 @@ public static class EvalCommand
     {
         var denoiser = SampleCommand.DenoiserOption();
         var train = new Option<string>("--train") { Description = "Dataset spec of the training images (the first --images are used).", Required = true };
-        var test = new Option<string>("--test") { Description = "Dataset spec of held-out test images.", Required = true };
+        var test = new Option<string?>("--test") { Description = "Dataset spec of held-out test images (without it: training curve only, no gap)." };
         var outDir = new Option<string>("--out") { Description = "Output directory (created if missing).", Required = true };
         var images = new Option<int>("--images") { Description = "Images of each set to measure (SCIENCE §5: 300).", DefaultValueFactory = _ => 300 };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise (the same for every denoiser).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images denoised per call.", DefaultValueFactory = _ => 64 };
         var force = new Option<bool>("--force") { Description = "Overwrite results already in --out." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var noWiener = new Option<bool>("--no-wiener") { Description = "Skip the Wiener reference (its covariance costs d² memory and d³ time)." };
         var command = new Command("eval",
             "Denoising curves (PSNR out vs PSNR in at the 15 standard σ) on training and test images, the Wiener reference of the same data, and the PSNR gap; " +
             "writes curves.csv, curves.json, report.html.");
-        foreach (var o in new Option[] { denoiser, train, test, outDir, images, seed, batch, force, noSvg }) command.Options.Add(o);
-        command.SetAction(parse => Run(parse.GetValue(denoiser)!, parse.GetValue(train)!, parse.GetValue(test)!, parse.GetValue(outDir)!,
-            parse.GetValue(images), parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(force), parse.GetValue(noSvg)));
+        foreach (var o in new Option[] { denoiser, train, test, outDir, images, seed, batch, force, noSvg, noWiener }) command.Options.Add(o);
+        command.SetAction(parse => Run(parse.GetValue(denoiser)!, parse.GetValue(train)!, parse.GetValue(test), parse.GetValue(outDir)!,
+            parse.GetValue(images), parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(force), parse.GetValue(noSvg), !parse.GetValue(noWiener)));
         return command;
     }
 
     /// <summary>Files eval writes into --out besides the report's own.</summary>
     public static IReadOnlyList<string> OutputFiles { get; } = ["curves.csv", "curves.json", ReportWriter.HtmlFileName];
 
-    private static int Run(string denoiserText, string trainText, string testText, string outDir, int images, long seed, int batch, bool force, bool noSvg)
+    private static int Run(string denoiserText, string trainText, string? testText, string outDir, int images, long seed, int batch, bool force, bool noSvg, bool withWiener)
     {
         // 1. Checks that read nothing.
         DenoiserSpec spec;
@@ -54,9 +55,10 @@ public static class EvalCommand
         {
             return Fail($"--denoiser: {e.Message.TrimEnd('.')}");
         }
-        var specs = new DatasetSpec[2];
+        var specs = new DatasetSpec?[2];
         foreach (var (text, flag, i) in new[] { (trainText, "--train", 0), (testText, "--test", 1) })
         {
+            if (text is null) continue;
             try
             {
                 specs[i] = DatasetSpec.Parse(text);
@@ -74,10 +76,11 @@ public static class EvalCommand
                 if (File.Exists(Path.Combine(outDir, f))) return Fail($"--out: {outDir} already holds {f} (use --force to overwrite)");
 
         // 2. Read the data and the denoiser.
-        ImageSet trainSet, testSet;
+        ImageSet trainSet;
+        ImageSet? testSet = null;
         try
         {
-            trainSet = DatasetLoader.Load(specs[0]);
+            trainSet = DatasetLoader.Load(specs[0]!);
         }
         catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
         {
@@ -85,15 +88,16 @@ public static class EvalCommand
         }
         try
         {
-            testSet = DatasetLoader.Load(specs[1]);
+            if (specs[1] is { } testSpec) testSet = DatasetLoader.Load(testSpec);
         }
         catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
         {
             return Fail($"--test: {e.Message.TrimEnd('.')}");
         }
-        if (trainSet.Count < 2) return Fail($"--train: '{specs[0]}' has {trainSet.Count} images; the Wiener reference needs at least 2");
-        if (testSet.Count == 0) return Fail($"--test: '{specs[1]}' has no images");
-        if ((testSet.Channels, testSet.Height, testSet.Width) != (trainSet.Channels, trainSet.Height, trainSet.Width))
+        if (trainSet.Count < (withWiener ? 2 : 1))
+            return Fail($"--train: '{specs[0]}' has {trainSet.Count} images; {(withWiener ? "the Wiener reference needs at least 2" : "need at least 1")}");
+        if (testSet is { Count: 0 }) return Fail($"--test: '{specs[1]}' has no images");
+        if (testSet is not null && (testSet.Channels, testSet.Height, testSet.Width) != (trainSet.Channels, trainSet.Height, trainSet.Width))
             return Fail($"--test: images are {Shape(testSet)}, the training images {Shape(trainSet)}");
 
         OpenedDenoiser opened;
@@ -124,18 +128,16 @@ public static class EvalCommand
             var clock = Stopwatch.StartNew();
             var started = DateTimeOffset.UtcNow;
             var options = new DenoisingCurveOptions { MaxImages = images, Seed = seed, BatchSize = batch };
-            int passes = 2 * options.Sigmas.Count;
-            var (curve, wiener) = ConsoleProgress.Run("eval", 2 * passes, progress =>
+            int passes = (testSet is null ? 1 : 2) * options.Sigmas.Count;
+            var (curve, wiener) = ConsoleProgress.Run("eval", (withWiener ? 2 : 1) * passes, progress =>
             {
                 var c = DenoisingCurve.Measure(opened.Denoiser, trainSet, testSet, options, progress);
-                var reference = GaussianDenoiser.FromImages(trainSet);
-                var w = DenoisingCurve.Measure(reference, trainSet, testSet, options, new Offset(progress, passes));
+                DenoisingCurve? w = withWiener
+                    ? DenoisingCurve.Measure(GaussianDenoiser.FromImages(trainSet), trainSet, testSet, options, new Offset(progress, passes))
+                    : null;
                 return (c, w);
             });
             double seconds = clock.Elapsed.TotalSeconds;
-            int exact = curve.TrainPsnr.Count(double.IsPositiveInfinity) + curve.TestPsnr.Count(double.IsPositiveInfinity);
-            if (exact > 0)
-                Console.Error.WriteLine($"memgen eval: note: at {exact} (set, σ) the denoiser reproduced every image exactly (MSE 0, PSNR +∞); the gap is then infinite.");
 
             // 4. Write (all or nothing).
             var config = new JsonObject
@@ -144,11 +146,11 @@ public static class EvalCommand
                 ["memgen_version"] = MemGenInfo.Version,
                 ["denoiser"] = spec.ToString(),
                 ["denoiser_name"] = opened.Denoiser.Name,
-                ["train"] = specs[0].ToString(),
-                ["test"] = specs[1].ToString(),
+                ["train"] = specs[0]!.ToString(),
+                ["test"] = specs[1]?.ToString(),
                 ["train_images"] = curve.TrainImages,
                 ["test_images"] = curve.TestImages,
-                ["wiener_fitted_on"] = $"all {trainSet.Count} --train images",
+                ["wiener_fitted_on"] = withWiener ? $"all {trainSet.Count} --train images" : null,
                 ["seed"] = seed,
                 ["batch"] = batch,
             };
@@ -162,7 +164,7 @@ public static class EvalCommand
             {
                 Directory.CreateDirectory(outDir);
                 string PathOf(string name) { var p = Path.Combine(outDir, name); written.Add(p); return p; }
-                AtomicFile.WriteAllText(PathOf("curves.csv"), CurvesCsv(curve, wiener));
+                AtomicFile.WriteAllText(PathOf("curves.csv"), CurvesCsv([curve, .. wiener is null ? Array.Empty<DenoisingCurve>() : [wiener]]));
                 AtomicFile.WriteAllText(PathOf("curves.json"), CurvesJson(config, curve, wiener).ToJsonString(new() { WriteIndented = true }));
                 var report = BuildReport(config, curve, wiener, seconds, started);
                 written.AddRange([Path.Combine(outDir, ReportWriter.HtmlFileName), Path.Combine(outDir, ReportWriter.JsonFileName)]);
@@ -177,15 +179,17 @@ public static class EvalCommand
                 }
                 return Fail($"--out: cannot write to {outDir} ({e.Message.TrimEnd('.')})");
             }
-            Console.WriteLine(
-                I($"{curve.Denoiser}: PSNR gap (train − test, mean over {curve.Sigmas.Count} σ) {curve.PsnrGap:F2} dB; Wiener reference {wiener.PsnrGap:F2} dB; ") +
-                I($"mean test PSNR {curve.TestPsnr.Average():F2} dB (Wiener {wiener.TestPsnr.Average():F2} dB); {curve.TrainImages}+{curve.TestImages} images in {seconds:F1} s; wrote {outDir}"));
+            WriteTable(curve, wiener);
+            string reference = wiener is null ? "" : I($"; Wiener reference gap {wiener.PsnrGap:F2} dB");
+            Console.WriteLine(testSet is null
+                ? I($"{curve.Denoiser}: mean train PSNR {curve.TrainPsnr.Average():F2} dB (no --test, no gap); {curve.TrainImages} images in {seconds:F1} s; wrote {outDir}")
+                : I($"{curve.Denoiser}: PSNR gap (train − test, mean over {curve.Sigmas.Count} σ) {curve.PsnrGap:F2} dB{reference}; {curve.TrainImages}+{curve.TestImages} images in {seconds:F1} s; wrote {outDir}"));
             return 0;
         }
     }
 
     /// <summary>curves.csv: one row per (denoiser, σ) with the train and test PSNR, their standard errors and the gap.</summary>
-    public static string CurvesCsv(params DenoisingCurve[] curves)
+    public static string CurvesCsv(IEnumerable<DenoisingCurve> curves)
     {
         ArgumentNullException.ThrowIfNull(curves);
         var sb = new StringBuilder("denoiser,sigma,sigma_255,input_psnr,train_psnr,train_psnr_se,test_psnr,test_psnr_se,gap\n");
@@ -198,34 +202,55 @@ public static class EvalCommand
         return sb.ToString();
     }
 
-    private static JsonObject CurvesJson(JsonObject config, DenoisingCurve curve, DenoisingCurve wiener) => new()
+    private static JsonObject CurvesJson(JsonObject config, DenoisingCurve curve, DenoisingCurve? wiener) => new()
     {
         ["config"] = config.DeepClone(),
         ["psnr_gap"] = Finite(curve.PsnrGap),
-        ["wiener_psnr_gap"] = Finite(wiener.PsnrGap),
+        ["wiener_psnr_gap"] = wiener is null ? null : Finite(wiener.PsnrGap),
         ["curve"] = JsonNode.Parse(curve.ToJson()),
-        ["wiener_reference"] = JsonNode.Parse(wiener.ToJson()),
+        ["wiener_reference"] = wiener is null ? null : JsonNode.Parse(wiener.ToJson()),
     };
 
-    private static ReportBuilder BuildReport(JsonObject config, DenoisingCurve curve, DenoisingCurve wiener, double seconds, DateTimeOffset started)
+    /// <summary>The per-σ table on stdout.</summary>
+    private static void WriteTable(DenoisingCurve curve, DenoisingCurve? reference)
+    {
+        static string N(double v) => double.IsFinite(v) ? v.ToString("F2", CultureInfo.InvariantCulture) : "-";
+        var columns = new List<string> { "sigma*255", "PSNR in", "train", "test", "gap" };
+        if (reference is not null) columns.AddRange(["wiener train", "wiener test"]);
+        Console.WriteLine(string.Join('\t', columns));
+        var input = curve.InputPsnr;
+        for (int k = 0; k < curve.Sigmas.Count; k++)
+        {
+            var row = new List<string> { N(curve.Sigmas[k] * 255), N(input[k]), N(curve.TrainPsnr[k]), N(curve.TestPsnr[k]), N(curve.TrainPsnr[k] - curve.TestPsnr[k]) };
+            if (reference is not null) row.AddRange([N(reference.TrainPsnr[k]), N(reference.TestPsnr[k])]);
+            Console.WriteLine(string.Join('\t', row));
+        }
+    }
+
+    private static ReportBuilder BuildReport(JsonObject config, DenoisingCurve curve, DenoisingCurve? wiener, double seconds, DateTimeOffset started)
     {
         var report = new ReportBuilder($"Denoising curves: {curve.Denoiser}",
-            $"{config["denoiser"]} · train {config["train"]} · test {config["test"]}");
+            $"{config["denoiser"]} · train {config["train"]} · test {config["test"]?.ToString() ?? "(none)"}");
+        string gapText = curve.TestImages == 0
+            ? "No test set was given, so there is no PSNR gap. "
+            : I($"PSNR gap (mean over σ of train − test PSNR): {curve.PsnrGap:F2} dB for {curve.Denoiser}") +
+              (wiener is null ? ". " : I($", {wiener.PsnrGap:F2} dB for the Gaussian (Wiener) denoiser fitted to the training images. "));
         report.AddText(
             I($"Output PSNR vs input PSNR at {curve.Sigmas.Count} noise levels σ = logspace(0.3, 2.4, 15)/255, averaged over {curve.TrainImages} training and ") +
-            I($"{curve.TestImages} test images (SCIENCE §5), same noise for every denoiser. PSNR gap (mean over σ of train − test PSNR): ") +
-            I($"{curve.PsnrGap:F2} dB for {curve.Denoiser}, {wiener.PsnrGap:F2} dB for the Gaussian (Wiener) denoiser fitted to the training images. ") +
-            "A memorizing denoiser has a large gap (train PSNR climbing with unit slope); a generalizing one has train and test curves on top of each other.",
+            I($"{curve.TestImages} test images (SCIENCE §5), same noise for every denoiser. ") + gapText +
+            "Exact recoveries count as 160 dB. A memorizing denoiser has a large gap (train PSNR climbing with unit slope); a generalizing one has train and test curves on top of each other.",
             heading: "Summary");
         report.AddSettings(config, TimeSpan.FromSeconds(seconds), started);
         var values = new JsonArray();
-        foreach (var (c, name) in new[] { (curve, curve.Denoiser), (wiener, "wiener reference") })
+        var curves = wiener is null ? new[] { (curve, curve.Denoiser) } : [(curve, curve.Denoiser), (wiener, "wiener reference")];
+        foreach (var (c, name) in curves)
         {
             var input = c.InputPsnr;
             for (int k = 0; k < c.Sigmas.Count; k++)
             {
                 values.Add(new JsonObject { ["input_psnr"] = input[k], ["output_psnr"] = Finite(c.TrainPsnr[k]), ["curve"] = $"{name}, train", ["sigma_255"] = c.Sigmas[k] * 255 });
-                values.Add(new JsonObject { ["input_psnr"] = input[k], ["output_psnr"] = Finite(c.TestPsnr[k]), ["curve"] = $"{name}, test", ["sigma_255"] = c.Sigmas[k] * 255 });
+                if (c.TestImages > 0)
+                    values.Add(new JsonObject { ["input_psnr"] = input[k], ["output_psnr"] = Finite(c.TestPsnr[k]), ["curve"] = $"{name}, test", ["sigma_255"] = c.Sigmas[k] * 255 });
             }
         }
         var input0 = curve.InputPsnr;
@@ -263,12 +288,13 @@ public static class EvalCommand
         report.AddFigure("denoising-curves", "Output PSNR vs input PSNR",
             "Solid lines with points: mean output PSNR on training and test images for the denoiser and for the Wiener reference; dashed: the identity (output = input).",
             spec);
+        static object? R(double v) => double.IsFinite(v) ? Math.Round(v, 2) : null;
         report.AddTable("curves", "Per noise level", "Mean output PSNR in dB (files: curves.csv, curves.json).",
             ["σ·255", "input PSNR", $"{curve.Denoiser} train", $"{curve.Denoiser} test", "gap", "Wiener train", "Wiener test"],
             Enumerable.Range(0, curve.Sigmas.Count).Select(k => (IReadOnlyList<object?>)
             [
-                Math.Round(curve.Sigmas[k] * 255, 3), Math.Round(input0[k], 2), Math.Round(curve.TrainPsnr[k], 2), Math.Round(curve.TestPsnr[k], 2),
-                Math.Round(curve.TrainPsnr[k] - curve.TestPsnr[k], 2), Math.Round(wiener.TrainPsnr[k], 2), Math.Round(wiener.TestPsnr[k], 2),
+                Math.Round(curve.Sigmas[k] * 255, 3), R(input0[k]), R(curve.TrainPsnr[k]), R(curve.TestPsnr[k]),
+                R(curve.TrainPsnr[k] - curve.TestPsnr[k]), R(wiener?.TrainPsnr[k] ?? double.NaN), R(wiener?.TestPsnr[k] ?? double.NaN),
             ]));
         return report;
     }

@@ -39,10 +39,16 @@ public sealed record DenoisingCurveOptions
 /// <summary>
 /// PSNR of a denoiser's output vs the input PSNR, on training and on test images (SCIENCE §5). PSNR is computed
 /// per image, 10·log10(1/MSE), and averaged over images. The PSNR gap is the mean over σ of train − test PSNR.
-/// Test values are NaN when no test set was given.
+/// Test values are NaN when no test set was given. Exact recovery (MSE = 0, e.g. the empirical optimal denoiser on its
+/// own training images) is counted as <see cref="MaxPsnr"/> dB so that averages stay finite.
 /// </summary>
 public sealed class DenoisingCurve
 {
+    /// <summary>The per-image PSNR of an exact recovery: 160 dB (MSE 1e-16, below float32 resolution of [0,1] pixels).</summary>
+    public const double MaxPsnr = 160.0;
+
+    private const double MseFloor = 1e-16;
+
     private DenoisingCurve(string denoiser, double[] sigmas, double[] train, double[] trainErr, double[] test, double[] testErr,
         int trainImages, int testImages, long seed)
     {
@@ -142,7 +148,8 @@ public sealed class DenoisingCurve
                 var sigmas = new float[b];
                 Array.Fill(sigmas, sigma);
                 denoiser.Denoise(noisy, denoised, sigmas);
-                for (int i = 0; i < b; i++) psnr[start + i] = ImageStatistics.Psnr(denoised.Item(i), images.Image(start + i));
+                for (int i = 0; i < b; i++)
+                    psnr[start + i] = -10.0 * Math.Log10(Math.Max(MseFloor, ImageStatistics.MeanSquaredError(denoised.Item(i), images.Image(start + i))));
             }
             mean[k] = psnr.Average();
             stdErr[k] = n > 1 ? Math.Sqrt(psnr.Sum(p => (p - mean[k]) * (p - mean[k])) / (n - 1) / n) : double.NaN;

@@ -90,7 +90,7 @@ public static class DatasetLoader
             {
                 PerImageStep p => ImageTransforms.Apply(set, p.Transform),
                 TakeStep t => ImageTransforms.Take(set, t.Count),
-                DedupStep d => set.Subset(Deduplication.Run(set, d.Threshold, d.CompareWithKeptOnly, progress), d.Description),
+                DedupStep d => set.Subset(DeduplicationCache.Run(set, d.Threshold, d.CompareWithKeptOnly, progress), d.Description),
                 var other => throw new InvalidOperationException($"Unhandled transform {other}."),
             };
         }

@@ -16,7 +16,7 @@ public static class Deduplication
     /// <summary>Side of the pooled image the correlation is computed on.</summary>
     public const int PooledSize = 20;
 
-    private const int RowBlock = 512, ColumnBlock = 4096;
+    private const int DefaultRowBlock = 512, DefaultColumnBlock = 4096;
 
     /// <summary>
     /// The indices (ascending) of the images that are kept. By default an image is dropped when it correlates
@@ -24,21 +24,25 @@ public static class Deduplication
     /// <paramref name="compareWithKeptOnly"/> only earlier images that were themselves kept count. An image with
     /// constant pooled pixels has no defined correlation and is never a duplicate.
     /// </summary>
-    public static int[] Run(ImageSet images, double threshold = DefaultThreshold, bool compareWithKeptOnly = false, IProgress<double>? progress = null)
+    public static int[] Run(ImageSet images, double threshold = DefaultThreshold, bool compareWithKeptOnly = false, IProgress<double>? progress = null) =>
+        Run(images, threshold, compareWithKeptOnly, progress, DefaultRowBlock, DefaultColumnBlock);
+
+    /// <summary><see cref="Run(ImageSet, double, bool, IProgress{double}?)"/> with explicit block sizes (tests use small ones).</summary>
+    internal static int[] Run(ImageSet images, double threshold, bool compareWithKeptOnly, IProgress<double>? progress, int rowBlock, int columnBlock)
     {
         ArgumentNullException.ThrowIfNull(images);
         int n = images.Count;
         var features = Features(images, out int d);
         var dropped = new bool[n];
-        var block = new float[RowBlock * ColumnBlock];
+        var block = new float[rowBlock * columnBlock];
         float t = (float)threshold;
         double totalWork = (double)n * n / 2, doneWork = 0;
-        for (int i0 = 0; i0 < n; i0 += RowBlock)
+        for (int i0 = 0; i0 < n; i0 += rowBlock)
         {
-            int i1 = Math.Min(n, i0 + RowBlock), rows = i1 - i0;
-            for (int j0 = 0; j0 < i1; j0 += ColumnBlock)
+            int i1 = Math.Min(n, i0 + rowBlock), rows = i1 - i0;
+            for (int j0 = 0; j0 < i1; j0 += columnBlock)
             {
-                int j1 = Math.Min(i1, j0 + ColumnBlock), cols = j1 - j0;
+                int j1 = Math.Min(i1, j0 + columnBlock), cols = j1 - j0;
                 Blas.Sgemm(false, true, rows, cols, d, 1f,
                     features.AsSpan(i0 * d, rows * d), features.AsSpan(j0 * d, cols * d), 0f, block.AsSpan(0, rows * cols));
                 for (int i = i0; i < i1; i++)

@@ -115,7 +115,12 @@ public sealed record ResizeTransform(int Height, int Width, ResizeMode Mode = Re
     }
 
     /// <summary>For each output index, the first input index and the (normalized) weights of the inputs from there.</summary>
-    internal static (int Start, float[] Weights)[] Weights(int inSize, int outSize, ResizeMode mode)
+    internal static (int Start, float[] Weights)[] Weights(int inSize, int outSize, ResizeMode mode) =>
+        s_weights.GetOrAdd((inSize, outSize, mode), key => ComputeWeights(key.In, key.Out, key.Mode));
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int In, int Out, ResizeMode Mode), (int Start, float[] Weights)[]> s_weights = new();
+
+    private static (int Start, float[] Weights)[] ComputeWeights(int inSize, int outSize, ResizeMode mode)
     {
         double scale = (double)inSize / outSize;
         var result = new (int, float[])[outSize];

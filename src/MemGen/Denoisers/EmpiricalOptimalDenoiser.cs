@@ -20,6 +20,7 @@ namespace MemGen.Denoisers;
 /// </remarks>
 public sealed class EmpiricalOptimalDenoiser : IDenoiser
 {
+    private const float NegligibleWeight = 1e-20f; // ≪ float32 resolution (6e-8) even summed over 60k blocks' rows
     private readonly float[] _centred;     // N×d training images minus the training mean
     private readonly float[] _halfNorms;   // ‖x_i − mean‖² / 2
     private readonly float[] _mean;        // d
@@ -116,6 +117,7 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
             // logit_ri = (y_r·x_i − ‖x_i‖²/2) / σ_r²  (the −‖y_r‖²/2σ² term is common to a row and cancels)
             Blas.Sgemm(false, true, b, m, _size, 1f, y.AsSpan(0, b * _size), block, 0f, l);
             var halfNorms = _halfNorms.AsSpan(first, m);
+            bool negligible = true;
             for (int r = 0; r < b; r++)
             {
                 var row = l.Slice(r * m, m);
@@ -135,10 +137,13 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
                 }
                 TensorPrimitives.Subtract(row, newMax, row);
                 TensorPrimitives.Exp(row, row);
-                sum[r] += TensorPrimitives.Sum<float>(row);
+                float rowSum = TensorPrimitives.Sum<float>(row);
+                sum[r] += rowSum;
+                negligible &= rowSum < NegligibleWeight;
             }
-            // acc += W·X_block
-            Blas.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
+            // acc += W·X_block, unless no row gives this block a weight that could change a float32 result
+            // (weights are relative to a running max that only grows, so they only shrink later).
+            if (!negligible) Blas.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
         }
     }
 }

@@ -24,6 +24,9 @@ public sealed class BfCnn : LayeredNetwork
         for (int i = 1; i < layers - 1; i++)
             _stages[i] = new ConvStage($"layer{i}", width, width, inner, inner, StageActivation.BatchNormRelu, convolutions);
         _stages[layers - 1] = new ConvStage($"layer{layers - 1}", width, channels, inner, Image, StageActivation.None, convolutions);
+        // Gradients flow back through the stages one after the other: two alternating buffers suffice.
+        var shared = new[] { new TensorCache(), new TensorCache() };
+        for (int i = 0; i < layers; i++) _stages[i].ShareInputGradients(shared[i % 2]);
         var rng = new DeterministicRng(seed);
         foreach (var stage in _stages) stage.Initialize(rng);
         Parameters = _stages.SelectMany(s => s.Parameters).ToArray();

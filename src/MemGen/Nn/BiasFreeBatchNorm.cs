@@ -17,7 +17,6 @@ public sealed class BiasFreeBatchNorm
     public const double Momentum = 0.1;
 
     private readonly TensorCache _outputs = new();
-    private readonly TensorCache _inputGradients = new();
     private readonly FrozenMask _frozen;
     private readonly double[] _sum, _sumSquares, _dots;
     private readonly float[] _scale, _evalScale, _sd, _k, _b;
@@ -103,12 +102,13 @@ public sealed class BiasFreeBatchNorm
     /// <summary>
     /// Back-propagates <paramref name="dy"/> through the last Forward in <paramref name="mode"/> (Training and
     /// Evaluation need that Forward, unchanged; Linearized needs only the frozen mask). Writes dγ (overwriting)
-    /// when <paramref name="parameterGradients"/> (not in Linearized mode). Returns dx in a layer-owned buffer.
+    /// when <paramref name="parameterGradients"/> (not in Linearized mode). dx is computed in place: it
+    /// overwrites <paramref name="dy"/>, which is returned (saves a buffer per layer).
     /// </summary>
     public Tensor Backward(Tensor dy, LayerMode mode, bool parameterGradients)
     {
         ArgumentNullException.ThrowIfNull(dy);
-        var dx = _inputGradients.Get(dy.N, dy.C, dy.H, dy.W, dy.Layout);
+        var dx = dy;
         var gamma = Gamma.Value.Span;
         var running = RunningSd.Value.Span;
         if (mode == LayerMode.Linearized)
@@ -160,7 +160,6 @@ public sealed class BiasFreeBatchNorm
     public void ReleaseBuffers()
     {
         _outputs.Clear();
-        _inputGradients.Clear();
         (_input, _output, _lastMode) = (null, null, null);
     }
 }

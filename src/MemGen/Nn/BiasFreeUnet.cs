@@ -69,6 +69,24 @@ public sealed class BiasFreeUnet : LayeredNetwork
                     : new ConvStage($"dec{b}", widths[b], widths[b], inner, inner, BnRelu, convolutions, "conv2", "bn2"),
             ];
         }
+        // Convolution input gradients alternate between two shared caches in backward order (each is consumed
+        // by the next layer back: batch norm in place, concat split into its own buffers, pooling, convolution).
+        var shared = new[] { new TensorCache(), new TensorCache() };
+        int order = 0;
+        void Share(ConvolutionLayer conv) => conv.InputGradients = shared[order++ % 2];
+        for (int b = 0; b < blocks; b++)
+        {
+            Share(_decoders[b][1].Conv);
+            Share(_decoders[b][0].Conv);
+            Share(_ups[b]);
+        }
+        Share(_mid[1].Conv);
+        Share(_mid[0].Conv);
+        for (int b = blocks - 1; b >= 0; b--)
+        {
+            Share(_encoders[b][1].Conv);
+            Share(_encoders[b][0].Conv);
+        }
         _skips = new Tensor[blocks];
         _skipGradients = new Tensor[blocks];
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -20,7 +21,7 @@ internal static class ChannelKernels
     public static void Moments(Tensor x, Span<double> sum, Span<double> sumSquares)
     {
         var p = new Planes(x);
-        var partial = new float[p.Count * 2 * Lanes];
+        var partial = ArrayPool<float>.Shared.Rent(p.Count * 2 * Lanes);
         ForPlanes(p, plane =>
         {
             ref float xs = ref At(x, p.Offset(plane));
@@ -45,13 +46,14 @@ internal static class ChannelKernels
         });
         Reduce(p, partial, sum, 0);
         Reduce(p, partial, sumSquares, 1);
+        ArrayPool<float>.Shared.Return(partial);
     }
 
     /// <summary>Per-channel Σ g·x where g = dy, masked by [gate &gt; 0] when <paramref name="gate"/> is given.</summary>
     public static void GatedDots(Tensor dy, Tensor? gate, Tensor x, Span<double> dots)
     {
         var p = new Planes(x);
-        var partial = new float[p.Count * 2 * Lanes];
+        var partial = ArrayPool<float>.Shared.Rent(p.Count * 2 * Lanes);
         ForPlanes(p, plane =>
         {
             int o = p.Offset(plane);
@@ -73,6 +75,7 @@ internal static class ChannelKernels
             StoreLanes(partial, plane, 0, p, s, tail);
         });
         Reduce(p, partial, dots, 0);
+        ArrayPool<float>.Shared.Return(partial);
     }
 
     /// <summary>y = scale_c·x (then max(0, ·) when <paramref name="relu"/>). y may be x.</summary>

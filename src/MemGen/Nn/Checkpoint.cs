@@ -94,6 +94,13 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="convolutions"/>) and loads it.</summary>
+    public static DenoisingNetwork Load(string path, IConvolutionFactory convolutions)
+    {
+        ArgumentNullException.ThrowIfNull(convolutions);
+        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, seed: 0));
+    }
+
     /// <summary>The tensors a checkpoint of <paramref name="network"/> holds: parameters, then buffers.</summary>
     internal static IReadOnlyList<(string Name, Tensor Value)> NetworkTensors(DenoisingNetwork network) =>
         [.. network.Parameters.Select(p => (p.Name, p.Value)), .. network.Buffers.Select(b => (b.Name, b.Value))];

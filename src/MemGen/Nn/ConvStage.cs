@@ -55,6 +55,9 @@ internal sealed class ConvStage : IDisposable
         return Conv.Backward(g, parameterGradients, inputGradient);
     }
 
+    /// <summary>Makes the convolution write its input gradient into <paramref name="cache"/>.</summary>
+    public void ShareInputGradients(TensorCache cache) => Conv.InputGradients = cache;
+
     public void FreezeMask()
     {
         Norm?.FreezeMask();

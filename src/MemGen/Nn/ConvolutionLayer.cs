@@ -13,7 +13,6 @@ public abstract class ConvolutionLayer : IDisposable
     private readonly IConvolutionFactory _factory;
     private readonly Dictionary<(int N, int H, int W), IConvolution> _primitives = [];
     private readonly TensorCache _outputs = new();
-    private readonly TensorCache _inputGradients = new();
     private Tensor? _input;
 
     /// <summary>Creates the layer with a zero weight named "<paramref name="name"/>.weight".</summary>
@@ -66,6 +65,12 @@ public abstract class ConvolutionLayer : IDisposable
         rng.FillNormal(Weight.Value.Span, 0f, (float)Math.Sqrt(2.0 / FanIn));
     }
 
+    /// <summary>
+    /// Where input gradients are written. Own by default; a network gives consecutive layers of its backward
+    /// chain two alternating shared caches, since each input gradient is consumed by the next layer back.
+    /// </summary>
+    internal TensorCache InputGradients { get; set; } = new();
+
     /// <summary>Direct-convolution FLOPs of one forward pass at the shape of the last Forward (0 before any).</summary>
     public double LastForwardFlops { get; private set; }
 
@@ -85,7 +90,7 @@ public abstract class ConvolutionLayer : IDisposable
     /// <summary>
     /// Back-propagates <paramref name="dy"/>: writes the weight gradient (overwriting it) when
     /// <paramref name="parameterGradients"/> (needs the last Forward's input, which must be unchanged),
-    /// and returns the input gradient (a layer-owned buffer) when <paramref name="inputGradient"/>, else null.
+    /// and returns the input gradient (a buffer of <see cref="InputGradients"/>, valid until that cache's next use) when <paramref name="inputGradient"/>, else null.
     /// </summary>
     public Tensor? Backward(Tensor dy, bool parameterGradients, bool inputGradient = true)
     {
@@ -99,7 +104,7 @@ public abstract class ConvolutionLayer : IDisposable
             conv.BackwardWeights(_input, dy, Weight.Gradient);
         }
         if (!inputGradient) return null;
-        var dx = _inputGradients.Get(dy.N, InChannels, h, w, InLayout);
+        var dx = InputGradients.Get(dy.N, InChannels, h, w, InLayout);
         conv.BackwardData(dy, Weight.Value, dx);
         return dx;
     }
@@ -108,7 +113,7 @@ public abstract class ConvolutionLayer : IDisposable
     public void ReleaseBuffers()
     {
         _outputs.Clear();
-        _inputGradients.Clear();
+        InputGradients.Clear();
         _input = null;
     }
 

@@ -6,7 +6,6 @@ namespace MemGen.Nn;
 public sealed class Relu(string name)
 {
     private readonly TensorCache _outputs = new();
-    private readonly TensorCache _inputGradients = new();
     private readonly FrozenMask _frozen = new(name);
     private Tensor? _output;
 
@@ -24,11 +23,11 @@ public sealed class Relu(string name)
         return y;
     }
 
-    /// <summary>dx = dy·[y &gt; 0] from the last Forward (or dy·mask when linearized), into a layer-owned buffer.</summary>
+    /// <summary>dx = dy·[y &gt; 0] from the last Forward (or dy·mask when linearized), in place: overwrites and returns <paramref name="dy"/>.</summary>
     public Tensor Backward(Tensor dy, LayerMode mode)
     {
         ArgumentNullException.ThrowIfNull(dy);
-        var dx = _inputGradients.Get(dy.N, dy.C, dy.H, dy.W, dy.Layout);
+        var dx = dy;
         if (mode == LayerMode.Linearized)
         {
             ChannelKernels.Mask(dy, _frozen.For(dy), dx);
@@ -53,7 +52,6 @@ public sealed class Relu(string name)
     public void ReleaseBuffers()
     {
         _outputs.Clear();
-        _inputGradients.Clear();
         _output = null;
     }
 }

@@ -46,7 +46,8 @@ public sealed record ImageSetFingerprint(int Count, int Channels, int Height, in
 /// <param name="Test">Fingerprint of the test images, if any.</param>
 /// <param name="MemGenVersion">Version that started the run.</param>
 /// <param name="CreatedUtc">When the run was started.</param>
-public sealed record RunConfigFile(TrainingConfig Config, ImageSetFingerprint Train, ImageSetFingerprint? Test, string MemGenVersion, DateTime CreatedUtc)
+public sealed record RunConfigFile(
+    TrainingConfig Config, ImageSetFingerprint Train, ImageSetFingerprint? Test, [property: JsonPropertyName("memgen_version")] string MemGenVersion, DateTime CreatedUtc)
 {
     private static readonly JsonSerializerOptions s_json = new()
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Data;
 using MemGen.Nn;
+using MemGen.Tensors;
 
 namespace MemGen.Training;
 
@@ -53,6 +54,22 @@ public static class TrainingRun
 
     /// <summary>File name of the final weights inside <see cref="CheckpointFolder"/>.</summary>
     public const string FinalCheckpointFile = "final.safetensors";
+
+    /// <summary>Builds the real networks (<see cref="NetworkFactory"/>) on <paramref name="convolutions"/>.</summary>
+    public static NetworkBuilder Networks(IConvolutionFactory convolutions)
+    {
+        ArgumentNullException.ThrowIfNull(convolutions);
+        return (spec, channels, seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
+    }
+
+    /// <summary>
+    /// <see cref="StartOrResume(string, TrainingConfig, ImageSet, ImageSet?, NetworkBuilder, IProgress{TrainingProgress}?, CancellationToken)"/>
+    /// with the real networks of <see cref="NetworkFactory"/> on <paramref name="convolutions"/>.
+    /// </summary>
+    public static TrainingResult StartOrResume(
+        string runDirectory, TrainingConfig config, ImageSet train, ImageSet? test, IConvolutionFactory convolutions,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default) =>
+        StartOrResume(runDirectory, config, train, test, Networks(convolutions), progress, cancellation);
 
     /// <summary>
     /// Starts a new run in <paramref name="runDirectory"/>. An existing non-empty directory is refused unless

@@ -93,3 +93,24 @@ public class DenoisingCurveTests
         Assert.Throws<ArgumentException>(() => DenoisingCurve.Measure(new IdentityDenoiser(), images, DenoiserTestData.Uniform(2, 1, 3, 3, seed: 1)));
     }
 }
+
+public class DenoisingCurveCapTests
+{
+    [Fact]
+    public void ExactRecoveryIsCappedAtMaxPsnr()
+    {
+        var images = DenoiserTestData.Uniform(3, 1, 4, 4, seed: 57);
+        var curve = DenoisingCurve.Measure(new CleanOracle(images), images, null, new DenoisingCurveOptions { Sigmas = [0.1] });
+        Assert.Equal(DenoisingCurve.MaxPsnr, curve.TrainPsnr[0], 6);
+    }
+}
+
+/// <summary>Returns the clean images exactly (in order), whatever the input.</summary>
+internal sealed class CleanOracle(MemGen.Data.ImageSet clean) : IDenoiser
+{
+    public string Name => "clean-oracle";
+    public bool IsBlind => true;
+
+    public void Denoise(MemGen.Tensors.Tensor noisy, MemGen.Tensors.Tensor denoised, ReadOnlySpan<float> sigmas) =>
+        clean.Pixels.AsSpan(0, denoised.Length).CopyTo(denoised.Span);
+}

@@ -5,6 +5,7 @@ using MemGen.Tensors;
 
 namespace MemGen.Tests.Bench;
 
+[Collection("Console")]
 public class ConvolutionBenchmarkTests
 {
     [Fact]

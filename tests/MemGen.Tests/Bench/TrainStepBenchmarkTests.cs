@@ -5,6 +5,7 @@ using MemGen.Nn;
 
 namespace MemGen.Tests.Bench;
 
+[Collection("Console")] // redirects Console.Out/Error: must not run beside other tests that do
 public class TrainStepBenchmarkTests
 {
     private static (int Code, string Stdout, string Stderr) Invoke(params string[] args)

@@ -66,6 +66,19 @@ public sealed class EvalCommandTests : IDisposable
         for (int k = 7; k < 15; k++) Assert.True(Parse(rows["wiener"][k][6]) > Parse(rows["identity"][k][6]));
     }
 
+    [Fact]
+    public void WithoutTestSetOrWienerOnlyTheTrainingCurveIsWritten()
+    {
+        var dir = Dir("train-only");
+        Assert.Equal(0, Memgen("eval", "--denoiser", "identity", "--train", Train, "--out", dir, "--images", "10", "--no-wiener", "--no-svg"));
+        var rows = Rows(dir);
+        Assert.Equal(["identity"], rows.Keys);
+        Assert.All(rows["identity"], f => Assert.Equal("", f[6]));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "curves.json")))!;
+        Assert.Null(json["psnr_gap"]);
+        Assert.Null(json["wiener_reference"]);
+    }
+
     [Theory]
     [InlineData("--images", "0")]
     [InlineData("--batch", "0")]

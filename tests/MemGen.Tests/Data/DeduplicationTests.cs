@@ -55,10 +55,13 @@ public class DeduplicationTests
     [Fact]
     public void MatchesNaiveAllPairsReferenceAcrossBlocks()
     {
-        var set = WithPlantedDuplicates(1300, 5, out var planted);
+        var set = WithPlantedDuplicates(600, 5, out var planted);
         var kept = Deduplication.Run(set);
         Assert.Equal(NaiveKept(set, 0.95, keptOnly: false), kept);
-        Assert.Equal(Enumerable.Range(0, 1300).Where(i => !planted.Contains(i)), kept);
+        Assert.Equal(Enumerable.Range(0, 600).Where(i => !planted.Contains(i)), kept);
+        // Small blocks: many row and column blocks, ragged edges.
+        Assert.Equal(kept, Deduplication.Run(set, 0.95, false, null, rowBlock: 37, columnBlock: 100));
+        Assert.Equal(Deduplication.Run(set, 0.95, true), Deduplication.Run(set, 0.95, true, null, rowBlock: 64, columnBlock: 96));
     }
 
     [Fact]
@@ -102,5 +105,30 @@ public class DeduplicationTests
         Assert.True(kept.Length < 2000);
         Assert.Equal(raw.Subset(kept, "dedup").Pixels, fashion.Pixels);
         Assert.Equal(kept.Select(i => raw.Labels![i]), fashion.Labels!);
+    }
+}
+
+public class DeduplicationCacheTests
+{
+    [Fact]
+    public void CachedResultEqualsFreshOneAndBadEntriesAreRecomputed()
+    {
+        using var dir = new TempFolder();
+        var set = DatasetLoader.Load("fashion-mnist:test|take=600");
+        var fresh = Deduplication.Run(set);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        var files = Directory.GetFiles(Path.Combine(dir.Path, "dedup"));
+        var entry = Assert.Single(files);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        // Corrupt the entry: indices out of order → ignored and rewritten.
+        var bytes = File.ReadAllBytes(entry);
+        (bytes[12], bytes[16]) = (bytes[16], bytes[12]);
+        bytes[13] = 0xFF;
+        File.WriteAllBytes(entry, bytes);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        Assert.Equal(12 + 4 * fresh.Length, new FileInfo(entry).Length);
+        // Another threshold or mode is another entry.
+        Assert.Equal(Deduplication.Run(set, 0.9, true), DeduplicationCache.Run(set, 0.9, true, directory: dir.Path));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir.Path, "dedup")).Length);
     }
 }

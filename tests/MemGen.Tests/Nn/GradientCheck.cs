@@ -36,7 +36,7 @@ internal static class GradientCheck
         var rng = new DeterministicRng(seed, 99);
         var y = forward();
         var c = Random(y.ZerosLike(), rng);
-        backward(c);
+        backward(c.Clone()); // layers may back-propagate in place
         var gradients = variables.Select(v => v.Gradient().Clone()).ToArray();
         for (int k = 0; k < variables.Count; k++)
         {

@@ -15,7 +15,7 @@ public class ReportBuilderTests
             var report = ReportTestData.Build();
             var output = report.Write(dir, new ReportWriteOptions { ExportSvg = false });
             Assert.True(File.Exists(output.HtmlPath));
-            Assert.Equal(2, output.SpecPaths.Count);
+            Assert.Equal(3, output.SpecPaths.Count);
             var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "figures", "second-fig.vl.json")))!;
             Assert.Equal(16, spec["data"]!["values"]!.AsArray().Count);
             Assert.StartsWith("https://vega.github.io/schema/vega-lite/", spec["$schema"]!.GetValue<string>());
@@ -24,7 +24,7 @@ public class ReportBuilderTests
             Assert.Equal(report.Document.Title, back.Title);
             Assert.Equal(report.Document.Blocks.Count, back.Blocks.Count);
             Assert.Equal(report.Document.ToJson(), back.ToJson());
-            Assert.IsType<ImageBlock>(back.Blocks[^1]);
+            Assert.IsType<ImageBlock>(back.Blocks[^2]);
 
             var html = File.ReadAllText(output.HtmlPath);
             Assert.Contains("Test report &lt;&amp;&gt;", html);

@@ -20,10 +20,10 @@ public class ReportRenderingTests
             var page = HeadlessChromium.Open(output.HtmlPath);
             var dom = page.Dom;
             Assert.Contains("data-done=\"true\"", dom);
-            Assert.Contains("data-charts=\"2\"", dom);
-            Assert.Contains("data-charts-rendered=\"2\"", dom);
+            Assert.Contains("data-charts=\"3\"", dom);
+            Assert.Contains("data-charts-rendered=\"3\"", dom);
             Assert.Contains("data-errors=\"0\"", dom);
-            foreach (var id in new[] { "first", "second-fig" })
+            foreach (var id in new[] { "first", "second-fig", "helper-line" })
             {
                 var chart = Regex.Match(dom, $"<div class=\"chart[^\"]*\" id=\"chart-{id}\".*?</div>\\s*<figcaption", RegexOptions.Singleline);
                 Assert.True(chart.Success, $"chart {id} missing from the DOM");
@@ -72,7 +72,7 @@ public class ReportRenderingTests
         {
             var output = ReportTestData.Build().Write(dir, new ReportWriteOptions { Assets = assets });
             Assert.Empty(output.Problems);
-            Assert.Equal(2, output.SvgPaths.Count);
+            Assert.Equal(3, output.SvgPaths.Count);
             foreach (var svg in output.SvgPaths)
             {
                 var text = File.ReadAllText(svg);

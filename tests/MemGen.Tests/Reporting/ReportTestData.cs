@@ -43,6 +43,10 @@ internal static class ReportTestData
         report.AddTable("numbers", "Numbers", "A table.", ["name", "value"], [["pi", Math.PI], ["nan", double.NaN], ["none", null]]);
         report.AddFigure("second-fig", "Second figure", "Another line chart.", LineSpec(8, "two"));
         report.AddImage("pixel", "A pixel", "One pixel.", Png);
+        report.AddFigure("helper-line", "Helper line chart", "VegaLiteCharts.Line with bands and a marker.",
+            VegaLiteCharts.Line(
+                Enumerable.Range(1, 6).SelectMany(i => new[] { new { n = i * 10.0, p = i / 6.0, lo = i / 7.0, hi = i / 5.0, d = "16" }, new { n = i * 10.0, p = i / 8.0, lo = i / 9.0, hi = i / 7.0, d = "32" } }),
+                "n", "p", new LineChartOptions { Color = "d", LogX = true, YDomain = (0, 1.2), ErrorBand = ("lo", "hi"), VerticalRules = [16, 32] }));
         return report;
     }
 

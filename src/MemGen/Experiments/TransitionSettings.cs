@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MemGen.Data;
+using MemGen.Nn;
+using MemGen.Sampling;
+using MemGen.Training;
+
+namespace MemGen.Experiments;
+
+/// <summary>
+/// Everything that determines a transition experiment (SCIENCE §2, §3, §5): the data, the subset sizes N, the network,
+/// the training budget, the sampler and the measurements. Same settings ⇒ same subsets, weights, samples and numbers.
+/// </summary>
+public sealed record TransitionSettings
+{
+    /// <summary>Dataset spec of the pool S1 and S2 are drawn from (S1 = first N, S2 = last N; see <see cref="DisjointSplit"/>).</summary>
+    public string Data { get; init; } = "fashion-mnist:train|resize=16|dedup";
+
+    /// <summary>Training-set sizes N per subset, strictly increasing.</summary>
+    public int[] Sizes { get; init; } = [1, 10, 100, 1000];
+
+    /// <summary>The network, e.g. <c>unet:blocks=2,width=32</c>.</summary>
+    public string Model { get; init; } = "unet:blocks=2,width=32";
+
+    /// <summary>Images each model trains on (the training set tiled to this size, as the paper's fixed epoch budget).</summary>
+    public long Budget { get; init; } = 40_000;
+
+    /// <summary>Images per training step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Initial Adam learning rate; halved at each quarter of the budget.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Learning-rate halvings over the budget (the budget is split into this many + 1 equal "epochs").</summary>
+    public int LearningRateHalvings { get; init; } = 3;
+
+    /// <summary>K, samples drawn from each model (same seeds for every model).</summary>
+    public int Samples { get; init; } = 64;
+
+    /// <summary>Held-out test images, and the most images of each set used for the denoising curves (SCIENCE: 300).</summary>
+    public int EvalImages { get; init; } = 300;
+
+    /// <summary>Algorithm 1 variant (code: growing step and a final denoising step, which returns clean images).</summary>
+    public Algorithm1Variant SamplerVariant { get; init; } = Algorithm1Variant.Code;
+
+    /// <summary>h0 of Algorithm 1.</summary>
+    public double SamplerStep { get; init; } = 0.01;
+
+    /// <summary>β of Algorithm 1.</summary>
+    public double SamplerBeta { get; init; } = 0.1;
+
+    /// <summary>σ∞ of Algorithm 1.</summary>
+    public double SamplerFinalSigma { get; init; } = 0.05;
+
+    /// <summary>max_T of Algorithm 1.</summary>
+    public int SamplerMaxSteps { get; init; } = 2000;
+
+    /// <summary>Rows (seeds) shown in each image grid of the report.</summary>
+    public int GridRows { get; init; } = 8;
+
+    /// <summary>Seeds network initialization, batch order, training noise, curve noise and the sampler.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The parsed network spec.</summary>
+    public NetworkSpec Network => NetworkSpec.Parse(Model);
+
+    /// <summary>Returns the first invalid setting as "flag: what is wrong", or null when all are valid.</summary>
+    public string? Validate()
+    {
+        try
+        {
+            DatasetSpec.Parse(Data);
+        }
+        catch (DataFormatException e)
+        {
+            return $"data: {e.Message.TrimEnd('.')}";
+        }
+        if (Sizes is null || Sizes.Length == 0) return "sizes: give at least one N";
+        if (Sizes[0] < 1) return $"sizes: N must be at least 1, got {Sizes[0]}";
+        for (int i = 1; i < Sizes.Length; i++)
+            if (Sizes[i] <= Sizes[i - 1]) return $"sizes: must be strictly increasing, but {Sizes[i]} follows {Sizes[i - 1]}";
+        try
+        {
+            _ = Network;
+        }
+        catch (FormatException e)
+        {
+            return $"model: {e.Message.TrimEnd('.')}";
+        }
+        if (Budget < 1) return $"budget: must be at least 1 image, got {Budget}";
+        if (BatchSize < 1) return $"batch-size: must be at least 1, got {BatchSize}";
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) return $"learning-rate: must be positive, got {LearningRate}";
+        if (LearningRateHalvings < 0) return $"learning-rate-halvings: must not be negative, got {LearningRateHalvings}";
+        if (Samples < 1) return $"samples: must be at least 1, got {Samples}";
+        if (EvalImages < 1) return $"eval-images: must be at least 1, got {EvalImages}";
+        if (GridRows < 1) return $"grid-rows: must be at least 1, got {GridRows}";
+        try
+        {
+            SamplerOptions().Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return $"sampler: {e.Message.TrimEnd('.')}";
+        }
+        return null;
+    }
+
+    /// <summary>The training recipe of every model: SCIENCE §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
+    public TrainingOptions TrainingOptions() => new()
+    {
+        LearningRate = LearningRate,
+        BatchSize = BatchSize,
+        Budget = Budget,
+        ImagesPerEpoch = (int)Math.Clamp(Budget / (LearningRateHalvings + 1), 1, int.MaxValue),
+        LearningRateDecayEpochs = 1,
+        LearningRateDecay = LearningRateHalvings == 0 ? 1.0 : 0.5,
+        EvalImages = 32,
+        EvalSigmas = [0.05, 0.1, 0.2, 0.4],
+    };
+
+    /// <summary>Algorithm 1 settings (the start mean is set to each model's training mean when sampling).</summary>
+    public Algorithm1Options SamplerOptions() => new()
+    {
+        Variant = SamplerVariant,
+        InitialStep = SamplerStep,
+        Beta = SamplerBeta,
+        FinalSigma = SamplerFinalSigma,
+        MaxSteps = SamplerMaxSteps,
+        BatchSize = Math.Min(Samples, 64),
+    };
+
+    /// <summary>The settings as JSON (experiment.json; also shown in the report).</summary>
+    public JsonObject ToJson(string preset) => new()
+    {
+        ["experiment"] = "transition",
+        ["preset"] = preset,
+        ["data"] = Data,
+        ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
+        ["model"] = Network.ToString(),
+        ["budget_images_per_model"] = Budget,
+        ["batch_size"] = BatchSize,
+        ["learning_rate"] = LearningRate,
+        ["learning_rate_halvings"] = LearningRateHalvings,
+        ["samples"] = Samples,
+        ["eval_images"] = EvalImages,
+        ["sampler"] = new JsonObject
+        {
+            ["algorithm"] = "algorithm1",
+            ["variant"] = SamplerVariant.ToString().ToLowerInvariant(),
+            ["h0"] = SamplerStep,
+            ["beta"] = SamplerBeta,
+            ["sigma0"] = 1.0,
+            ["sigma_inf"] = SamplerFinalSigma,
+            ["max_steps"] = SamplerMaxSteps,
+            ["start_mean"] = "training-set mean image",
+        },
+        ["grid_rows"] = GridRows,
+        ["seed"] = Seed,
+    };
+
+    /// <summary>A short description for progress lines and the report subtitle.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Data} · N ∈ {{{string.Join(", ", Sizes)}}} · {Network} · {Budget:N0} training images per model · K = {Samples} samples");
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using MemGen.Nn;
+using MemGen.Training;
+
+namespace MemGen.Tests.Cli;
+
+public sealed class TrainCommandTests : IDisposable
+{
+    private const string Data = "gaussian:size=8,mean=0.5,std=0.1,n=120,seed=3";
+    private readonly string _folder = Directory.CreateTempSubdirectory("memgen-cli-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string Dir(string name) => Path.Combine(_folder, name);
+
+    private static ProcessStartInfo Memgen(IEnumerable<string> args)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "MemGen.Cli.dll");
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(cli);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        return info;
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var p = Process.Start(Memgen(args))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000), "memgen did not finish in 2 minutes");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private string[] TrainArgs(string dir) =>
+    [
+        "train", "--data", Data, "--n", "40", "--test", "20", "--model", "bfcnn:layers=3,width=16", "--out", dir,
+        "--budget", "640", "--batch", "16", "--images-per-epoch", "160", "--lr-decay-epochs", "2",
+        "--checkpoint-every", "5", "--eval-every", "10", "--seed", "5",
+    ];
+
+    [Theory]
+    [InlineData("--n", "0", "--n")]
+    [InlineData("--model", "bfcnn:layers=3,depth=4", "--model")]
+    [InlineData("--subset", "s3", "--subset")]
+    [InlineData("--batch", "0", "--batch")]
+    [InlineData("--n", "100", "half of the pool")]
+    public void BadInputIsAOneLineErrorAndWritesNothing(string flag, string value, string named)
+    {
+        var dir = Dir("bad");
+        var args = TrainArgs(dir).ToList();
+        int at = args.IndexOf(flag);
+        if (at >= 0) args[at + 1] = value;
+        else args.AddRange([flag, value]);
+        var (code, _, err) = Run([.. args]);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains("loading")).ToList();
+        var line = Assert.Single(lines);
+        Assert.StartsWith("memgen train:", line);
+        Assert.Contains(named, line);
+        Assert.False(Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(), "no output on bad input");
+    }
+
+    [Fact]
+    public void KilledTrainingResumesToBitIdenticalWeights()
+    {
+        // Uninterrupted reference run.
+        var (code, stdout, err) = Run(TrainArgs(Dir("full")));
+        Assert.True(code == 0, err);
+        Assert.Contains("final checkpoint", stdout);
+
+        // The same run, SIGKILLed after its checkpoint at step 15 (of 40), then resumed.
+        var killed = Dir("killed");
+        using (var p = Process.Start(Memgen(TrainArgs(killed)))!)
+        {
+            _ = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            var watch = Stopwatch.StartNew();
+            while (!File.Exists(TrainingRun.CheckpointPath(killed, 15)) && !p.HasExited && watch.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(5);
+            Assert.False(p.HasExited, "the run finished before it could be killed");
+            p.Kill(entireProcessTree: true); // SIGKILL
+            p.WaitForExit();
+        }
+        var stoppedAt = TrainingRun.LatestCheckpointStep(killed);
+        Assert.InRange(stoppedAt ?? -1, 15, 39);
+        Assert.False(File.Exists(Path.Combine(killed, "checkpoints", "final.safetensors")));
+
+        var again = Run(TrainArgs(killed)); // without --force or --resume: refused
+        Assert.Equal(2, again.Code);
+        Assert.Contains("--resume", again.Err);
+
+        var resumed = Run("train", "--resume", killed);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains("resumed at step", resumed.Out);
+
+        var a = SafeTensors.Read(Path.Combine(Dir("full"), "checkpoints", "final.safetensors"));
+        var b = SafeTensors.Read(Path.Combine(killed, "checkpoints", "final.safetensors"));
+        Assert.Equal(a.Tensors.Select(t => t.Name), b.Tensors.Select(t => t.Name));
+        for (int i = 0; i < a.Tensors.Count; i++)
+            Assert.True(a.Tensors[i].Values.Select(BitConverter.SingleToInt32Bits).SequenceEqual(b.Tensors[i].Values.Select(BitConverter.SingleToInt32Bits)),
+                $"tensor {a.Tensors[i].Name} differs after kill and resume");
+        Assert.Contains(a.Tensors, t => t.Name.Contains("running", StringComparison.OrdinalIgnoreCase) || t.Name.Contains("sd", StringComparison.OrdinalIgnoreCase));
+
+        var metrics = File.ReadAllLines(Path.Combine(killed, "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0])).ToArray();
+        Assert.Equal(File.ReadAllLines(Path.Combine(Dir("full"), "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0])), metrics);
+    }
+}

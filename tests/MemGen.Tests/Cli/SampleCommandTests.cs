@@ -76,6 +76,27 @@ public sealed class SampleCommandTests : IDisposable
         Assert.Equal([3, 1, 3, 5], NpyReader.Read(Path.Combine(dir, "samples.npy")).Shape);
     }
 
+    [Fact]
+    public void CheckpointDenoiserSamplesAtItsTrainingSizeOrAGivenShape()
+    {
+        var path = Path.Combine(_folder, "net.safetensors");
+        using (var convolutions = new MemGen.Native.OneDnnConvolutionFactory())
+        using (var network = MemGen.Nn.NetworkFactory.Create(MemGen.Nn.NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, convolutions, seed: 2))
+            MemGen.Nn.Checkpoint.Save(path, network, 6, 5, 10);
+        var dir = Dir("checkpoint");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--count", "3", "--out", dir, "--max-steps", "20", "--sampler", "algorithm1-code"));
+        Assert.Equal([3, 1, 6, 5], NpyReader.Read(Path.Combine(dir, "samples.npy")).Shape);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "sample-config.json")))!;
+        Assert.Equal("bfcnn:layers=3,width=4", (string)config["denoiser"]!["architecture"]!);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "trajectories.csv")).Length - 1);
+
+        var other = Dir("checkpoint-shape");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--count", "2", "--out", other, "--max-steps", "5", "--shape", "1x8x8"));
+        Assert.Equal([2, 1, 8, 8], NpyReader.Read(Path.Combine(other, "samples.npy")).Shape);
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--out", Dir("bad-channels"), "--shape", "3x8x8"));
+        Assert.False(Directory.Exists(Dir("bad-channels")));
+    }
+
     [Theory]
     [InlineData("--count", "0")]
     [InlineData("--denoiser", "network:x")]

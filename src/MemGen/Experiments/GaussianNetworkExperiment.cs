@@ -27,10 +27,11 @@ namespace MemGen.Experiments;
 /// <param name="LawOriginalDistance">E_OG of that reference set.</param>
 /// <param name="NearestTrainingDistance">Median over samples of the RMS distance to the nearest training image.</param>
 /// <param name="NearestOriginalDistance">Median over samples of the RMS distance to the nearest image of an equally large fresh set from the law.</param>
+/// <param name="SampleStd">Per-pixel standard deviation of the generated set, averaged over pixels (the law's is s).</param>
 public sealed record GaussianNetworkMeasurement(
     int TrainingCount, double Ratio, int Run, double TrainDistance, double OriginalDistance, double PositivePixelFraction,
     int Samples, int Diverged, double MeanSteps, double LawTrainDistance, double LawOriginalDistance,
-    double NearestTrainingDistance, double NearestOriginalDistance)
+    double NearestTrainingDistance, double NearestOriginalDistance, double SampleStd)
 {
     /// <summary>Δ = E_TG − E_OG of the network's samples (positive: closer to the law than to its training set).</summary>
     public double Delta => TrainDistance - OriginalDistance;
@@ -52,10 +53,11 @@ public sealed record GaussianNetworkMeasurement(
 /// <param name="PositivePixelFraction">Mean fraction of pixels with Δ_i &gt; 0.</param>
 /// <param name="NearestRatio">Mean over runs of (median distance to the nearest training image) / (median distance to the nearest fresh image): ≪ 1 when samples copy training images.</param>
 /// <param name="Diverged">Diverged samples summed over runs.</param>
+/// <param name="SampleStd">Mean over runs of the generated sets' per-pixel standard deviation (the law's is s).</param>
 public sealed record GaussianNetworkSummary(
     int TrainingCount, double Ratio, int Runs, double ProbabilityDeltaPositive, double LawProbabilityDeltaPositive,
     (double Mean, double Std) TrainDistance, (double Mean, double Std) OriginalDistance, (double Mean, double Std) Delta,
-    (double Mean, double Std) LawDelta, double PositivePixelFraction, double NearestRatio, int Diverged);
+    (double Mean, double Std) LawDelta, double PositivePixelFraction, double NearestRatio, int Diverged, double SampleStd);
 
 /// <summary>What <see cref="GaussianNetworkExperiment.Run"/> produced.</summary>
 /// <param name="Measurements">One per (n, run).</param>
@@ -202,18 +204,19 @@ public static class GaussianNetworkExperiment
         var generated = all.Subset(converged, "converged");
         var law = DatasetLoader.Load(DataSpec(s, 4, s.SampleCount, n, run));
         var fresh = DatasetLoader.Load(DataSpec(s, 7, n, n, run));
-        double trainDistance = double.NaN, originalDistance = double.NaN, positive = double.NaN, nearTrain = double.NaN, nearFresh = double.NaN;
+        double trainDistance = double.NaN, originalDistance = double.NaN, positive = double.NaN, nearTrain = double.NaN, nearFresh = double.NaN, sampleStd = double.NaN;
         if (generated.Count >= 2)
         {
             var kde = PixelKernelDensity.Compare(generated, training, original);
             (trainDistance, originalDistance, positive) = (kde.MeanTrainDistance, kde.MeanOriginalDistance, kde.PositivePixelFraction);
             nearTrain = MedianNearestDistance(generated, training);
             nearFresh = MedianNearestDistance(generated, fresh);
+            sampleStd = MeanPixelStd(generated);
         }
         var lawKde = PixelKernelDensity.Compare(law, training, original);
         progress(1);
         return (new GaussianNetworkMeasurement(n, (double)n / s.Dimension, run, trainDistance, originalDistance, positive,
-            generated.Count, result.DivergedCount, result.Steps.Average(), lawKde.MeanTrainDistance, lawKde.MeanOriginalDistance, nearTrain, nearFresh),
+            generated.Count, result.DivergedCount, result.Steps.Average(), lawKde.MeanTrainDistance, lawKde.MeanOriginalDistance, nearTrain, nearFresh, sampleStd),
             all, training);
     }
 
@@ -233,6 +236,28 @@ public static class GaussianNetworkExperiment
         return ImageStatistics.Median(nearest);
     }
 
+    /// <summary>The per-pixel sample standard deviation (N − 1) of <paramref name="set"/>, averaged over pixels.</summary>
+    public static double MeanPixelStd(ImageSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        int d = set.ImageSize, n = set.Count;
+        if (n < 2) return double.NaN;
+        double total = 0;
+        for (int j = 0; j < d; j++)
+        {
+            double mean = 0, ss = 0;
+            for (int i = 0; i < n; i++) mean += set.Pixels[(long)i * d + j];
+            mean /= n;
+            for (int i = 0; i < n; i++)
+            {
+                double v = set.Pixels[(long)i * d + j] - mean;
+                ss += v * v;
+            }
+            total += Math.Sqrt(ss / (n - 1));
+        }
+        return total / d;
+    }
+
     /// <summary>Groups the measurements by n.</summary>
     public static IReadOnlyList<GaussianNetworkSummary> Summarize(GaussianNetworkSettings settings, IEnumerable<GaussianNetworkMeasurement> measurements)
     {
@@ -247,7 +272,8 @@ public static class GaussianNetworkExperiment
                 Spread(list.Select(m => m.Delta)), Spread(list.Select(m => m.LawDelta)),
                 list.Average(m => m.PositivePixelFraction),
                 list.Average(m => m.NearestTrainingDistance / m.NearestOriginalDistance),
-                list.Sum(m => m.Diverged));
+                list.Sum(m => m.Diverged),
+                list.Average(m => m.SampleStd));
         })];
     }
 
@@ -291,10 +317,10 @@ public static class GaussianNetworkExperiment
     public static string MeasurementsCsv(IEnumerable<GaussianNetworkMeasurement> measurements)
     {
         ArgumentNullException.ThrowIfNull(measurements);
-        var csv = new StringBuilder("n,n_over_d,run,e_tg,e_og,delta,positive_pixel_fraction,samples,diverged,mean_steps,law_e_tg,law_e_og,law_delta,nearest_training_rms,nearest_fresh_rms\n");
+        var csv = new StringBuilder("n,n_over_d,run,e_tg,e_og,delta,positive_pixel_fraction,samples,diverged,mean_steps,law_e_tg,law_e_og,law_delta,nearest_training_rms,nearest_fresh_rms,sample_std\n");
         foreach (var m in measurements)
             csv.Append(CultureInfo.InvariantCulture,
-                $"{m.TrainingCount},{F(m.Ratio)},{m.Run},{F(m.TrainDistance)},{F(m.OriginalDistance)},{F(m.Delta)},{F(m.PositivePixelFraction)},{m.Samples},{m.Diverged},{F(m.MeanSteps)},{F(m.LawTrainDistance)},{F(m.LawOriginalDistance)},{F(m.LawDelta)},{F(m.NearestTrainingDistance)},{F(m.NearestOriginalDistance)}\n");
+                $"{m.TrainingCount},{F(m.Ratio)},{m.Run},{F(m.TrainDistance)},{F(m.OriginalDistance)},{F(m.Delta)},{F(m.PositivePixelFraction)},{m.Samples},{m.Diverged},{F(m.MeanSteps)},{F(m.LawTrainDistance)},{F(m.LawOriginalDistance)},{F(m.LawDelta)},{F(m.NearestTrainingDistance)},{F(m.NearestOriginalDistance)},{F(m.SampleStd)}\n");
         return csv.ToString();
     }
 
@@ -302,10 +328,10 @@ public static class GaussianNetworkExperiment
     public static string SummaryCsv(IEnumerable<GaussianNetworkSummary> summaries)
     {
         ArgumentNullException.ThrowIfNull(summaries);
-        var csv = new StringBuilder("n,n_over_d,runs,p_delta_positive,law_p_delta_positive,e_tg_mean,e_tg_std,e_og_mean,e_og_std,delta_mean,delta_std,law_delta_mean,law_delta_std,positive_pixel_fraction,nearest_ratio,diverged\n");
+        var csv = new StringBuilder("n,n_over_d,runs,p_delta_positive,law_p_delta_positive,e_tg_mean,e_tg_std,e_og_mean,e_og_std,delta_mean,delta_std,law_delta_mean,law_delta_std,positive_pixel_fraction,nearest_ratio,diverged,sample_std\n");
         foreach (var s in summaries)
             csv.Append(CultureInfo.InvariantCulture,
-                $"{s.TrainingCount},{F(s.Ratio)},{s.Runs},{F(s.ProbabilityDeltaPositive)},{F(s.LawProbabilityDeltaPositive)},{F(s.TrainDistance.Mean)},{F(s.TrainDistance.Std)},{F(s.OriginalDistance.Mean)},{F(s.OriginalDistance.Std)},{F(s.Delta.Mean)},{F(s.Delta.Std)},{F(s.LawDelta.Mean)},{F(s.LawDelta.Std)},{F(s.PositivePixelFraction)},{F(s.NearestRatio)},{s.Diverged}\n");
+                $"{s.TrainingCount},{F(s.Ratio)},{s.Runs},{F(s.ProbabilityDeltaPositive)},{F(s.LawProbabilityDeltaPositive)},{F(s.TrainDistance.Mean)},{F(s.TrainDistance.Std)},{F(s.OriginalDistance.Mean)},{F(s.OriginalDistance.Std)},{F(s.Delta.Mean)},{F(s.Delta.Std)},{F(s.LawDelta.Mean)},{F(s.LawDelta.Std)},{F(s.PositivePixelFraction)},{F(s.NearestRatio)},{s.Diverged},{F(s.SampleStd)}\n");
         return csv.ToString();
     }
 
@@ -328,6 +354,7 @@ public static class GaussianNetworkExperiment
                 ["positive_pixel_fraction"] = Finite(s.PositivePixelFraction),
                 ["nearest_ratio"] = Finite(s.NearestRatio),
                 ["diverged"] = s.Diverged,
+                ["sample_std"] = Finite(s.SampleStd),
             });
         }
         return rows;
@@ -359,7 +386,8 @@ public static class GaussianNetworkExperiment
             "averaged over pixels; Δ = E_TG − E_OG > 0 means the samples are closer to the law than to the training set. " +
             "The 'true law' reference applies the same metric to a set drawn from the law itself (what a perfect generalizer would score). " +
             "The nearest-neighbour ratio compares the samples' distance to their nearest training image with that to an equally large fresh set: " +
-            "≪ 1 when the network reproduces its training images.",
+            "≪ 1 when the network reproduces its training images. 'Sample std' is the generated sets' per-pixel standard deviation, " +
+            string.Create(CultureInfo.InvariantCulture, $"to compare with the law's s = {settings.Std} (a check of sample quality independent of the KDE metric)."),
             heading: "What was run");
         report.AddSettings(config, elapsed, started);
 
@@ -405,11 +433,11 @@ public static class GaussianNetworkExperiment
                 "Top row: training images; below: samples (values clamped to [0,1]).", path);
 
         report.AddTable("summary", "Per n", "Mean ± standard deviation over runs (files: summary.csv, summary.json, measurements.csv).",
-            ["n", "n/d", "P(Δ>0)", "P(Δ>0) law", "E_TG", "E_OG", "Δ", "Δ law", "pixels Δ_i>0", "NN ratio", "diverged"],
+            ["n", "n/d", "P(Δ>0)", "P(Δ>0) law", "E_TG", "E_OG", "Δ", "Δ law", "pixels Δ_i>0", "NN ratio", "sample std", "diverged"],
             summaries.Select(s => (IReadOnlyList<object?>)
             [
                 s.TrainingCount, Math.Round(s.Ratio, 3), s.ProbabilityDeltaPositive, s.LawProbabilityDeltaPositive, Pm(s.TrainDistance), Pm(s.OriginalDistance),
-                Pm(s.Delta), Pm(s.LawDelta), Math.Round(s.PositivePixelFraction, 3), Math.Round(s.NearestRatio, 3), s.Diverged,
+                Pm(s.Delta), Pm(s.LawDelta), Math.Round(s.PositivePixelFraction, 3), Math.Round(s.NearestRatio, 3), Math.Round(s.SampleStd, 4), s.Diverged,
             ]));
         return report;
     }

@@ -76,6 +76,15 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
     }
 
     [Fact]
+    public void MeanPixelStdIsThePerPixelSampleStdAveraged()
+    {
+        var two = new ImageSet([0f, 1f, 2f, 5f], 2, 1, 1, 2, new Provenance("hand", []));
+        Assert.Equal((Math.Sqrt(2) + Math.Sqrt(8)) / 2, GaussianNetworkExperiment.MeanPixelStd(two), 1e-12);
+        var law = DatasetLoader.Load("gaussian:size=3,mean=0.5,std=0.1,n=4000,seed=9");
+        Assert.Equal(0.1, GaussianNetworkExperiment.MeanPixelStd(law), 0.004);
+    }
+
+    [Fact]
     public void SeedsOfRolesRunsAndSizesNeverCollide()
     {
         var seeds = new HashSet<long>();

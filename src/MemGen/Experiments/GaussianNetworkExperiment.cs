@@ -365,7 +365,8 @@ public static class GaussianNetworkExperiment
         int columns = 12;
         var images = new List<ReadOnlyMemory<float>>();
         int d = training.ImageSize;
-        for (int i = 0; i < columns; i++) images.Add(i < training.Count ? training.Pixels.AsMemory(i * d, d) : new float[d]);
+        var blank = Enumerable.Repeat(1f, d).ToArray(); // white, like the padding
+        for (int i = 0; i < columns; i++) images.Add(i < training.Count ? training.Pixels.AsMemory(i * d, d) : blank);
         for (int i = 0; i < 2 * columns && i < samples.Count; i++) images.Add(samples.Pixels.AsMemory(i * d, d));
         PngWriter.WriteGrid(path, images, new ImageShape(1, training.Height, training.Width), columns, ["train", "samples", ""], zoom: 6,
             lo: 0f, hi: 1f);
@@ -387,7 +388,10 @@ public static class GaussianNetworkExperiment
             "The 'true law' reference applies the same metric to a set drawn from the law itself (what a perfect generalizer would score). " +
             "The nearest-neighbour ratio compares the samples' distance to their nearest training image with that to an equally large fresh set: " +
             "≪ 1 when the network reproduces its training images. 'Sample std' is the generated sets' per-pixel standard deviation, " +
-            string.Create(CultureInfo.InvariantCulture, $"to compare with the law's s = {settings.Std} (a check of sample quality independent of the KDE metric)."),
+            string.Create(CultureInfo.InvariantCulture, $"to compare with the law's s = {settings.Std} (a check of sample quality independent of the KDE metric). ") +
+            "Caveat: a blind bias-free network is positively homogeneous, f(αy) = α·f(y), so it cannot pin the overall intensity of an image; " +
+            "on this data (mean m, small s) Algorithm 1 samples can end at any brightness along the ray through an image (see the grids), " +
+            "which the per-pixel metric counts against them.",
             heading: "What was run");
         report.AddSettings(config, elapsed, started);
 

@@ -12,7 +12,9 @@ namespace MemGen.Bench;
 /// <param name="MedianSeconds">Median wall time of the timed calls.</param>
 /// <param name="ItemsPerSecond">Items / median seconds.</param>
 /// <param name="Gflops">Matrix-product GFLOP/s implied by the median time.</param>
-public sealed record RateMeasurement(string Name, long Items, double MedianSeconds, double ItemsPerSecond, double Gflops);
+/// <param name="CpuSecondsPerCall">Process CPU time (all threads) per timed call: with N threads and no other load the
+/// wall time would be about this / N, a check on timings taken on a busy machine.</param>
+public sealed record RateMeasurement(string Name, long Items, double MedianSeconds, double ItemsPerSecond, double Gflops, double CpuSecondsPerCall);
 
 /// <summary>
 /// Throughput of the exact reference computations on a training set of N images of d pixels (synthetic uniform data;
@@ -37,9 +39,9 @@ public static class ReferenceComputationBenchmark
         new DeterministicRng(7).FillUniform(noisy.Span);
         var output = noisy.ZerosLike();
         var sigmas = Enumerable.Repeat(0.1f, queries).ToArray();
-        double seconds = Median(repeats, () => denoiser.Denoise(noisy, output, sigmas));
+        var (seconds, cpu) = Median(repeats, () => denoiser.Denoise(noisy, output, sigmas));
         double flops = 4.0 * queries * training.Count * training.ImageSize;
-        return new RateMeasurement($"empirical-optimal N={training.Count} d={training.ImageSize}", queries, seconds, queries / seconds, flops / seconds / 1e9);
+        return new RateMeasurement($"empirical-optimal N={training.Count} d={training.ImageSize}", queries, seconds, queries / seconds, flops / seconds / 1e9, cpu);
     }
 
     /// <summary>Pairs/s of <see cref="NearestNeighbourSearch"/> (top-2) of <paramref name="queries"/> images among <paramref name="training"/>.</summary>
@@ -47,23 +49,28 @@ public static class ReferenceComputationBenchmark
     {
         var search = new NearestNeighbourSearch(training, metric);
         var q = Synthetic(queries, training.Height, seed: 8);
-        double seconds = Median(repeats, () => search.Search(q, k: 2));
+        var (seconds, cpu) = Median(repeats, () => search.Search(q, k: 2));
         long pairs = (long)queries * training.Count;
         return new RateMeasurement($"nearest-neighbour {metric} N={training.Count} d={training.ImageSize}", pairs, seconds, pairs / seconds,
-            2.0 * pairs * training.ImageSize / seconds / 1e9);
+            2.0 * pairs * training.ImageSize / seconds / 1e9, cpu);
     }
 
-    private static double Median(int repeats, Action run)
+    private static (double MedianSeconds, double CpuSecondsPerCall) Median(int repeats, Action run)
     {
         run(); // warm-up (first touch of buffers, JIT)
         var times = new double[repeats];
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpuStart = process.TotalProcessorTime;
         for (int i = 0; i < repeats; i++)
         {
             var watch = Stopwatch.StartNew();
             run();
             times[i] = watch.Elapsed.TotalSeconds;
         }
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds / repeats;
         Array.Sort(times);
-        return times[repeats / 2];
+        return (times[repeats / 2], cpu);
     }
 }

@@ -147,14 +147,15 @@ public static class BenchCommand
                 return 0;
             }
             var table = new Table().Title($"N = {n} synthetic images of {sz}×{sz}, {q} queries per call");
-            foreach (var c in new[] { "computation", "median s", "rate", "GFLOP/s" }) table.AddColumn(c);
+            foreach (var c in new[] { "computation", "median s", "rate", "GFLOP/s", "CPU s/call" }) table.AddColumn(c);
             foreach (var m in results)
                 table.AddRow(Markup.Escape(m.Name), m.MedianSeconds.ToString("F3", CultureInfo.InvariantCulture),
                     m.Name.StartsWith("empirical", StringComparison.Ordinal)
                         ? $"{m.ItemsPerSecond.ToString("F0", CultureInfo.InvariantCulture)} images/s"
                         : $"{(m.ItemsPerSecond / 1e6).ToString("F1", CultureInfo.InvariantCulture)} M pairs/s",
-                    m.Gflops.ToString("F0", CultureInfo.InvariantCulture));
+                    m.Gflops.ToString("F0", CultureInfo.InvariantCulture), m.CpuSecondsPerCall.ToString("F3", CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
+            Console.WriteLine("CPU s/call: process CPU time of all threads; without other load the wall time is about this / threads.");
             return 0;
         });
         return command;

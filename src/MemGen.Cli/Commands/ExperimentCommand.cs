@@ -178,12 +178,13 @@ public static class ExperimentCommand
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 1e-3)." };
         var sampler = new Option<string?>("--sampler") { Description = "algorithm1-code (default: growing h, final denoising step) or algorithm1 (paper)." };
         sampler.AcceptOnlyFromAmong("algorithm1", "algorithm1-code");
+        var sigma0 = new Option<float?>("--sigma0") { Description = "Algorithm 1 σ0 of the start around the training mean (default 1, the paper's)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("gaussian-network",
             "SCIENCE.md §7, nonlinear variant: networks trained on n isotropic Gaussian images, sampled with Algorithm 1; per-pixel KDE E_TG, E_OG, P(Δ > 0) vs n/d. " +
             "Re-running into the same --out resumes the trained networks.");
-        foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, seed, noSvg })
+        foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, sigma0, seed, noSvg })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -207,6 +208,7 @@ public static class ExperimentCommand
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
             if (parse.GetValue(sampler) is string sm)
                 settings = settings with { Variant = sm == "algorithm1" ? MemGen.Sampling.Algorithm1Variant.Paper : MemGen.Sampling.Algorithm1Variant.Code };
+            if (parse.GetValue(sigma0) is float s0) settings = settings with { InitialSigma = s0 };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
             if (settings.Validate() is string problem) return Fail("--" + problem);
             var dir = parse.GetValue(outDir)!;
@@ -227,10 +229,10 @@ public static class ExperimentCommand
                 return Fail($"--out: cannot write to {dir} ({e.Message})");
             }
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
-            Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tdiverged");
+            Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.Diverged}"));
+                    $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.SampleStd:F4}\t{s.Diverged}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
         });

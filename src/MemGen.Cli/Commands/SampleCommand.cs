@@ -47,7 +47,8 @@ public static class SampleCommand
         var shape = new Option<string?>("--shape") { Description = "Sample shape CxHxW (required for the identity denoiser; a checkpoint defaults to its training size)." };
         var startMean = new Option<string>("--start-mean")
         {
-            Description = "Mean m of the start y0 = m + σ0·z: 'auto' (the dataset's mean image for empirical/wiener, else 0.5), 'data', or a number.",
+            Description = "Mean m of the start y0 = m + σ0·z: 'auto' (the dataset's mean image for empirical/wiener, else 0.5), 'data', a number, " +
+                          "or a dataset spec whose mean image is used (e.g. a checkpoint's training data, as the reference code does).",
             DefaultValueFactory = _ => "auto",
         };
         var force = new Option<bool>("--force") { Description = "Overwrite samples already in --out." };
@@ -107,10 +108,22 @@ public static class SampleCommand
             shapeFlag = s;
         }
         float? meanValue = null;
-        if (r.StartMean is not ("auto" or "data"))
+        DatasetSpec? meanSpec = null;
+        if (r.StartMean.Contains(':', StringComparison.Ordinal))
+        {
+            try
+            {
+                meanSpec = DatasetSpec.Parse(r.StartMean);
+            }
+            catch (DataFormatException e)
+            {
+                return Fail($"--start-mean: {e.Message.TrimEnd('.')}");
+            }
+        }
+        else if (r.StartMean is not ("auto" or "data"))
         {
             if (!float.TryParse(r.StartMean, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) || !float.IsFinite(m))
-                return Fail($"--start-mean: '{r.StartMean}' is not 'auto', 'data' or a number");
+                return Fail($"--start-mean: '{r.StartMean}' is not 'auto', 'data', a number or a dataset spec");
             meanValue = m;
         }
         if (File.Exists(r.Out)) return Fail($"--out: {r.Out} is a file, not a directory");
@@ -153,7 +166,24 @@ public static class SampleCommand
             }
             float[]? meanImage = null;
             string meanDescription;
-            if (meanValue is float v)
+            if (meanSpec is not null)
+            {
+                ImageSet meanData;
+                try
+                {
+                    meanData = DatasetLoader.Load(meanSpec);
+                }
+                catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
+                {
+                    return Fail($"--start-mean: {e.Message.TrimEnd('.')}");
+                }
+                if (meanData.Count == 0) return Fail($"--start-mean: '{meanSpec}' has no images");
+                if (meanData.ImageSize != shape.Channels * shape.Height * shape.Width)
+                    return Fail($"--start-mean: '{meanSpec}' images are {meanData.Channels}x{meanData.Height}x{meanData.Width}, the samples {Describe(shape)}");
+                meanImage = Analysis.ImageStatistics.MeanImage(meanData);
+                meanDescription = $"mean image of {meanSpec}";
+            }
+            else if (meanValue is float v)
             {
                 meanDescription = v.ToString("R", CultureInfo.InvariantCulture);
             }

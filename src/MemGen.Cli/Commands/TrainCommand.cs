@@ -153,6 +153,8 @@ public static class TrainCommand
     {
         var dir = Path.GetFullPath(resumeDir);
         var file = TrainingRun.ReadConfig(dir);
+        if (file.EngineThreads is int threads && threads != RunConfigFile.CurrentEngineThreads)
+            Console.Error.WriteLine($"memgen train: warning: the run started with {threads} engine threads, this process has {RunConfigFile.CurrentEngineThreads} (set OMP_NUM_THREADS={threads}); the weights will not be bit-identical to an uninterrupted run.");
         var source = file.Config.Data;
         ImageSet train;
         ImageSet? test;

@@ -16,7 +16,7 @@ namespace MemGen.Denoisers;
 /// matrix product Y·X_blockᵀ and the weighted sum of images from a second one W·X_block. The data are centred on
 /// the training mean first (distances do not change) so the float32 products keep their precision.
 /// Each noisy image's result depends only on that image, not on the rest of the batch, up to the summation
-/// order the BLAS chooses for a given batch size (float32 rounding).
+/// order the BLAS chooses for a given batch size (float32 rounding). Not thread-safe (scratch buffers are reused).
 /// </remarks>
 public sealed class EmpiricalOptimalDenoiser : IDenoiser
 {
@@ -25,6 +25,8 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
     private readonly float[] _halfNorms;   // ‖x_i − mean‖² / 2
     private readonly float[] _mean;        // d
     private readonly int _count, _size, _blockRows, _batchRows;
+    private float[] _y = [], _logits = [], _acc = [], _max = [], _inverseVariance = [];
+    private double[] _sum = [];
 
     /// <summary>
     /// Creates the denoiser of <paramref name="training"/> (at least one image). <paramref name="blockRows"/> training
@@ -76,12 +78,17 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
                 throw new ArgumentException($"Noise level {sigmas[i]} of image {i} must be positive and finite.");
 
         int rows = Math.Min(_batchRows, n);
-        var y = new float[rows * _size];
-        var logits = new float[rows * _blockRows];
-        var acc = new float[rows * _size];
-        var max = new float[rows];
-        var sum = new double[rows];
-        var inverseVariance = new float[rows];
+        if (_y.Length < rows * _size)
+        {
+            // Scratch buffers live as long as the denoiser: first touch of fresh pages is slow (ENGINE_NOTES).
+            _y = new float[rows * _size];
+            _logits = new float[rows * _blockRows];
+            _acc = new float[rows * _size];
+            _max = new float[rows];
+            _sum = new double[rows];
+            _inverseVariance = new float[rows];
+        }
+        var (y, logits, acc, max, sum, inverseVariance) = (_y, _logits, _acc, _max, _sum, _inverseVariance);
         for (int start = 0; start < n; start += rows)
         {
             int b = Math.Min(rows, n - start);

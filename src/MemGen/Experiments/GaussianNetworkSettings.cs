@@ -53,6 +53,9 @@ public sealed record GaussianNetworkSettings
     /// <summary>Algorithm 1 β.</summary>
     public double Beta { get; init; } = 0.1;
 
+    /// <summary>Algorithm 1 σ0, the standard deviation of the start around the training mean (paper: 1).</summary>
+    public float InitialSigma { get; init; } = 1f;
+
     /// <summary>Algorithm 1 σ∞.</summary>
     public double FinalSigma { get; init; } = 0.05;
 
@@ -74,6 +77,7 @@ public sealed record GaussianNetworkSettings
         Variant = Variant,
         InitialStep = InitialStep,
         Beta = Beta,
+        InitialSigma = InitialSigma,
         FinalSigma = FinalSigma,
         MaxSteps = MaxSteps,
         BatchSize = Math.Min(SampleCount, 256),

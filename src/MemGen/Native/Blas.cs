@@ -47,6 +47,10 @@ public static unsafe class Blas
         set => openblas_set_num_threads(Math.Max(1, value));
     }
 
+    [DllImport(LapackeLib, EntryPoint = "LAPACKE_dgesvd")]
+    private static extern int LAPACKE_dgesvd(int layout, byte jobu, byte jobvt, int m, int n, double* a, int lda,
+        double* s, double* u, int ldu, double* vt, int ldvt, double* superb);
+
     [DllImport(LapackeLib, EntryPoint = "LAPACKE_dsyevd")]
     private static extern int LAPACKE_dsyevd(int layout, byte jobz, byte uplo, int n, double* a, int lda, double* w);
 
@@ -88,6 +92,25 @@ public static unsafe class Blas
         fixed (double* pa = matrix, pw = eigenvalues)
             info = LAPACKE_dsyevd(RowMajor, (byte)'V', (byte)'U', n, pa, n, pw);
         if (info != 0) throw new InvalidOperationException($"LAPACKE_dsyevd failed with info={info} (n={n}).");
+    }
+
+    /// <summary>
+    /// Singular values and left singular vectors of the row-major m×n matrix <paramref name="matrix"/>
+    /// (destroyed): A = U·diag(s)·Vᵀ. <paramref name="singularValues"/> (min(m, n)) receives s in descending
+    /// order and <paramref name="leftVectors"/> (m×m, row-major) U, vector k in column k. Small singular values
+    /// are accurate relative to the largest, unlike eigenvalues of A·Aᵀ.
+    /// </summary>
+    public static void SingularValueDecomposition(Span<double> matrix, int m, int n, Span<double> singularValues, Span<double> leftVectors)
+    {
+        int k = Math.Min(m, n);
+        if (m < 1 || n < 1 || matrix.Length < (long)m * n || singularValues.Length < k || leftVectors.Length < (long)m * m)
+            throw new ArgumentException("SingularValueDecomposition: buffers too small.");
+        var superb = new double[Math.Max(1, k - 1)];
+        double dummy = 0;
+        int info;
+        fixed (double* pa = matrix, ps = singularValues, pu = leftVectors, pb = superb)
+            info = LAPACKE_dgesvd(RowMajor, (byte)'A', (byte)'N', m, n, pa, n, ps, pu, m, &dummy, 1, pb);
+        if (info != 0) throw new InvalidOperationException($"LAPACKE_dgesvd failed with info={info} ({m}×{n}).");
     }
 
     /// <summary>Single-precision version of <see cref="SymmetricEigen(Span{double}, Span{double}, int)"/>.</summary>

@@ -83,6 +83,11 @@ public static unsafe class OneDnn
         {
             if (string.IsNullOrEmpty(ProcessEnvironment.Get("OMP_NUM_THREADS")))
                 ProcessEnvironment.Set("OMP_NUM_THREADS", DefaultThreadCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            // Idle OpenMP workers sleep instead of spinning (unless the user chose otherwise): between convolutions
+            // the networks run their own SIMD loops on .NET threads, and spinning workers take the cores from them;
+            // on a shared 2-core machine passive waiting measured 1.7-2.3x faster training steps (bench train).
+            if (string.IsNullOrEmpty(ProcessEnvironment.Get("OMP_WAIT_POLICY")) && string.IsNullOrEmpty(ProcessEnvironment.Get("GOMP_SPINCOUNT")))
+                ProcessEnvironment.Set("OMP_WAIT_POLICY", "passive");
             const string what = "runtime";
             Check(OneDnnApi.dnnl_engine_create(out var engine, OneDnnApi.EngineCpu, 0), what, "dnnl_engine_create");
             Check(OneDnnApi.dnnl_stream_create(out var stream, engine, OneDnnApi.StreamDefaultFlags), what, "dnnl_stream_create");

@@ -176,6 +176,9 @@ public sealed unsafe class OneDnnConvolution : IConvolution
     /// <summary>Runs on the oneDNN thread.</summary>
     private (Pass, Pass, Pass) Build(ConvolutionShape s, bool winograd)
     {
+        // Start the runtime first: it puts the OpenMP settings into the environment, which libgomp reads
+        // once, when the first oneDNN call (the descriptor calls below) loads libdnnl.
+        _ = OneDnn.Engine;
         bool transposed = s.Kind == ConvolutionKind.Transposed2x2;
         string kindName = transposed ? "transposed convolution (deconvolution)" : "convolution";
         string fwdName = $"{kindName} forward ({Description})";

@@ -49,6 +49,7 @@ public sealed class AvgPool2d(string name)
         int planes = big.N * big.C / lanes;
         int bw = big.W, sh = small.H, sw = small.W;
         int bigPlane = big.H * bw * lanes, smallPlane = sh * sw * lanes;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Plane(int p)
         {
             ref float b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(big.Data), p * bigPlane);

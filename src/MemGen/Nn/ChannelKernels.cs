@@ -12,6 +12,8 @@ namespace MemGen.Nn;
 /// in blocked nChw16c one plane is one (item, channel block) of H·W pixels × 16 channel lanes, so a
 /// per-channel factor is a broadcast scalar (plain) or a 16-lane vector (blocked). All operands of a
 /// kernel share one layout and logical shape, except masks, which may hold a single item broadcast over the batch.
+/// The loop bodies are compiled fully optimized on first use (AggressiveOptimization): unoptimized tier-0 code
+/// of Vector512 loops is many times slower, which short runs (Jacobians, tests) would otherwise pay.
 /// </summary>
 internal static class ChannelKernels
 {
@@ -22,7 +24,7 @@ internal static class ChannelKernels
     {
         var p = new Planes(x);
         var partial = ArrayPool<float>.Shared.Rent(p.Count * 2 * Lanes);
-        ForPlanes(p, plane =>
+        ForPlanes(p, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
         {
             ref float xs = ref At(x, p.Offset(plane));
             var s = Vector512<float>.Zero;
@@ -54,7 +56,7 @@ internal static class ChannelKernels
     {
         var p = new Planes(x);
         var partial = ArrayPool<float>.Shared.Rent(p.Count * 2 * Lanes);
-        ForPlanes(p, plane =>
+        ForPlanes(p, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
         {
             int o = p.Offset(plane);
             ref float ds = ref At(dy, o);
@@ -82,7 +84,7 @@ internal static class ChannelKernels
     public static void Scale(Tensor x, float[] scale, Tensor y, bool relu)
     {
         var p = new Planes(x);
-        ForPlanes(p, plane =>
+        ForPlanes(p, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
         {
             int o = p.Offset(plane);
             ref float xs = ref At(x, o);
@@ -118,7 +120,7 @@ internal static class ChannelKernels
         }
         var p = new Planes(x);
         int maskPlanes = new Planes(gate).Count;
-        ForPlanes(p, plane =>
+        ForPlanes(p, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
         {
             int o = p.Offset(plane);
             ref float xs = ref At(x, o);
@@ -150,7 +152,7 @@ internal static class ChannelKernels
     public static void BatchNormInputGradient(Tensor dy, Tensor? gate, Tensor x, float[] s, float[] k, float[] b, Tensor dx)
     {
         var p = new Planes(x);
-        ForPlanes(p, plane =>
+        ForPlanes(p, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
         {
             int o = p.Offset(plane);
             ref float ds = ref At(dy, o);
@@ -184,7 +186,7 @@ internal static class ChannelKernels
 
     /// <summary>dx = dy·[gate &gt; 0], any layout (ReLU backward from the ReLU's output).</summary>
     public static void Gate(Tensor dy, Tensor gate, Tensor dx) =>
-        ForChunks(dy.Length, (start, length) =>
+        ForChunks(dy.Length, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, length) =>
         {
             ref float ds = ref At(dy, start);
             ref float gs = ref At(gate, start);

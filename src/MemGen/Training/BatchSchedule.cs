@@ -3,9 +3,10 @@ using MemGen.Tensors;
 namespace MemGen.Training;
 
 /// <summary>
-/// Which training images make up the batch of each step. Epoch e tiles the N images to
-/// StepsPerEpoch·BatchSize positions (position k holds image k mod N) and shuffles them with a permutation
-/// seeded by (seed, e) alone, so the batch of any step is a pure function of (seed, step).
+/// Which training images make up the batch of each step. The N images are tiled into an endless stream
+/// (image j mod N at position j); epoch e takes the next L = StepsPerEpoch·BatchSize positions of it and shuffles
+/// them with a permutation seeded by (seed, e) alone, so the batch of any step is a pure function of (seed, step).
+/// With N ≤ L every image appears ⌊L/N⌋ or ⌈L/N⌉ times per epoch; with N &gt; L successive epochs walk through the set.
 /// </summary>
 public sealed class BatchSchedule
 {
@@ -40,7 +41,8 @@ public sealed class BatchSchedule
             _cachedEpoch = epoch;
         }
         int start = (int)(step % _stepsPerEpoch) * _batch;
-        for (int i = 0; i < _batch; i++) indices[i] = _order[start + i] % _count;
+        long epochStart = epoch * _order.Length % _count;
+        for (int i = 0; i < _batch; i++) indices[i] = (int)((epochStart + _order[start + i]) % _count);
     }
 }
 

@@ -46,9 +46,17 @@ public sealed record ImageSetFingerprint(int Count, int Channels, int Height, in
 /// <param name="Test">Fingerprint of the test images, if any.</param>
 /// <param name="MemGenVersion">Version that started the run.</param>
 /// <param name="CreatedUtc">When the run was started.</param>
+/// <param name="EngineThreads">Compute threads of the process that started the run (<see cref="CurrentEngineThreads"/>); a resume with
+/// another count is still exact in its own arithmetic but not bit-identical to an uninterrupted run (reductions are ordered per thread).</param>
 public sealed record RunConfigFile(
-    TrainingConfig Config, ImageSetFingerprint Train, ImageSetFingerprint? Test, [property: JsonPropertyName("memgen_version")] string MemGenVersion, DateTime CreatedUtc)
+    TrainingConfig Config, ImageSetFingerprint Train, ImageSetFingerprint? Test, [property: JsonPropertyName("memgen_version")] string MemGenVersion, DateTime CreatedUtc,
+    int? EngineThreads = null)
 {
+    /// <summary>The engine's thread count for this process: OMP_NUM_THREADS when set (the oneDNN runtime honours it), else the core count.</summary>
+    public static int CurrentEngineThreads =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var t) && t > 0
+            ? t : Environment.ProcessorCount;
+
     private static readonly JsonSerializerOptions s_json = new()
     {
         WriteIndented = true,

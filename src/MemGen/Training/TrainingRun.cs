@@ -92,7 +92,8 @@ public static class TrainingRun
         }
         var file = new RunConfigFile(
             config with { Options = config.Options.Resolve() },
-            ImageSetFingerprint.Of(train), test is null ? null : ImageSetFingerprint.Of(test), MemGenInfo.Version, DateTime.UtcNow);
+            ImageSetFingerprint.Of(train), test is null ? null : ImageSetFingerprint.Of(test), MemGenInfo.Version, DateTime.UtcNow,
+            RunConfigFile.CurrentEngineThreads);
         CheckData(file, train, test, dir);
         Directory.CreateDirectory(Path.Combine(dir, CheckpointFolder));
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), file.ToJson());

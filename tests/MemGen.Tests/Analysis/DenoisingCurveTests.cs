@@ -114,3 +114,25 @@ internal sealed class CleanOracle(MemGen.Data.ImageSet clean) : IDenoiser
     public void Denoise(MemGen.Tensors.Tensor noisy, MemGen.Tensors.Tensor denoised, ReadOnlySpan<float> sigmas) =>
         clean.Pixels.AsSpan(0, denoised.Length).CopyTo(denoised.Span);
 }
+
+public class ManifoldOracleTests
+{
+    [Fact]
+    public void RayOracleCurveMatchesClosedFormUpToTheChiSquareBias()
+    {
+        // Per-image PSNR of the ray oracle is PSNR_in + 10·log10(d) − 10·log10(χ²₁); E[−10·log10 χ²₁] = 10·(γ + ln 2)/ln 10
+        // ≈ 5.51 dB (γ = Euler's constant), so the averaged curve sits that far above the closed-form line.
+        var x0 = DenoiserTestData.Uniform(1, 1, 8, 8, seed: 60);
+        var images = new MemGen.Data.ImageSet(Enumerable.Range(0, 300).SelectMany(i => x0.Pixels.Select(v => v * (0.5f + i / 600f))).ToArray(),
+            300, 1, 8, 8, new MemGen.Data.Provenance("ray", []));
+        var curve = DenoisingCurve.Measure(new RayDenoiser(x0.Pixels), images, null, new DenoisingCurveOptions { Sigmas = [0.01, 0.02] });
+        double bias = 10 * (0.5772156649 + Math.Log(2)) / Math.Log(10);
+        for (int k = 0; k < 2; k++)
+        {
+            double line = ManifoldOracle.Psnr(curve.InputPsnr[k], 64, 1);
+            Assert.InRange(curve.TrainPsnr[k] - line - bias, -2.0, 2.0); // sd of one image ≈ 9.6 dB, 300 images: se ≈ 0.6 dB
+        }
+        Assert.Equal(20 + 10 * Math.Log10(784 / 5.0), ManifoldOracle.Psnr(20, 784, ManifoldOracle.DiskDimension), 12);
+        Assert.Equal(0.75, ManifoldOracle.CAlphaOptimalSlope(3), 12);
+    }
+}

@@ -141,3 +141,17 @@ public class CrossModelSimilarityTests
         Assert.Equal(10.0, s.Max);
     }
 }
+
+public class AnalysisJsonTests
+{
+    [Fact]
+    public void SummariesSerializeWithNaNAsNull()
+    {
+        var training = DenoiserTestData.Uniform(1, 1, 3, 3, seed: 43);
+        var summary = Memorization.Summarize(Memorization.Measure(training, training)); // single image: ratio undefined
+        using var json = System.Text.Json.JsonDocument.Parse(AnalysisJson.Serialize(summary));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("fraction_memorized").ValueKind);
+        Assert.Equal(1.0, json.RootElement.GetProperty("cosine").GetProperty("mean").GetDouble(), 9);
+        Assert.Equal(1, json.RootElement.GetProperty("count").GetInt32());
+    }
+}

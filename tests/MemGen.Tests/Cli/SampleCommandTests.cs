@@ -76,6 +76,40 @@ public sealed class SampleCommandTests : IDisposable
         Assert.Equal([3, 1, 3, 5], NpyReader.Read(Path.Combine(dir, "samples.npy")).Shape);
     }
 
+    [Fact]
+    public void CheckpointDenoiserSamplesAtItsTrainingSizeOrAGivenShape()
+    {
+        var path = Path.Combine(_folder, "net.safetensors");
+        using (var convolutions = new MemGen.Native.OneDnnConvolutionFactory())
+        using (var network = MemGen.Nn.NetworkFactory.Create(MemGen.Nn.NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, convolutions, seed: 2))
+            MemGen.Nn.Checkpoint.Save(path, network, 6, 5, 10);
+        var dir = Dir("checkpoint");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--count", "3", "--out", dir, "--max-steps", "20", "--sampler", "algorithm1-code"));
+        Assert.Equal([3, 1, 6, 5], NpyReader.Read(Path.Combine(dir, "samples.npy")).Shape);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "sample-config.json")))!;
+        Assert.Equal("bfcnn:layers=3,width=4", (string)config["denoiser"]!["architecture"]!);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "trajectories.csv")).Length - 1);
+
+        var other = Dir("checkpoint-shape");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--count", "2", "--out", other, "--max-steps", "5", "--shape", "1x8x8"));
+        Assert.Equal([2, 1, 8, 8], NpyReader.Read(Path.Combine(other, "samples.npy")).Shape);
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--out", Dir("bad-channels"), "--shape", "3x8x8"));
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "checkpoint:" + path, "--out", Dir("bad-mean"), "--start-mean", Data)); // 8x8 mean, 6x5 samples
+
+        // The start mean from a dataset spec: with the identity denoiser probability flow leaves y0 = m + σ0·z unchanged,
+        // and both runs share z (same seed), so their difference is the dataset's mean image.
+        var withMean = Dir("mean-spec");
+        var plain = Dir("mean-zero");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x8x8", "--count", "2", "--out", withMean, "--start-mean", Data, "--sampler", "flow-euler", "--steps", "1"));
+        Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x8x8", "--count", "2", "--out", plain, "--start-mean", "0", "--sampler", "flow-euler", "--steps", "1"));
+        var mean = MemGen.Analysis.ImageStatistics.MeanImage(DatasetLoader.Load(Data));
+        var a = NpyReader.Read(Path.Combine(withMean, "samples.npy")).Values;
+        var b = NpyReader.Read(Path.Combine(plain, "samples.npy")).Values;
+        for (int i = 0; i < a.Length; i++) Assert.Equal(mean[i % 64], a[i] - b[i], 1e-5f);
+        Assert.StartsWith("mean image of gaussian:", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(withMean, "sample-config.json")))!["sampler"]!["start_mean"]!, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Dir("bad-channels")));
+    }
+
     [Theory]
     [InlineData("--count", "0")]
     [InlineData("--denoiser", "network:x")]
@@ -89,6 +123,7 @@ public sealed class SampleCommandTests : IDisposable
     [InlineData("--shape", "1x0x8")]
     [InlineData("--shape", "1x4x4")]
     [InlineData("--start-mean", "middle")]
+    [InlineData("--start-mean", "npy:/nonexistent.npy")]
     [InlineData("--batch", "0")]
     [InlineData("--seed", "abc")]
     public void BadFlagsFailWithoutWritingAnything(string flag, string value)

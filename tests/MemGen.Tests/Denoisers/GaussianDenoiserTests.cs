@@ -79,3 +79,24 @@ public class SimpleDenoiserTests
         Assert.InRange(perImage / (sigma * sigma), 0.85, 1.15);
     }
 }
+
+public class GaussianDenoiserBlockTests
+{
+    [Fact]
+    public void CovarianceAccumulatesOverRowBlocks()
+    {
+        // 5000 images (> one block of 2048 rows): the eigenvalues must match a direct double-precision covariance.
+        var images = DenoiserTestData.Uniform(5000, 1, 2, 2, seed: 16);
+        var denoiser = GaussianDenoiser.FromImages(images);
+        var mean = new double[4];
+        for (int i = 0; i < 5000; i++) for (int j = 0; j < 4; j++) mean[j] += images.Image(i)[j] / 5000.0;
+        var cov = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(4, 4, (a, b) =>
+        {
+            double s = 0;
+            for (int i = 0; i < 5000; i++) s += (images.Image(i)[a] - mean[a]) * (images.Image(i)[b] - mean[b]);
+            return s / 4999;
+        });
+        var expected = cov.Evd().EigenValues.Select(c => c.Real).OrderByDescending(v => v).ToArray();
+        for (int k = 0; k < 4; k++) Assert.Equal(expected[k], denoiser.Eigenvalues[k], 6);
+    }
+}

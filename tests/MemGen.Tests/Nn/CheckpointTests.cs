@@ -54,6 +54,31 @@ public sealed class CheckpointTests : IDisposable
         AssertBitwiseEqual(State(source), State(built));
     }
 
+    [Theory]
+    [InlineData("bfcnn:layers=4,width=4", 2)]
+    [InlineData("unet:blocks=2,width=4", 1)]
+    public void RealNetworksRoundTripThroughLoad(string model, int channels)
+    {
+        var spec = NetworkSpec.Parse(model);
+        using var source = NetworkFactory.Create(spec, channels, _convolutions, 3);
+        Perturb(source, 3);
+        var path = PathOf("real.safetensors");
+        Checkpoint.Save(path, source, 8, 8, 12);
+        using var loaded = Checkpoint.Load(path, _convolutions);
+        Assert.Equal(spec, loaded.Spec);
+        Assert.Equal(channels, loaded.Channels);
+        AssertBitwiseEqual(State(source), State(loaded));
+        // Same outputs in eval mode (running sd restored too).
+        var x = new Tensor(2, channels, 8, 8);
+        new DeterministicRng(1, 1).FillUniform(x.Span);
+        Assert.Equal(source.Forward(x, training: false).Data, loaded.Forward(x, training: false).Data);
+        Assert.Contains(loaded.Buffers, b => b.Name.EndsWith(".running_sd", StringComparison.Ordinal));
+
+        using var other = NetworkFactory.Create(NetworkSpec.Parse(spec.Architecture == NetworkArchitecture.BfCnn ? "bfcnn:layers=5,width=4" : "unet:blocks=1,width=4"), channels, _convolutions, 3);
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.LoadInto(path, other));
+        Assert.Contains(model, e.Message);
+    }
+
     [Fact]
     public void FileFollowsTheSafetensorsLayoutRules()
     {

@@ -10,6 +10,9 @@ public class LinearizationTests
 {
     private static readonly ReferenceConvolutionFactory s_reference = new();
 
+    // One oneDNN factory for the class: its primitives (JIT-compiled per shape) are reused across tests.
+    private static readonly OneDnnConvolutionFactory s_onednn = new();
+
     public static TheoryData<string, bool> Networks => new()
     {
         { "bfcnn:layers=5,width=16", false },
@@ -22,8 +25,8 @@ public class LinearizationTests
     /// <summary>A small network with O(1) γ and running sd set by a few training passes (so eval differs from init).</summary>
     private static (LayeredNetwork Net, Tensor Y, IDisposable? Engine) Build(string spec, bool onednn)
     {
-        var engine = onednn ? new OneDnnConvolutionFactory() : null;
-        var net = NetworkFactory.Create(NetworkSpec.Parse(spec), 1, (IConvolutionFactory?)engine ?? s_reference, seed: 21);
+        IDisposable? engine = null;
+        var net = NetworkFactory.Create(NetworkSpec.Parse(spec), 1, onednn ? s_onednn : s_reference, seed: 21);
         var rng = new DeterministicRng(22);
         foreach (var p in net.Parameters.Where(p => p.Name.EndsWith(".gamma"))) Random(p.Value, rng);
         var batch = Random(new Tensor(4, 1, 8, 8), rng);

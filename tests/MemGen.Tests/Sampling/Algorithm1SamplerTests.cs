@@ -121,6 +121,17 @@ public class Algorithm1SamplerTests
     }
 
     [Fact]
+    public void NaNFromTheDenoiserIsMarkedAsDiverged()
+    {
+        var nan = new ShrinkDenoiser(float.NaN, 0.5f);
+        var a1 = new Algorithm1Sampler(new Algorithm1Options()).Sample(nan, 3, 1, 2, 2, seed: 1);
+        Assert.All(a1.Outcomes, o => Assert.Equal(SampleOutcome.SigmaExceeded, o));
+        Assert.All(a1.Steps, t => Assert.Equal(1, t));
+        var flow = new ProbabilityFlowSampler(new ProbabilityFlowOptions { Steps = 3 }).Sample(nan, 3, 1, 2, 2, seed: 1);
+        Assert.Equal(3, flow.DivergedCount);
+    }
+
+    [Fact]
     public void StepSizeVariants()
     {
         var paper = new Algorithm1Options();

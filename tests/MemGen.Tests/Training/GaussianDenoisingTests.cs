@@ -2,7 +2,6 @@ using MemGen.Data;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
-using MemGen.Tests.Nn;
 using MemGen.Training;
 using Xunit.Abstractions;
 
@@ -12,7 +11,7 @@ public sealed class GaussianDenoisingTests(ITestOutputHelper output)
 {
     private const double Mean = 0.5, Std = 0.1;
 
-    /// <summary>Mean PSNR of f(y) = y − r(y) over <paramref name="images"/> at noise σ (fresh noise, eval mode).</summary>
+    /// <summary>Mean PSNR of f(y) = y − r(y) over <paramref name="images"/> at noise σ (fresh noise, eval mode), computed directly.</summary>
     private static double NetworkPsnr(DenoisingNetwork net, ImageSet images, double sigma, long seed)
     {
         int d = images.ImageSize;
@@ -35,47 +34,32 @@ public sealed class GaussianDenoisingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void TimingProbe()
-    {
-        var train = TrainingTestData.Gaussian(2000, 16, Mean, Std, 11);
-        using var convolutions = new OneDnnConvolutionFactory();
-        using var net = new TinyConvNet(1, 16, convolutions, 1);
-        var options = new TrainingOptions { BatchSize = 32, ImagesPerEpoch = 3200, Epochs = 1 }.Resolve();
-        var trainer = new Trainer(net, train, options, seed: 5);
-        trainer.Step(0);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (long s = 1; s < 30; s++) trainer.Step(s);
-        output.WriteLine($"step {clock.Elapsed.TotalMilliseconds / 29:F2} ms");
-        var x = new Tensor(32, 1, 16, 16);
-        clock.Restart();
-        for (int i = 0; i < 30; i++) { net.Forward(x, true); net.Backward(x); }
-        output.WriteLine($"fwd+bwd {clock.Elapsed.TotalMilliseconds / 30:F2} ms");
-        var sig = new float[32];
-        clock.Restart();
-        for (int i = 0; i < 30; i++) new TrainingNoise(1, 1, 2).Fill(i, sig, x);
-        output.WriteLine($"noise {clock.Elapsed.TotalMilliseconds / 30:F2} ms");
-    }
-
-    [Fact]
     public void ShortTrainingBeatsTheIdentityAndApproachesTheWienerPsnr()
     {
-        const int size = 16;
-        var train = TrainingTestData.Gaussian(2000, size, Mean, Std, 11);
-        var test = TrainingTestData.Gaussian(200, size, Mean, Std, 12);
+        // Isotropic Gaussian images N(0.5·1, 0.1² I), 12×12; a small BF-CNN, 800 steps of 32 images, σ = u².
+        var train = TrainingTestData.Gaussian(2000, 12, Mean, Std, 11);
+        var test = TrainingTestData.Gaussian(200, 12, Mean, Std, 12);
         using var convolutions = new OneDnnConvolutionFactory();
-        using var net = new TinyConvNet(1, 16, convolutions, 1);
-        var options = new TrainingOptions { BatchSize = 32, ImagesPerEpoch = 32 * 100, Epochs = 10, LearningRate = 3e-3, LearningRateDecayEpochs = 4 }.Resolve();
+        using var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=5,width=16"), 1, convolutions, 1);
+        var options = new TrainingOptions { BatchSize = 32, ImagesPerEpoch = 32 * 200, Epochs = 4, LearningRate = 5e-3, LearningRateDecayEpochs = 2 }.Resolve();
         var trainer = new Trainer(net, train, options, seed: 5);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (long s = 0; s < options.TotalSteps; s++) Assert.True(trainer.Step(s).IsFinite);
         output.WriteLine($"{options.TotalSteps} steps in {clock.Elapsed.TotalSeconds:F1} s");
-        foreach (var sigma in new[] { 0.05, 0.1, 0.2, 0.4 })
+
+        // Largest allowed shortfall from the Wiener PSNR (measured after this budget: about 2.4, 0.7, 1.2, 2.0 dB;
+        // zero padding at the borders and a blind, bias-free net cannot reach the optimum exactly).
+        var allowedGap = new Dictionary<double, double> { [0.05] = 3.5, [0.1] = 2.0, [0.2] = 2.0, [0.4] = 2.5 };
+        foreach (var (sigma, gap) in allowedGap)
         {
-            // Isotropic Gaussian data: the Wiener denoiser μ + s²/(s²+σ²)(y − μ) has per-pixel MSE s²σ²/(s²+σ²).
+            // The Wiener denoiser μ + s²/(s²+σ²)(y − μ) of this data has per-pixel MSE s²σ²/(s²+σ²).
             double wiener = 10 * Math.Log10((Std * Std + sigma * sigma) / (Std * Std * sigma * sigma));
             double identity = -20 * Math.Log10(sigma);
             double network = NetworkPsnr(net, test, sigma, 7);
             output.WriteLine($"σ={sigma}: identity {identity:F2} dB, network {network:F2} dB, Wiener {wiener:F2} dB");
+            Assert.True(network <= wiener + 0.2, $"σ={sigma}: the network ({network:F2} dB) cannot beat the optimal Wiener denoiser ({wiener:F2} dB)");
+            Assert.True(network >= wiener - gap, $"σ={sigma}: network {network:F2} dB is more than {gap} dB below Wiener {wiener:F2} dB");
+            if (sigma >= 0.1) Assert.True(network >= identity + 1.5, $"σ={sigma}: network {network:F2} dB does not beat the identity {identity:F2} dB");
         }
     }
 }

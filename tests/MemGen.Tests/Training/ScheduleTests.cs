@@ -40,6 +40,23 @@ public sealed class ScheduleTests
     }
 
     [Fact]
+    public void ATrainingSetLargerThanAnEpochIsWalkedThroughAcrossEpochs()
+    {
+        const int n = 30, batch = 4, stepsPerEpoch = 5; // 20 positions per epoch < 30 images
+        var schedule = new BatchSchedule(8, n, batch, stepsPerEpoch);
+        var seen = new List<int>();
+        var idx = new int[batch];
+        for (int step = 0; step < 3 * stepsPerEpoch; step++)
+        {
+            schedule.IndicesFor(step, idx);
+            seen.AddRange(idx);
+        }
+        // 60 positions = every image exactly twice over three epochs.
+        Assert.All(Enumerable.Range(0, n), i => Assert.Equal(2, seen.Count(j => j == i)));
+        Assert.Equal(Enumerable.Range(0, 20), seen.Take(20).Order()); // epoch 0: images 0..19
+    }
+
+    [Fact]
     public void NoiseLevelsFollowSigmaEqualsUSquaredAndNoiseIsReproducible()
     {
         var noise = new TrainingNoise(5, 1.0, 2.0);

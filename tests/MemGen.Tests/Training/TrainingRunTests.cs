@@ -83,7 +83,7 @@ public sealed class TrainingRunTests : IDisposable
         var train = TrainingTestData.Gaussian(30, 6, 0.5, 0.1, 2);
         var test = TrainingTestData.Gaussian(10, 6, 0.5, 0.1, 3);
         var config = TrainingTestData.SmallConfig(30, budget: 8 * 40);
-        var build = TrainingTestData.Tiny(_convolutions);
+        var build = TrainingTestData.Real(_convolutions);
 
         using var reference = TrainingRun.Start(Dir("a"), config, train, test, build).Network;
         var expected = TrainingTestData.Bits(reference);
@@ -138,7 +138,7 @@ public sealed class TrainingRunTests : IDisposable
     {
         var train = TrainingTestData.Gaussian(30, 6, 0.5, 0.1, 2);
         var test = TrainingTestData.Gaussian(10, 6, 0.5, 0.1, 3);
-        var result = TrainingRun.Start(Dir("m"), TrainingTestData.SmallConfig(30, budget: 8 * 24), train, test, TrainingTestData.Tiny(_convolutions));
+        var result = TrainingRun.Start(Dir("m"), TrainingTestData.SmallConfig(30, budget: 8 * 24), train, test, TrainingTestData.Real(_convolutions));
         result.Network.Dispose();
         var rows = File.ReadAllLines(Path.Combine(Dir("m"), "metrics.csv")).Skip(1).Select(l => l.Split(',')).ToList();
         Assert.Equal([2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24], rows.Select(r => int.Parse(r[0], CultureInfo.InvariantCulture)));
@@ -156,6 +156,8 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal("test:gaussian", config.Config.Data.Spec);
         Assert.Equal(ImageSetFingerprint.Of(train), config.Train);
         Assert.Equal(MemGenInfo.Version, config.MemGenVersion);
+        Assert.Equal(RunConfigFile.CurrentEngineThreads, config.EngineThreads);
+        Assert.Contains("\"memgen_version\"", File.ReadAllText(Path.Combine(Dir("m"), "config.json")));
         Assert.Equal(24, Checkpoint.ReadMetadata(result.FinalCheckpoint).Step);
     }
 
@@ -164,7 +166,7 @@ public sealed class TrainingRunTests : IDisposable
     {
         var train = TrainingTestData.Gaussian(30, 6, 0.5, 0.1, 2);
         var config = TrainingTestData.SmallConfig(30, budget: 8 * 6);
-        var build = TrainingTestData.Tiny(_convolutions);
+        var build = TrainingTestData.Real(_convolutions);
         TrainingRun.Start(Dir("x"), config, train, null, build).Network.Dispose();
 
         var e = Assert.Throws<TrainingRunException>(() => TrainingRun.Start(Dir("x"), config, train, null, build));
@@ -188,14 +190,14 @@ public sealed class TrainingRunTests : IDisposable
         var config = TrainingTestData.SmallConfig(30, budget: 8 * 20, checkpointEvery: 4);
         // After step 9 the training images turn to NaN (as a broken data pipeline would).
         var poison = new Callback(p => { if (p.Step == 9) Array.Fill(train.Pixels, float.NaN); });
-        var e = Assert.Throws<TrainingDivergedException>(() => TrainingRun.Start(Dir("nan"), config, train, null, TrainingTestData.Tiny(_convolutions), false, poison));
+        var e = Assert.Throws<TrainingDivergedException>(() => TrainingRun.Start(Dir("nan"), config, train, null, TrainingTestData.Real(_convolutions), false, poison));
         Assert.Equal(9, e.Step);
         Assert.Contains("not finite at step 10", e.Message);
         Assert.Equal(TrainingRun.CheckpointPath(Dir("nan"), 8), e.LastCheckpoint);
         Assert.Contains(e.LastCheckpoint!, e.Message);
-        using var net = new TinyConvNet(1, 4, _convolutions, 0);
-        Checkpoint.LoadInto(e.LastCheckpoint!, net);
+        using var net = Checkpoint.Load(e.LastCheckpoint!, _convolutions);
         Assert.All(net.Parameters, p => Assert.All(p.Value.Data, v => Assert.True(float.IsFinite(v))));
+        Assert.All(net.Buffers, b => Assert.All(b.Value.Data, v => Assert.True(float.IsFinite(v))));
         Assert.False(File.Exists(Path.Combine(Dir("nan"), "checkpoints", "final.safetensors")));
     }
 }

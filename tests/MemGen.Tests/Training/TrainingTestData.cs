@@ -21,9 +21,12 @@ internal static class TrainingTestData
     public static NetworkBuilder Tiny(IConvolutionFactory convolutions) =>
         (spec, channels, seed) => new TinyConvNet(channels, spec.Width, convolutions, seed);
 
-    /// <summary>A short run: batch 8, 12 steps per epoch, lr halved every epoch.</summary>
+    /// <summary>The real networks (<see cref="NetworkFactory"/>) on <paramref name="convolutions"/>.</summary>
+    public static NetworkBuilder Real(IConvolutionFactory convolutions) => TrainingRun.Networks(convolutions);
+
+    /// <summary>A short run of bfcnn:layers=3,width=4 (with batch norm): batch 8, 12 steps per epoch, lr halved every epoch.</summary>
     public static TrainingConfig SmallConfig(int n, long budget, int checkpointEvery = 5, long seed = 42) => new(
-        new NetworkSpec(NetworkArchitecture.BfCnn, 2, 4),
+        new NetworkSpec(NetworkArchitecture.BfCnn, 3, 4),
         new TrainingDataSource("test:gaussian", n),
         seed,
         new TrainingOptions

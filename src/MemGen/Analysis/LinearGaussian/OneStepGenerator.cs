@@ -1,5 +1,3 @@
-using MemGen.Native;
-
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
@@ -36,8 +34,8 @@ public static class OneStepGenerator
         var startMean = new double[d];
         for (int i = 0; i < d; i++) startMean[i] = jump.Decay * meanX0[i];
         var mu = denoiser.Apply(startMean);
-        var sigma = new double[d * d];
-        Blas.Dgemm(false, true, d, d, d, sT2, denoiser.Weights, denoiser.Weights, 0.0, sigma);
-        return SpectralGaussian.FromCovariance(mu, sigma, d, maxRank: denoiser.Rank, relativeTolerance: 1e-12);
+        // Σ_G = s_T²·B·Bᵀ through the SVD of B: near n = d, B is badly conditioned and the eigenvalues of B·Bᵀ
+        // would lose the small ones (which decide H² and KL).
+        return SpectralGaussian.FromFactor(mu, denoiser.Weights, sT2, d, denoiser.Rank);
     }
 }

@@ -39,6 +39,38 @@ public sealed record SpectralGaussian(int Dimension, double[] Mean, double[] Eig
         return new SpectralGaussian(d, (double[])mean.Clone(), lambda, u, rank);
     }
 
+    /// <summary>
+    /// The law of μ + sqrt(<paramref name="scale"/>)·F·z, z ~ N(0, I): Σ = scale·F·Fᵀ for a square d×d factor F
+    /// (row-major), decomposed through the SVD of F so that small eigenvalues stay accurate even when F is
+    /// badly conditioned. Exactly <paramref name="rank"/> eigenvalues are kept (rank(F), known to the caller,
+    /// e.g. min(n − 1, d) for the fitted B); the others are set to 0.
+    /// </summary>
+    public static SpectralGaussian FromFactor(double[] mean, ReadOnlySpan<double> factor, double scale, int dimension, int rank)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        int d = dimension;
+        if (mean.Length != d || factor.Length != d * d) throw new ArgumentException("mean must have d entries and factor d×d.");
+        if (rank < 0 || rank > d) throw new ArgumentOutOfRangeException(nameof(rank));
+        if (!(scale > 0)) throw new ArgumentOutOfRangeException(nameof(scale));
+        var a = factor.ToArray();
+        var s = new double[d];
+        var left = new double[d * d];
+        Blas.SingularValueDecomposition(a, d, d, s, left);
+        // Ascending order, as FromCovariance: column j of U ← column d−1−j of the SVD's U.
+        var lambda = new double[d];
+        var u = new double[d * d];
+        int kept = 0;
+        for (int j = 0; j < d; j++)
+        {
+            int src = d - 1 - j;
+            bool keep = src < rank && s[src] > 0;
+            lambda[j] = keep ? scale * s[src] * s[src] : 0;
+            if (keep) kept++;
+            for (int i = 0; i < d; i++) u[i * d + j] = left[i * d + src];
+        }
+        return new SpectralGaussian(d, (double[])mean.Clone(), lambda, u, kept);
+    }
+
     /// <summary>Coordinates of v in the eigenbasis: Uᵀ·v.</summary>
     public double[] ToEigenbasis(ReadOnlySpan<double> v)
     {

@@ -112,6 +112,19 @@ public class LinearDenoiserTests
     }
 
     [Fact]
+    public void WithManyTrainingPointsTheGeneratedLawApproachesThePosteriorMeanLaw()
+    {
+        // n → ∞: B → b·I with b = e^(−T)s²/(e^(−2T)s² + Λ(1 − e^(−2T))), so Σ_G → s²·b·e^(−T)·I and μ_G → m·1.
+        int n = 40_000, d = 4;
+        var (x0, xT) = Pairs(n, d, 9);
+        var jump = new OrnsteinUhlenbeckJump(2, Math.Exp(-4));
+        var law = OneStepGenerator.GeneratedLaw(LinearDenoiser.Fit(x0, xT, n, d), jump, x0, n);
+        double a = Math.Exp(-4), expected = a / (a + Math.Exp(-4) * (1 - Math.Exp(-4)));
+        foreach (var l in law.Eigenvalues) Assert.Equal(expected, l, 0.03);
+        foreach (var mu in law.Mean) Assert.Equal(10, mu, 0.03);
+    }
+
+    [Fact]
     public void GeneratedCovarianceIsBBTransposeNotBTransposeB()
     {
         int n = 20, d = 4;

@@ -52,6 +52,28 @@ public class LinearGaussianSweepTests
     }
 
     [Fact]
+    public void JustAboveNEqualsDTheGeneratedLawIsNonSingularInEveryRun()
+    {
+        // n = d + 4 = 36, seed 0: run 116 has a badly conditioned B whose smallest eigenvalue of s_T²·B·Bᵀ was
+        // lost when Σ_G was decomposed as a matrix (rank 31, H² = 1, KL = ∞). Through the SVD of B it is kept.
+        var results = LinearGaussianSweep.Run(new LinearGaussianSettings
+        {
+            Dimensions = [32],
+            Ratios = [36.0 / 32],
+            Runs = 120,
+            OriginalCount = 20,
+            Seed = 0,
+        });
+        Assert.Equal(120, results.Count);
+        foreach (var m in results)
+        {
+            Assert.Equal(32, m.Rank);
+            Assert.True(m.SquaredHellinger < 1.0, $"run {m.Run}: H² = {m.SquaredHellinger}");
+            Assert.True(double.IsFinite(m.KullbackLeibler), $"run {m.Run}: KL = {m.KullbackLeibler}");
+        }
+    }
+
+    [Fact]
     public void SummaryCountsRunsWithPositiveDelta()
     {
         var measurements = new List<LinearGaussianMeasurement>

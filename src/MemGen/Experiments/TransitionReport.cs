@@ -14,6 +14,9 @@ public static class TransitionReport
     /// <summary>Lower end of the histograms; smaller similarities are counted in the first bin.</summary>
     public const double BinStart = -0.2;
 
+    /// <summary>Output PSNRs above this are drawn at it (the empirical optimal denoiser recovers its training images almost exactly).</summary>
+    public const double PsnrCeiling = 60;
+
     /// <summary>Builds the report (grids are read from each N's folder in <paramref name="runDirectory"/>).</summary>
     public static ReportBuilder Build(TransitionSettings settings, JsonObject config, IReadOnlyList<TransitionPoint> points, string runDirectory,
         TimeSpan elapsed, DateTimeOffset started)
@@ -53,7 +56,8 @@ public static class TransitionReport
         report.AddFigure("denoising-curves", "Denoising curves: training vs test images, per N",
             "Output PSNR vs input PSNR (−20·log10 σ) of the S1 and S2 networks on their own training images and on held-out test images " +
             $"({settings.EvalImages} each at most), and of the empirical optimal denoiser of S1. A memorizing network denoises its training images far better than " +
-            "test images; as N grows the two curves meet ([K24] Fig 1). The dotted line is the identity (no denoising).",
+            "test images; as N grows the two curves meet ([K24] Fig 1). The dotted line is the identity (no denoising). Values above 60 dB are drawn at 60 dB " +
+            "(the empirical optimal denoiser recovers its own training images almost exactly; exact values in the tooltips and curve-*.csv).",
             CurvesChart(points));
         report.AddFigure("psnr-gap", "PSNR gap vs N",
             "Mean over the noise levels of train PSNR − test PSNR, for the S1 and S2 networks and the empirical optimal denoiser of S1 ([K24] Fig 15). " +
@@ -119,7 +123,8 @@ public static class TransitionReport
             ["model"] = model,
             ["set"] = set,
             ["input_psnr"] = input,
-            ["output_psnr"] = J(output),
+            ["output_psnr"] = J(Math.Min(output, PsnrCeiling)),
+            ["output_psnr_exact"] = J(output),
         };
         var x = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative", ["title"] = "input PSNR (dB)" };
         var y = new JsonObject { ["field"] = "output_psnr", ["type"] = "quantitative", ["title"] = "output PSNR (dB)" };
@@ -141,11 +146,16 @@ public static class TransitionReport
                             ["x"] = x.DeepClone(),
                             ["y"] = y.DeepClone(),
                             ["color"] = new JsonObject { ["field"] = "set", ["type"] = "nominal", ["title"] = "images", ["scale"] = new JsonObject { ["domain"] = new JsonArray("train", "test"), ["range"] = new JsonArray("#d62728", "#1f77b4") } },
-                            ["strokeDash"] = new JsonObject { ["field"] = "model", ["type"] = "nominal", ["title"] = "denoiser" },
-                            ["shape"] = new JsonObject { ["field"] = "model", ["type"] = "nominal", ["title"] = "denoiser" },
+                            ["strokeDash"] = new JsonObject
+                            {
+                                ["field"] = "model",
+                                ["type"] = "nominal",
+                                ["title"] = "denoiser",
+                                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300 },
+                            },
                             ["tooltip"] = new JsonArray(
                                 new JsonObject { ["field"] = "model" }, new JsonObject { ["field"] = "set" },
-                                new JsonObject { ["field"] = "input_psnr", ["format"] = ".2f" }, new JsonObject { ["field"] = "output_psnr", ["format"] = ".2f" }),
+                                new JsonObject { ["field"] = "input_psnr", ["format"] = ".2f" }, new JsonObject { ["field"] = "output_psnr_exact", ["format"] = ".2f" }),
                         },
                     },
                     new JsonObject
@@ -224,6 +234,7 @@ public static class TransitionReport
                         ["lo"] = Math.Round(BinStart + k * BinWidth, 6),
                         ["hi"] = Math.Round(BinStart + (k + 1) * BinWidth, 6),
                         ["fraction"] = h[k],
+                        ["base"] = 0.0,
                     });
                 }
             }
@@ -242,11 +253,13 @@ public static class TransitionReport
                     ["x"] = new JsonObject { ["field"] = "lo", ["type"] = "quantitative", ["title"] = "similarity (mean-removed cosine)", ["scale"] = new JsonObject { ["domain"] = new JsonArray(BinStart, 1.0) } },
                     ["x2"] = new JsonObject { ["field"] = "hi" },
                     ["y"] = new JsonObject { ["field"] = "fraction", ["type"] = "quantitative", ["title"] = "fraction", ["stack"] = null },
+                    ["y2"] = new JsonObject { ["field"] = "base" },
                     ["color"] = new JsonObject
                     {
                         ["field"] = "quantity",
                         ["type"] = "nominal",
                         ["title"] = null,
+                        ["legend"] = new JsonObject { ["labelLimit"] = 400, ["orient"] = "top", ["direction"] = "vertical" },
                         ["scale"] = new JsonObject
                         {
                             ["domain"] = new JsonArray("S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"),

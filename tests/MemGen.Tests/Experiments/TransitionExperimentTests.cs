@@ -83,6 +83,12 @@ public class TransitionExperimentTests
             Assert.Contains("psnr-gap", html, StringComparison.Ordinal);
             Assert.Contains("Verdict per N", html, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "figures", "similarity-histograms.vl.json")));
+
+            // The four charts render in a browser without errors.
+            var page = HeadlessChromium.Open(result.ReportPath);
+            Assert.Contains("data-charts=\"4\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-charts-rendered=\"4\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-errors=\"0\"", page.Dom, StringComparison.Ordinal);
         }
         finally
         {

@@ -6,7 +6,10 @@ namespace MemGen.Denoisers;
 /// <summary>
 /// A trained <see cref="DenoisingNetwork"/> as an <see cref="IDenoiser"/>: evaluation mode (running sd),
 /// f(y) = y − r(y), blind (σ ignored). Large batches run in chunks of <see cref="BatchSize"/> images so
-/// the network's activation buffers stay bounded; every chunk but the last reuses the same buffers.
+/// the network's activation buffers stay bounded. A last, partial chunk is padded with zero images up to
+/// the next power of two (at most <see cref="BatchSize"/>), so callers whose batch shrinks step by step
+/// (samplers) meet only a few batch shapes and the network reuses its buffers; images are independent
+/// in evaluation mode, so padding changes nothing.
 /// </summary>
 public sealed class NetworkDenoiser : IDenoiser
 {
@@ -46,13 +49,17 @@ public sealed class NetworkDenoiser : IDenoiser
         for (int start = 0; start < noisy.N; start += BatchSize)
         {
             int count = Math.Min(BatchSize, noisy.N - start);
-            var chunk = Chunk(count, noisy.C, noisy.H, noisy.W);
+            var chunk = Chunk(PaddedCount(count), noisy.C, noisy.H, noisy.W);
             var y = noisy.Data.AsSpan(start * item, count * item);
             y.CopyTo(chunk.Span);
+            chunk.Span[y.Length..].Clear();
             var r = Network.Forward(chunk, training: false);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(y, r.Span, denoised.Data.AsSpan(start * item, count * item));
+            System.Numerics.Tensors.TensorPrimitives.Subtract(y, r.Span[..y.Length], denoised.Data.AsSpan(start * item, count * item));
         }
     }
+
+    /// <summary>The batch a chunk of <paramref name="count"/> images runs at: the next power of two, capped at <see cref="BatchSize"/>.</summary>
+    public int PaddedCount(int count) => Math.Min(BatchSize, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count));
 
     private Tensor Chunk(int n, int c, int h, int w)
     {

@@ -10,6 +10,10 @@ namespace MemGen.Nn;
 /// </summary>
 public abstract class LayeredNetwork : DenoisingNetwork
 {
+    /// <summary>Input shapes whose activation buffers may be cached at once (see <see cref="Admit"/>).</summary>
+    public const int CachedInputShapes = 4;
+
+    private readonly List<(int N, int H, int W)> _inputShapes = [];
     private LayerMode? _lastForward;
     private int _lastBatch, _lastHeight, _lastWidth;
     private int _linearization;
@@ -39,6 +43,7 @@ public abstract class LayeredNetwork : DenoisingNetwork
         CheckInput(noisy, nameof(noisy));
         var mode = training ? LayerMode.Training : LayerMode.Evaluation;
         _lastForward = null;
+        Admit(noisy);
         var r = Run(noisy, mode);
         (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (mode, noisy.N, noisy.H, noisy.W);
         return r;
@@ -70,6 +75,7 @@ public abstract class LayeredNetwork : DenoisingNetwork
     {
         CheckInput(noisy, nameof(noisy));
         _lastForward = null;
+        Admit(noisy);
         var r = Run(noisy, LayerMode.Evaluation);
         FreezeMasks();
         (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (LayerMode.Evaluation, noisy.N, noisy.H, noisy.W);
@@ -82,6 +88,7 @@ public abstract class LayeredNetwork : DenoisingNetwork
     {
         RequireCurrent(linearization, owner, v);
         _lastForward = LayerMode.Linearized;
+        Admit(v);
         return Run(v, LayerMode.Linearized);
     }
 
@@ -112,6 +119,27 @@ public abstract class LayeredNetwork : DenoisingNetwork
 
     /// <summary>Drops every cached activation buffer (they are reallocated on demand); parameters stay.</summary>
     public abstract void ReleaseBuffers();
+
+    /// <summary>
+    /// Buffers are cached per input shape; a caller cycling through many batch sizes (a sampler whose images
+    /// stop one by one) would otherwise keep a full set of activations for each. When a shape beyond the last
+    /// <see cref="CachedInputShapes"/> arrives, every buffer is dropped and the new shape starts afresh.
+    /// </summary>
+    private void Admit(Tensor x)
+    {
+        var shape = (x.N, x.H, x.W);
+        int at = _inputShapes.IndexOf(shape);
+        if (at >= 0)
+        {
+            _inputShapes.RemoveAt(at);
+        }
+        else if (_inputShapes.Count >= CachedInputShapes)
+        {
+            ReleaseBuffers();
+            _inputShapes.Clear();
+        }
+        _inputShapes.Add(shape);
+    }
 
     private void RequireCurrent(int linearization, LinearizedNetwork owner, Tensor t)
     {

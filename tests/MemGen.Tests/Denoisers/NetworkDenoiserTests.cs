@@ -28,5 +28,15 @@ public class NetworkDenoiserTests
         // Evaluation mode is per image, so chunking changes nothing but summation order inside a convolution (none here).
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Data[i], denoised.Data[i], 1e-6);
         Assert.Throws<ArgumentException>(() => denoiser.Denoise(noisy, new Tensor(5, 1, 6, 7), new float[5]));
+
+        // A chunk of 5 runs padded to 8 zero-filled images; the 5 results are unchanged.
+        var padded = new NetworkDenoiser(net, batchSize: 64);
+        Assert.Equal(8, padded.PaddedCount(5));
+        Assert.Equal(1, padded.PaddedCount(1));
+        Assert.Equal(64, padded.PaddedCount(33));
+        Assert.Equal(64, padded.PaddedCount(64));
+        var viaPadding = noisy.ZerosLike();
+        padded.Denoise(noisy, viaPadding, new float[5]);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Data[i], viaPadding.Data[i], 1e-6);
     }
 }

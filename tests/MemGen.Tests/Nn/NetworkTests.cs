@@ -151,6 +151,24 @@ public class NetworkTests
     }
 
     [Fact]
+    public void CyclingThroughManyBatchSizesKeepsResultsExact()
+    {
+        // Beyond LayeredNetwork.CachedInputShapes distinct shapes the buffers are dropped and rebuilt.
+        using var net = NetworkFactory.Create(NetworkSpec.Parse("unet:blocks=1,width=16"), 1, s_reference, seed: 2);
+        var rng = new DeterministicRng(3);
+        var x = Random(new Tensor(1, 1, 4, 4), rng);
+        var first = net.Forward(x, training: false).Clone();
+        for (int n = 2; n <= LayeredNetwork.CachedInputShapes + 2; n++)
+        {
+            var batch = new Tensor(n, 1, 4, 4);
+            for (int k = 0; k < n; k++) x.Span.CopyTo(batch.Item(k));
+            var r = net.Forward(batch, training: false);
+            for (int k = 0; k < n; k++) Assert.True(first.Span.SequenceEqual(r.Item(k)), $"batch {n}, item {k}");
+        }
+        Assert.True(first.Span.SequenceEqual(net.Forward(x, training: false).Span));
+    }
+
+    [Fact]
     public void InputsOfTheWrongShapeAreRejected()
     {
         using var unet = NetworkFactory.Create(NetworkSpec.Parse("unet:blocks=2,width=4"), 1, s_reference, seed: 1);

@@ -243,9 +243,5 @@ public static class BenchCommand
         Console.WriteLine($"oneDNN implementations: {string.Join(", ", implementations)}. GFLOP/s = direct-convolution FLOPs / median time.");
     }
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen bench: {message}.");
-        return 2;
-    }
+    private static int Fail(string message) => CommandError.Report("bench", message);
 }

@@ -308,11 +308,7 @@ public static class EvalCommand
     private static string F(double v) =>
         double.IsPositiveInfinity(v) ? "inf" : double.IsNegativeInfinity(v) ? "-inf" : double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen eval: {message}.");
-        return 2;
-    }
+    private static int Fail(string message) => CommandError.Report("eval", message);
 
     private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>
     {

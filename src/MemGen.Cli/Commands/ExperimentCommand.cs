@@ -68,11 +68,7 @@ public static class ExperimentCommand
     }
 
     /// <summary>Prints "memgen experiment: MESSAGE." on stderr and returns exit code 2.</summary>
-    public static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen experiment: {message}.");
-        return 2;
-    }
+    public static int Fail(string message) => CommandError.Report("experiment", message);
 
     /// <summary><c>memgen experiment linear-gaussian</c>: SCIENCE.md §7, the n ≈ d transition of the linear model.</summary>
     private static Command LinearGaussian()

@@ -37,9 +37,5 @@ public static class ReportCommand
         return command;
     }
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen report: {message}.");
-        return 2;
-    }
+    private static int Fail(string message) => CommandError.Report("report", message);
 }

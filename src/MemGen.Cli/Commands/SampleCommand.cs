@@ -378,9 +378,5 @@ public static class SampleCommand
 
     private static string Describe(ImageShape s) => $"{s.Channels}x{s.Height}x{s.Width}";
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen sample: {message}.");
-        return 2;
-    }
+    private static int Fail(string message) => CommandError.Report("sample", message);
 }

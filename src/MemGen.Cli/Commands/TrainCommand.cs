@@ -276,11 +276,7 @@ public static class TrainCommand
         .Replace("Training setting log interval", "--log-every", StringComparison.Ordinal)
         .TrimEnd('.');
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"memgen train: {message.TrimEnd('.')}.");
-        return 2;
-    }
+    private static int Fail(string message) => CommandError.Report("train", message);
 
     private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {

@@ -522,9 +522,10 @@ public static class GaussianNetworkExperiment
         };
     }
 
-    private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
-    private static JsonObject SpreadJson((double Mean, double Std) s) => new() { ["mean"] = Finite(s.Mean), ["std"] = Finite(s.Std) };
+    private static JsonNode? Finite(double v) => ResultJson.Finite(v);
+
+    private static JsonObject SpreadJson((double Mean, double Std) s) => ResultJson.MeanStd(s.Mean, s.Std);
 
     private static string Pm((double Mean, double Std) s) => double.IsNaN(s.Std)
         ? s.Mean.ToString("G4", CultureInfo.InvariantCulture)

@@ -379,9 +379,9 @@ public static class LinearGaussianExperiment
         };
     }
 
-    private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+    private static JsonNode? Finite(double v) => ResultJson.Finite(v);
 
-    private static JsonObject SpreadJson(Spread s) => new() { ["mean"] = Finite(s.Mean), ["std"] = Finite(s.Std) };
+    private static JsonObject SpreadJson(Spread s) => ResultJson.MeanStd(s.Mean, s.Std);
 
     private static string Pm(Spread s) => double.IsNaN(s.Std)
         ? s.Mean.ToString("G4", CultureInfo.InvariantCulture)

@@ -496,7 +496,7 @@ public static class TransitionExperiment
         static JsonArray Array(double[] v) => new([.. v.Select(x => J(x))]);
     }
 
-    private static JsonNode? J(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+    private static JsonNode? J(double v) => ResultJson.Finite(v);
 
     private static string F(double v) => double.IsNaN(v) ? "nan" : v.ToString("R", CultureInfo.InvariantCulture);
 

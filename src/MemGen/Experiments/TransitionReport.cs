@@ -100,7 +100,7 @@ public static class TransitionReport
 
     private static object? P(double v) => double.IsFinite(v) ? v.ToString("P0", CultureInfo.InvariantCulture) : "n/a";
 
-    private static JsonNode? J(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+    private static JsonNode? J(double v) => ResultJson.Finite(v);
 
     private static JsonObject CurvesChart(IReadOnlyList<TransitionPoint> points)
     {

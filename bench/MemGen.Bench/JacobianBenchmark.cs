@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MemGen.Analysis;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
@@ -53,24 +54,9 @@ public static class JacobianBenchmark
         long t0 = Stopwatch.GetTimestamp();
         var lin = net.LinearizeAt(y);
         double linearizeMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        var jacobian = new float[(long)d * d];
         t0 = Stopwatch.GetTimestamp();
-        for (int start = 0; start < d; start += batch)
-        {
-            progress?.Invoke($"basis vectors {start + 1}–{Math.Min(start + batch, d)} of {d}");
-            basis.Span.Clear();
-            int count = Math.Min(batch, d - start);
-            for (int k = 0; k < count; k++) basis.Item(k)[start + k] = 1f;
-            // The last chunk keeps the full batch (zero vectors) so every pass reuses the same buffers.
-            Push(lin, basis, products, vjp);
-            for (int k = 0; k < count; k++)
-            {
-                var p = products.Item(k);
-                int index = start + k;
-                if (vjp) p.CopyTo(jacobian.AsSpan(index * d, d)); // row i of J is Jᵀe_i
-                else for (int i = 0; i < d; i++) jacobian[(long)i * d + index] = p[i];
-            }
-        }
+        var jacobian = JacobianAnalysis.AssembleResidualJacobian(lin, batch, vjp,
+            progress is null ? null : (done, total) => progress($"basis vectors {done} of {total}"));
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
 
         double diff = 0, norm = 0;

@@ -1,0 +1,150 @@
+using MemGen.Native;
+using MemGen.Nn;
+using MemGen.Tensors;
+
+namespace MemGen.Analysis;
+
+/// <summary>
+/// Result of <see cref="JacobianAnalysis.Analyze"/> (SCIENCE §5, GAHB): the denoiser Jacobian J = ∂f/∂y at y = x + σz and
+/// the eigendecomposition of its symmetric part S = (J + Jᵀ)/2.
+/// </summary>
+/// <param name="Channels">Image channels.</param>
+/// <param name="Height">Image height.</param>
+/// <param name="Width">Image width.</param>
+/// <param name="Sigma">Noise standard deviation σ.</param>
+/// <param name="Seed">Seed of the noise z.</param>
+/// <param name="Noisy">y = x + σz (d values).</param>
+/// <param name="Denoised">f(y) (d values).</param>
+/// <param name="Jacobian">J = ∂f/∂y, row-major d×d (rows = outputs).</param>
+/// <param name="Asymmetry">‖J − Jᵀ‖_F / ‖J‖_F.</param>
+/// <param name="Eigenvalues">Eigenvalues λ_k of S, descending (d values).</param>
+/// <param name="Coefficients">Clean-image coefficients ⟨x, e_k⟩ in the same order (d values).</param>
+/// <param name="EffectiveDimensionality">tr(J) (= Σλ_k; the paper's MSE ≈ σ²·tr J).</param>
+/// <param name="SumSquaredEigenvalues">Σλ_k² (the older repository's effective dimensionality).</param>
+/// <param name="EulerRelativeError">‖J·y − f(y)‖ / ‖f(y)‖ (zero up to float rounding for a bias-free network).</param>
+/// <param name="TopEigenvectors">The first <paramref name="Top"/> eigenvectors e_k of S, row-major Top×d (unit norm).</param>
+/// <param name="Top">Number of eigenvectors kept.</param>
+public sealed record JacobianAnalysisResult(int Channels, int Height, int Width, double Sigma, long Seed, float[] Noisy, float[] Denoised,
+    double[] Jacobian, double Asymmetry, double[] Eigenvalues, double[] Coefficients, double EffectiveDimensionality,
+    double SumSquaredEigenvalues, double EulerRelativeError, double[] TopEigenvectors, int Top)
+{
+    /// <summary>d = C·H·W.</summary>
+    public int Dimension => Channels * Height * Width;
+}
+
+/// <summary>
+/// Jacobian analysis of a bias-free denoiser (SCIENCE §5, GAHB). The full Jacobian is assembled from exact products
+/// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt"/>), pushing the standard basis through in batches.
+/// </summary>
+public static class JacobianAnalysis
+{
+    /// <summary>
+    /// Assembles the residual Jacobian J_r = ∂r/∂y of <paramref name="linearized"/> (row-major d×d, rows = outputs)
+    /// from <paramref name="batch"/> basis vectors per pass: columns J_r·e_i (forward passes) or, with
+    /// <paramref name="rows"/>, rows J_rᵀ·e_i (backward passes). J_r rather than J_f = I − J_r keeps the small entries
+    /// float would round away. <paramref name="progress"/> gets (done, d) after each pass.
+    /// </summary>
+    public static float[] AssembleResidualJacobian(LinearizedNetwork linearized, int batch, bool rows = false, Action<int, int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(linearized);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        var point = linearized.Point;
+        int d = point.ItemLength;
+        batch = Math.Min(batch, d);
+        var basis = new Tensor(batch, point.C, point.H, point.W);
+        var products = basis.ZerosLike();
+        var jacobian = new float[(long)d * d];
+        for (int start = 0; start < d; start += batch)
+        {
+            basis.Span.Clear();
+            int count = Math.Min(batch, d - start);
+            for (int k = 0; k < count; k++) basis.Item(k)[start + k] = 1f;
+            // The last chunk keeps the full batch (zero vectors) so every pass reuses the same buffers.
+            if (rows) linearized.ResidualVjp(basis, products);
+            else linearized.ResidualJvp(basis, products);
+            for (int k = 0; k < count; k++)
+            {
+                var p = products.Item(k);
+                int index = start + k;
+                if (rows) p.CopyTo(jacobian.AsSpan((int)((long)index * d), d)); // row i of J is Jᵀe_i
+                else for (int i = 0; i < d; i++) jacobian[(long)i * d + index] = p[i];
+            }
+            progress?.Invoke(start + count, d);
+        }
+        return jacobian;
+    }
+
+    /// <summary>
+    /// Analyzes <paramref name="network"/> (evaluation mode) at y = x + σz, z ~ N(0, I) from
+    /// <c>DeterministicRng(seed)</c>, for the clean image <paramref name="clean"/> (C×H×W, the network's channels),
+    /// keeping the top <paramref name="top"/> eigenvectors. <paramref name="progress"/> gets (done, d) basis vectors.
+    /// </summary>
+    public static JacobianAnalysisResult Analyze(DenoisingNetwork network, ReadOnlySpan<float> clean, int height, int width, double sigma,
+        long seed = 0, int top = 16, int batch = 64, Action<int, int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentOutOfRangeException.ThrowIfNegative(sigma);
+        int channels = network.Channels;
+        int d = channels * height * width;
+        if (clean.Length != d) throw new ArgumentException($"The clean image has {clean.Length} values, {channels}×{height}×{width} needs {d}.");
+        network.CheckImageSize(height, width);
+        top = Math.Clamp(top, 0, d);
+
+        var y = new Tensor(1, channels, height, width);
+        new DeterministicRng(seed).FillNormal(y.Span, 0f, (float)sigma);
+        for (int i = 0; i < d; i++) y.Data[i] += clean[i];
+        var linearized = network.LinearizeAt(y);
+        var jr = AssembleResidualJacobian(linearized, batch, rows: false, progress);
+
+        // J_f = I − J_r in double.
+        var j = new double[(long)d * d];
+        for (long i = 0; i < j.Length; i++) j[i] = -jr[i];
+        for (int i = 0; i < d; i++) j[(long)i * d + i] += 1;
+
+        double normSq = 0, asymSq = 0, trace = 0;
+        var s = new double[(long)d * d];
+        for (int r = 0; r < d; r++)
+        {
+            trace += j[(long)r * d + r];
+            for (int c = 0; c < d; c++)
+            {
+                double a = j[(long)r * d + c], b = j[(long)c * d + r];
+                normSq += a * a;
+                asymSq += (a - b) * (a - b);
+                s[(long)r * d + c] = 0.5 * (a + b);
+            }
+        }
+
+        var f = linearized.Denoised.Data;
+        double eulerSq = 0, fSq = 0;
+        for (int r = 0; r < d; r++)
+        {
+            double jy = 0;
+            for (int c = 0; c < d; c++) jy += j[(long)r * d + c] * y.Data[c];
+            eulerSq += (jy - f[r]) * (jy - f[r]);
+            fSq += (double)f[r] * f[r];
+        }
+
+        var ascending = new double[d];
+        Blas.SymmetricEigen(s, ascending, d);
+        var eigenvalues = new double[d];
+        var coefficients = new double[d];
+        var vectors = new double[(long)top * d];
+        double sumSq = 0;
+        for (int k = 0; k < d; k++)
+        {
+            int column = d - 1 - k; // LAPACK returns ascending eigenvalues, eigenvectors as columns
+            eigenvalues[k] = ascending[column];
+            sumSq += eigenvalues[k] * eigenvalues[k];
+            double dot = 0;
+            for (int i = 0; i < d; i++) dot += clean[i] * s[(long)i * d + column];
+            coefficients[k] = dot;
+            if (k < top)
+                for (int i = 0; i < d; i++) vectors[(long)k * d + i] = s[(long)i * d + column];
+        }
+
+        return new JacobianAnalysisResult(channels, height, width, sigma, seed, y.Data, (float[])f.Clone(), j,
+            normSq > 0 ? Math.Sqrt(asymSq / normSq) : 0, eigenvalues, coefficients, trace, sumSq,
+            fSq > 0 ? Math.Sqrt(eulerSq / fSq) : Math.Sqrt(eulerSq), vectors, top);
+    }
+}

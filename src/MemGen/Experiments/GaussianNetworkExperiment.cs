@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using MemGen.Analysis;
+using MemGen.Analysis.LinearGaussian;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Native;
@@ -56,8 +57,7 @@ public sealed record GaussianNetworkMeasurement(
 /// <param name="SampleStd">Mean over runs of the generated sets' per-pixel standard deviation (the law's is s).</param>
 public sealed record GaussianNetworkSummary(
     int TrainingCount, double Ratio, int Runs, double ProbabilityDeltaPositive, double LawProbabilityDeltaPositive,
-    (double Mean, double Std) TrainDistance, (double Mean, double Std) OriginalDistance, (double Mean, double Std) Delta,
-    (double Mean, double Std) LawDelta, double PositivePixelFraction, double NearestRatio, int Diverged, double SampleStd);
+    Spread TrainDistance, Spread OriginalDistance, Spread Delta, Spread LawDelta, double PositivePixelFraction, double NearestRatio, int Diverged, double SampleStd);
 
 /// <summary>What <see cref="GaussianNetworkExperiment.Run"/> produced.</summary>
 /// <param name="Measurements">One per (n, run).</param>
@@ -268,21 +268,13 @@ public static class GaussianNetworkExperiment
             return new GaussianNetworkSummary(g.Key, (double)g.Key / settings.Dimension, list.Count,
                 list.Count(m => m.Delta > 0) / (double)list.Count,
                 list.Count(m => m.LawDelta > 0) / (double)list.Count,
-                Spread(list.Select(m => m.TrainDistance)), Spread(list.Select(m => m.OriginalDistance)),
-                Spread(list.Select(m => m.Delta)), Spread(list.Select(m => m.LawDelta)),
+                Spread.Of([.. list.Select(m => m.TrainDistance)]), Spread.Of([.. list.Select(m => m.OriginalDistance)]),
+                Spread.Of([.. list.Select(m => m.Delta)]), Spread.Of([.. list.Select(m => m.LawDelta)]),
                 list.Average(m => m.PositivePixelFraction),
                 list.Average(m => m.NearestTrainingDistance / m.NearestOriginalDistance),
                 list.Sum(m => m.Diverged),
                 list.Average(m => m.SampleStd));
         })];
-    }
-
-    private static (double Mean, double Std) Spread(IEnumerable<double> values)
-    {
-        var v = values.ToArray();
-        double mean = v.Average();
-        double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : double.NaN;
-        return (mean, std);
     }
 
     /// <summary>The settings as JSON (config.json and the report).</summary>
@@ -525,9 +517,9 @@ public static class GaussianNetworkExperiment
 
     private static JsonNode? Finite(double v) => ResultJson.Finite(v);
 
-    private static JsonObject SpreadJson((double Mean, double Std) s) => ResultJson.MeanStd(s.Mean, s.Std);
+    private static JsonObject SpreadJson(Spread s) => ResultJson.MeanStd(s.Mean, s.Std);
 
-    private static string Pm((double Mean, double Std) s) => double.IsNaN(s.Std)
+    private static string Pm(Spread s) => double.IsNaN(s.Std)
         ? s.Mean.ToString("G4", CultureInfo.InvariantCulture)
         : $"{s.Mean.ToString("G4", CultureInfo.InvariantCulture)} ± {s.Std.ToString("G2", CultureInfo.InvariantCulture)}";
 

@@ -24,7 +24,7 @@ public sealed record JacobianResult(string Benchmark, string Model, int Size, in
     int Threads, double LinearizeMs, double JacobianSeconds, double ProductsPerS, double EulerRelativeError, double PeakRssMb);
 
 /// <summary>
-/// Times the full d×d Jacobian of a freshly initialized network at a random image (SCIENCE §5): linearize once,
+/// Times the full d×d Jacobian of a freshly initialized network at a random image (docs/science.md §5): linearize once,
 /// then push the standard basis through in batches. The residual Jacobian J_r is assembled (the denoiser's is
 /// J_f = I − J_r, same cost; J_r keeps the small entries float would round away in I − J_r). Every γ is set to 1
 /// first: with the initial running sd of 1 and γ ~ 0.003 an untrained network's evaluation activations would

@@ -30,7 +30,7 @@ public sealed record TrainStepResult(string Benchmark, string Model, long Parame
     double ConvGflopPerStep, double PeakRssMb, double ConvMsPerStep, double OtherMsPerStep, double FinalLoss);
 
 /// <summary>
-/// Times full training steps of a network on the oneDNN engine, the step of SCIENCE §2 that
+/// Times full training steps of a network on the oneDNN engine, the step of docs/science.md §2 that
 /// bench/pytorch/train_step.py mirrors: one σ = u² per image (u ~ U(0,1)), y = x + σz, forward (training
 /// mode), loss Σ(r − σz)²/B, backward, Adam (lr 1e-3). Random images in [0,1] stand in for data.
 /// Everything is allocated before the first step.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The MemGen training step in PyTorch, the side-by-side anchor for `memgen bench train`.
 
-Same networks as SCIENCE.md section 1 (bias-free BF-CNN and bias-free UNet with bias-free batch norm),
+Same networks as docs/science.md §1 (bias-free BF-CNN and bias-free UNet with bias-free batch norm),
 same loss (residual prediction, sum over pixels averaged over the batch), Adam, one noise level
 sigma = u^2 per image. A step = noise sampling, forward, loss, backward, Adam update. Random images
 in [0,1] stand in for data (content does not change the cost). Prints one JSON object on stdout.
@@ -28,7 +28,7 @@ from torch import nn  # noqa: E402
 
 
 class BiasFreeBatchNorm(nn.Module):
-    """SCIENCE 1: no mean subtraction, no additive term; train divides by the batch sd, eval by running sd."""
+    """docs/science.md §1: no mean subtraction, no additive term; train divides by the batch sd, eval by running sd."""
 
     def __init__(self, channels):
         super().__init__()

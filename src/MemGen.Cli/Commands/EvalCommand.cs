@@ -12,7 +12,7 @@ using MemGen.Reporting;
 namespace MemGen.Cli.Commands;
 
 /// <summary>
-/// <c>memgen eval</c>: denoising curves (SCIENCE §5) of any denoiser on training and test images, with the curve of the
+/// <c>memgen eval</c>: denoising curves (docs/science.md §5) of any denoiser on training and test images, with the curve of the
 /// Gaussian (Wiener) denoiser of the training data as a reference and the PSNR gap; writes curves.csv, curves.json and
 /// report.html. Every input is checked before anything is written; a failure leaves no output files behind.
 /// </summary>
@@ -25,7 +25,7 @@ public static class EvalCommand
         var train = new Option<string>("--train") { Description = "Dataset spec of the training images (the first --images are used).", Required = true };
         var test = new Option<string?>("--test") { Description = "Dataset spec of held-out test images (without it: training curve only, no gap)." };
         var outDir = new Option<string>("--out") { Description = "Output directory (created if missing).", Required = true };
-        var images = new Option<int>("--images") { Description = "Images of each set to measure (SCIENCE §5: 300).", DefaultValueFactory = _ => 300 };
+        var images = new Option<int>("--images") { Description = "Images of each set to measure (docs/science.md §5: 300).", DefaultValueFactory = _ => 300 };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise (the same for every denoiser).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images denoised per call.", DefaultValueFactory = _ => 64 };
         var force = new Option<bool>("--force") { Description = "Overwrite results already in --out." };
@@ -237,7 +237,7 @@ public static class EvalCommand
               (wiener is null ? ". " : I($", {wiener.PsnrGap:F2} dB for the Gaussian (Wiener) denoiser fitted to the training images. "));
         report.AddText(
             I($"Output PSNR vs input PSNR at {curve.Sigmas.Count} noise levels σ = logspace(0.3, 2.4, 15)/255, averaged over {curve.TrainImages} training and ") +
-            I($"{curve.TestImages} test images (SCIENCE §5), same noise for every denoiser. ") + gapText +
+            I($"{curve.TestImages} test images (docs/science.md §5), same noise for every denoiser. ") + gapText +
             "Exact recoveries count as 160 dB. A memorizing denoiser has a large gap (train PSNR climbing with unit slope); a generalizing one has train and test curves on top of each other.",
             heading: "Summary");
         report.AddSettings(config, TimeSpan.FromSeconds(seconds), started);

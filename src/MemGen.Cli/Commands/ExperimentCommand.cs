@@ -70,7 +70,7 @@ public static class ExperimentCommand
     /// <summary>Prints "memgen experiment: MESSAGE." on stderr and returns exit code 2.</summary>
     public static int Fail(string message) => CommandError.Report("experiment", message);
 
-    /// <summary><c>memgen experiment linear-gaussian</c>: SCIENCE.md §7, the n ≈ d transition of the linear model.</summary>
+    /// <summary><c>memgen experiment linear-gaussian</c>: docs/science.md §7, the n ≈ d transition of the linear model.</summary>
     private static Command LinearGaussian()
     {
         var defaults = new LinearGaussianSettings();
@@ -96,7 +96,7 @@ public static class ExperimentCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: one per core)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("linear-gaussian",
-            "SCIENCE.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0), Hellinger and KL vs n/d for several d.");
+            "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0), Hellinger and KL vs n/d for several d.");
         foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, noSvg })
             command.Options.Add(o);
         command.SetAction(parse =>
@@ -146,7 +146,7 @@ public static class ExperimentCommand
     }
 
     /// <summary>
-    /// <c>memgen experiment gaussian-network</c>: SCIENCE.md §7, nonlinear variant — a network trained per n on isotropic
+    /// <c>memgen experiment gaussian-network</c>: docs/science.md §7, nonlinear variant — a network trained per n on isotropic
     /// Gaussian images, sampled with Algorithm 1, compared with the per-pixel KDE metric.
     /// </summary>
     private static Command GaussianNetwork()
@@ -166,7 +166,7 @@ public static class ExperimentCommand
         var std = new Option<double?>("--std") { Description = "s, standard deviation of every pixel (default 0.1)." };
         var ratios = new Option<string?>("--ratios") { Description = "Comma-separated n/d values; n = max(2, round(ratio·d))." };
         var runs = new Option<int?>("--runs") { Description = "R, independent runs per n (fresh data, network, samples)." };
-        var original = new Option<int?>("--original-count") { Description = "Size of the fresh original set per run (SCIENCE §7: 10000)." };
+        var original = new Option<int?>("--original-count") { Description = "Size of the fresh original set per run (docs/science.md §7: 10000)." };
         var samples = new Option<int?>("--samples") { Description = "Samples generated per network." };
         var model = new Option<string?>("--model") { Description = "Network spec, e.g. bfcnn:layers=5,width=32." };
         var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
@@ -178,7 +178,7 @@ public static class ExperimentCommand
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("gaussian-network",
-            "SCIENCE.md §7, nonlinear variant: networks trained on n isotropic Gaussian images, sampled with Algorithm 1; per-pixel KDE E_TG, E_OG, P(Δ > 0) vs n/d. " +
+            "docs/science.md §7, nonlinear variant: networks trained on n isotropic Gaussian images, sampled with Algorithm 1; per-pixel KDE E_TG, E_OG, P(Δ > 0) vs n/d. " +
             "Re-running into the same --out resumes the trained networks.");
         foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, sigma0, seed, noSvg })
             command.Options.Add(o);
@@ -236,7 +236,7 @@ public static class ExperimentCommand
     }
 
     /// <summary>
-    /// <c>memgen experiment transition</c>: SCIENCE.md §2, §3, §5, §8, the memorization → generalization transition as N grows.
+    /// <c>memgen experiment transition</c>: docs/science.md §2, §3, §5, §8, the memorization → generalization transition as N grows.
     /// Re-running the same command resumes (finished sizes are kept, unfinished training continues from its last checkpoint).
     /// </summary>
     private static Command Transition()
@@ -257,12 +257,12 @@ public static class ExperimentCommand
         var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
         var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
-        var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (SCIENCE: 300)." };
+        var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5: 300)." };
         var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops." };
         var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("transition",
-            "SCIENCE.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
+            "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
         foreach (var o in new Option[] { outDir, preset, data, sizes, model, samples, budget, batch, lr, evalImages, sigmaInf, seed, noSvg })
             command.Options.Add(o);
         command.SetAction((parse, cancellation) =>

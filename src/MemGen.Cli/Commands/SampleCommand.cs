@@ -10,7 +10,7 @@ using MemGen.Sampling;
 namespace MemGen.Cli.Commands;
 
 /// <summary>
-/// <c>memgen sample</c>: draws samples from any denoiser (SCIENCE §3) with Algorithm 1 (paper or code variant) or the
+/// <c>memgen sample</c>: draws samples from any denoiser (docs/science.md §3) with Algorithm 1 (paper or code variant) or the
 /// probability-flow sampler, and writes samples.npy, samples.png (grid), trajectories.csv and sample-config.json.
 /// Every input is checked before anything is written; a failure leaves no output files behind.
 /// </summary>

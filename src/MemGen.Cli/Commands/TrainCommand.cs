@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace MemGen.Cli.Commands;
 
 /// <summary>
-/// <c>memgen train</c>: trains a blind bias-free denoiser on N images (SCIENCE §2) into a run directory, or continues
+/// <c>memgen train</c>: trains a blind bias-free denoiser on N images (docs/science.md §2) into a run directory, or continues
 /// one with <c>--resume DIR</c>. The training set is subset S1 (first N) or S2 (last N) of the pool; test images come
 /// from the held-out middle of the pool or from <c>--test-data</c>; the split manifest is saved as split.json.
 /// Progress (loss, lr, images/s, ETA) goes to stderr; the summary to stdout. Ctrl+C (or SIGTERM) stops after the
@@ -45,7 +45,7 @@ public static class TrainCommand
         var evalEvery = new Option<int?>("--eval-every") { Description = "Steps between train/test PSNR evaluations (default: at each checkpoint)." };
         var logEvery = new Option<int>("--log-every") { Description = "Steps between rows of metrics.csv.", DefaultValueFactory = _ => defaults.LogEvery };
 
-        var command = new Command("train", "Train a blind bias-free denoiser on N images (SCIENCE §2), or continue a run with --resume DIR.");
+        var command = new Command("train", "Train a blind bias-free denoiser on N images (docs/science.md §2), or continue a run with --resume DIR.");
         foreach (var o in new Option[] { data, n, subset, testData, testCount, model, output, resume, force, budget, batch, lr, lrDecay, epochs, perEpoch, seed, checkpointEvery, evalEvery, logEvery })
             command.Options.Add(o);
         command.SetAction(parse =>

@@ -38,7 +38,7 @@ public static class ImageStatistics
         return acc;
     }
 
-    /// <summary>PSNR = 10·log10(1/MSE) of an estimate against a clean image in [0,1] (SCIENCE notation).</summary>
+    /// <summary>PSNR = 10·log10(1/MSE) of an estimate against a clean image in [0,1] (docs/science.md notation).</summary>
     public static double Psnr(ReadOnlySpan<float> estimate, ReadOnlySpan<float> clean) =>
         -10.0 * Math.Log10(MeanSquaredError(estimate, clean));
 

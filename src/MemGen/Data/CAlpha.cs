@@ -5,7 +5,7 @@ using MemGen.Tensors;
 namespace MemGen.Data;
 
 /// <summary>
-/// Cα images (SCIENCE §6, [K24] App. E): two power-law random backgrounds separated by a Cα contour.
+/// Cα images (docs/science.md §6, [K24] App. E): two power-law random backgrounds separated by a Cα contour.
 /// Image i is drawn from its own random stream (seed, i), so the first k images of any n ≥ k are the same.
 /// </summary>
 public static class CAlpha

@@ -17,7 +17,7 @@ public sealed record PerImageStep(IImageTransform Transform) : SetTransform
     public override string Description => Transform.Description;
 }
 
-/// <summary>De-duplication (SCIENCE §2) with the given correlation threshold.</summary>
+/// <summary>De-duplication (docs/science.md §2) with the given correlation threshold.</summary>
 /// <param name="Threshold">Images whose correlation with an earlier one exceeds this are dropped.</param>
 /// <param name="CompareWithKeptOnly">Only earlier images that were kept count (greedy variant; written <c>dedup=T:kept</c>).</param>
 public sealed record DedupStep(double Threshold, bool CompareWithKeptOnly = false) : SetTransform
@@ -57,7 +57,7 @@ public sealed class DatasetSpec
         "Transforms (applied left to right):\n" +
         "  crop=H[xW]  centre crop     resize=H[xW][:area|:bicubic]  (default: area when shrinking, else bicubic)\n" +
         "  gray  mean of R,G,B         shuffle=SEED  one fixed pixel permutation for all images\n" +
-        "  dedup[=0.95][:kept]  SCIENCE 2 de-duplication (drop if correlated with any earlier image; :kept = only kept ones)\n" +
+        "  dedup[=0.95][:kept]  docs/science.md §2 de-duplication (drop if correlated with any earlier image; :kept = only kept ones)\n" +
         "  take=N  first N images\n" +
         "Example: 'jpeg:/data/celeba|crop=160|resize=40|gray|dedup|take=100000'";
 

@@ -3,7 +3,7 @@ using MemGen.Native;
 namespace MemGen.Data;
 
 /// <summary>
-/// De-duplication as in SCIENCE §2: average-pool each image to 20×20 (area averaging, per channel), remove the
+/// De-duplication as in docs/science.md §2: average-pool each image to 20×20 (area averaging, per channel), remove the
 /// image's mean, normalize, and drop any image whose correlation with an earlier image exceeds the threshold.
 /// Correlations are computed in blocks with single-precision GEMM (OpenBLAS), so 200k images fit in memory
 /// (N·C·400 floats of features plus one block of products).

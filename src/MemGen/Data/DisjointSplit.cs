@@ -88,7 +88,7 @@ public sealed record SplitManifest
 }
 
 /// <summary>
-/// Two disjoint training subsets of a pool (SCIENCE §2): S1 = the first N images, S2 = the last N images,
+/// Two disjoint training subsets of a pool (docs/science.md §2): S1 = the first N images, S2 = the last N images,
 /// and test images from the held-out part between them (or from a separate test set).
 /// </summary>
 /// <param name="S1">The first N images of the pool.</param>

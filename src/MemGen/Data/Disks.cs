@@ -42,7 +42,7 @@ public readonly record struct DiskParameters(double CenterX, double CenterY, dou
 public sealed record DiskSet(ImageSet Images, DiskParameters[] Parameters);
 
 /// <summary>
-/// Disks (SCIENCE §6): radius ~ U(3, (n−3)/2), centre ~ U(r, n−r) per axis, foreground and background ~ U(0,1);
+/// Disks (docs/science.md §6): radius ~ U(3, (n−3)/2), centre ~ U(r, n−r) per axis, foreground and background ~ U(0,1);
 /// hard edge, or anti-aliased by F×F supersampling. A 5-D manifold. Pixel (row y, column x) has its centre at
 /// (y + ½, x + ½). Image i is drawn from its own random stream (seed, i).
 /// </summary>

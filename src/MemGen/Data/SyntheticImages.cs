@@ -2,7 +2,7 @@ using MemGen.Tensors;
 
 namespace MemGen.Data;
 
-/// <summary>Isotropic Gaussian "images" x ~ N(m·1, s²I) in d dimensions (SCIENCE §6, §7). Image i uses stream (seed, i).</summary>
+/// <summary>Isotropic Gaussian "images" x ~ N(m·1, s²I) in d dimensions (docs/science.md §6, §7). Image i uses stream (seed, i).</summary>
 public static class GaussianImages
 {
     /// <summary>Generates <paramref name="count"/> vectors of <paramref name="shape"/> with i.i.d. N(mean, std²) entries.</summary>
@@ -50,7 +50,7 @@ public static class Sinusoids
     }
 }
 
-/// <summary>One image with random intensity rescalings x_i = a_i·x0, a_i ~ U(min, max): a 1-D ray (SCIENCE §4, §6). Image i uses stream (seed, i).</summary>
+/// <summary>One image with random intensity rescalings x_i = a_i·x0, a_i ~ U(min, max): a 1-D ray (docs/science.md §4, §6). Image i uses stream (seed, i).</summary>
 public static class RescaledImages
 {
     /// <summary>Generates <paramref name="count"/> rescaled copies of <paramref name="image"/> (of <paramref name="shape"/>).</summary>

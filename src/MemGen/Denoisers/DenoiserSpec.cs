@@ -10,10 +10,10 @@ public enum DenoiserKind
     /// <summary>A trained network checkpoint (evaluation mode, blind).</summary>
     Checkpoint,
 
-    /// <summary>The empirical optimal denoiser (pure memorizer) of a dataset (SCIENCE §4).</summary>
+    /// <summary>The empirical optimal denoiser (pure memorizer) of a dataset (docs/science.md §4).</summary>
     Empirical,
 
-    /// <summary>The Gaussian (Wiener) denoiser of a dataset's mean and covariance (SCIENCE §4).</summary>
+    /// <summary>The Gaussian (Wiener) denoiser of a dataset's mean and covariance (docs/science.md §4).</summary>
     Wiener,
 
     /// <summary>f(y) = y.</summary>

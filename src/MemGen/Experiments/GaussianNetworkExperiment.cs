@@ -68,7 +68,7 @@ public sealed record GaussianNetworkResult(
     IReadOnlyList<GaussianNetworkMeasurement> Measurements, IReadOnlyList<GaussianNetworkSummary> Summaries, TimeSpan Elapsed, IReadOnlyList<string> ReportProblems);
 
 /// <summary>
-/// <c>memgen experiment gaussian-network</c>: the nonlinear variant of SCIENCE §7. For every n and run: a fresh
+/// <c>memgen experiment gaussian-network</c>: the nonlinear variant of docs/science.md §7. For every n and run: a fresh
 /// training set of n isotropic Gaussian images, a blind bias-free network trained on it (a <see cref="TrainingRun"/> in
 /// models/, so a stopped experiment resumes), samples from Algorithm 1 started at the training mean, and the per-pixel
 /// KDE distances E_TG, E_OG to the training set and to a fresh original set (<see cref="PixelKernelDensity"/>; all sets
@@ -368,7 +368,7 @@ public static class GaussianNetworkExperiment
         IReadOnlyList<GaussianNetworkMeasurement> measurements, IReadOnlyList<(int N, string Path)> grids, JsonObject config, TimeSpan elapsed, DateTimeOffset started)
     {
         var report = new ReportBuilder("Trained denoiser on Gaussian images: per-pixel KDE transition",
-            string.Create(CultureInfo.InvariantCulture, $"SCIENCE.md §7 (nonlinear variant) · d = {settings.Dimension} ({settings.Size}×{settings.Size}) · {settings.Model} · R = {settings.Runs} runs per n"));
+            string.Create(CultureInfo.InvariantCulture, $"docs/science.md §7 (nonlinear variant) · d = {settings.Dimension} ({settings.Size}×{settings.Size}) · {settings.Model} · R = {settings.Runs} runs per n"));
         report.AddText(
             string.Create(CultureInfo.InvariantCulture,
                 $"Training images x ~ N({settings.Mean}·1, {settings.Std}²·I) in d = {settings.Dimension} pixels. For each n and run a fresh training set, a blind " +

@@ -5,7 +5,7 @@ using MemGen.Sampling;
 namespace MemGen.Experiments;
 
 /// <summary>
-/// Settings of the nonlinear variant of SCIENCE §7 (<c>memgen experiment gaussian-network</c>): isotropic Gaussian
+/// Settings of the nonlinear variant of docs/science.md §7 (<c>memgen experiment gaussian-network</c>): isotropic Gaussian
 /// images N(m·1, s²I) of Size×Size pixels, one network trained per training-set size n = ratio·d and run, sampled with
 /// Algorithm 1, compared with the per-pixel KDE metric against its training set and a fresh original set.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed record GaussianNetworkSettings
     /// <summary>R: independent runs per n (fresh training set, network, samples and original set each).</summary>
     public int Runs { get; init; } = 2;
 
-    /// <summary>N of the original set drawn fresh from the true law per run (SCIENCE §7: 10^4).</summary>
+    /// <summary>N of the original set drawn fresh from the true law per run (docs/science.md §7: 10^4).</summary>
     public int OriginalCount { get; init; } = 10_000;
 
     /// <summary>Samples generated per network (the generated set G).</summary>

@@ -17,7 +17,7 @@ public sealed record LinearGaussianResult(
     IReadOnlyList<LinearGaussianSummary> Summaries, TimeSpan Elapsed, IReadOnlyList<string> Files, IReadOnlyList<string> ReportProblems);
 
 /// <summary>
-/// <c>memgen experiment linear-gaussian</c> (SCIENCE.md §7): the linear one-step diffusion model on
+/// <c>memgen experiment linear-gaussian</c> (docs/science.md §7): the linear one-step diffusion model on
 /// isotropic Gaussian data and its memorization → generalization transition at n ≈ d. Writes into the run
 /// directory: config.json, measurements.csv (every run), summary.csv and summary.json (per (d, n): mean
 /// and spread of E_TG, E_OG, Δ, P(Δ &gt; 0), H², KL), and report.html with its figures.
@@ -170,7 +170,7 @@ public static class LinearGaussianExperiment
         JsonObject config, TimeSpan elapsed, DateTimeOffset started)
     {
         var report = new ReportBuilder("Linear diffusion model on Gaussian data: the n ≈ d transition",
-            $"SCIENCE.md §7 · d ∈ {{{string.Join(", ", settings.Dimensions)}}} · R = {settings.Runs} runs per point · N_original = {settings.OriginalCount}");
+            $"docs/science.md §7 · d ∈ {{{string.Join(", ", settings.Dimensions)}}} · R = {settings.Runs} runs per point · N_original = {settings.OriginalCount}");
         var byD = summaries.GroupBy(s => s.Dimension).OrderBy(g => g.Key).ToList();
         var transitions = byD.Select(g => (D: g.Key, Ratio: TransitionRatio(g))).ToList();
         string Describe((int D, double? Ratio) t) => t.Ratio is double r
@@ -185,7 +185,7 @@ public static class LinearGaussianExperiment
             "(generalization). Each point is R independent runs.\n\n" +
             "Where P(Δ > 0) first reaches 1/2 (interpolated): " + string.Join("; ", transitions.Select(Describe)) + ". " +
             "The claim of [H24] is a jump of P(Δ > 0) from near 0 to near 1 around n = d, with the squared Hellinger " +
-            "distance to the true law exactly 1 for n ≤ d (Σ_G singular) and falling after. This run follows SCIENCE.md §7 " +
+            "distance to the true law exactly 1 for n ≤ d (Σ_G singular) and falling after. This run follows docs/science.md §7 " +
             "(Σ_G = s_T²·B·Bᵀ, exact Gaussian normalizations); the reference code's Bᵀ·B covariance and (2π)^(1/2) " +
             "normalization are not copied, so where P(Δ > 0) rises can differ from the paper's figure. Even for n → ∞ the " +
             "linear one-step model does not reach the true law: Σ_G tends to s²·e^(−2T)s²/(e^(−2T)s² + Λ(1 − e^(−2T)))·I " +

@@ -38,7 +38,7 @@ public sealed class TransitionExperimentException : Exception
 }
 
 /// <summary>
-/// <c>memgen experiment transition</c>: the memorization → generalization transition as N grows (SCIENCE §2, §3, §5, §8;
+/// <c>memgen experiment transition</c>: the memorization → generalization transition as N grows (docs/science.md §2, §3, §5, §8;
 /// [K24] figures 1, 2, 15). For each N: disjoint subsets S1 (first N of the pool) and S2 (last N) and held-out test images
 /// between them; one network trained on each (resumable); denoising curves on train and test; K samples from each network
 /// and from the empirical optimal denoiser of each subset with the same seeds (Algorithm 1); memorization and cross-model
@@ -78,8 +78,8 @@ public static class TransitionExperiment
     /// <summary>
     /// The preset's settings.
     /// <para><c>quick</c> — the main job, Fashion-MNIST on 2 CPU cores in well under 20 minutes. The images are
-    /// resized to 16×16 (d = 256; 28×28 costs 3× more per image and needs a larger N to generalize, SCIENCE §8: the N
-    /// needed grows with image size) and de-duplicated (SCIENCE §2), which leaves about 22,500 of the 60,000 training images.
+    /// resized to 16×16 (d = 256; 28×28 costs 3× more per image and needs a larger N to generalize, docs/science.md §8: the N
+    /// needed grows with image size) and de-duplicated (docs/science.md §2), which leaves about 22,500 of the 60,000 training images.
     /// N ∈ {1, 10, 100, 1000, 10000}: 1 and 10 memorize easily, 100 is transitional, 1000 is enough for a small network at
     /// 16×16 to generalize and 10000 confirms it (the largest power of ten that fits twice in the de-duplicated pool).
     /// Network: a bias-free UNet with 2 blocks and width 32 (457k parameters; a global receptive field, which memorizing

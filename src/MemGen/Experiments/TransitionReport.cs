@@ -30,7 +30,7 @@ public static class TransitionReport
             "images of the pool) and S2 (the last N), then used as diffusion models: K samples are drawn from each with Algorithm 1, with the " +
             "same seeds, so sample i of both models starts from the same noise and receives the same injected noise. A model that memorizes " +
             "returns copies of its own training images, so the two models give different images. A model that generalizes learns the " +
-            "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], SCIENCE §5, §8). " +
+            "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5, §8). " +
             "The empirical optimal denoiser of each subset (the optimum of the training loss, a pure memorizer) is sampled the same way as a baseline.\n\n" +
             $"Sampler: Algorithm 1, {(settings.SamplerVariant == Sampling.Algorithm1Variant.Code ? "reference-code variant (step h_t = h0·t/(1 + h0·(t−1)) growing toward 1, and one final denoising step f(y), which returns clean images rather than images with σ∞ of noise left)" : "paper variant (fixed step h0, returns the last iterate)")}, " +
             string.Create(CultureInfo.InvariantCulture, $"h0 = {settings.SamplerStep}, β = {settings.SamplerBeta}, σ0 = 1, σ∞ = {settings.SamplerFinalSigma}, at most {settings.SamplerMaxSteps} steps; ") +

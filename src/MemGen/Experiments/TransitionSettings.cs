@@ -8,7 +8,7 @@ using MemGen.Training;
 namespace MemGen.Experiments;
 
 /// <summary>
-/// Everything that determines a transition experiment (SCIENCE §2, §3, §5): the data, the subset sizes N, the network,
+/// Everything that determines a transition experiment (docs/science.md §2, §3, §5): the data, the subset sizes N, the network,
 /// the training budget, the sampler and the measurements. Same settings ⇒ same subsets, weights, samples and numbers.
 /// </summary>
 public sealed record TransitionSettings
@@ -37,7 +37,7 @@ public sealed record TransitionSettings
     /// <summary>K, samples drawn from each model (same seeds for every model).</summary>
     public int Samples { get; init; } = 64;
 
-    /// <summary>Held-out test images, and the most images of each set used for the denoising curves (SCIENCE: 300).</summary>
+    /// <summary>Held-out test images, and the most images of each set used for the denoising curves (docs/science.md §5: 300).</summary>
     public int EvalImages { get; init; } = 300;
 
     /// <summary>Algorithm 1 variant (code: growing step and a final denoising step, which returns clean images).</summary>
@@ -105,7 +105,7 @@ public sealed record TransitionSettings
         return null;
     }
 
-    /// <summary>The training recipe of every model: SCIENCE §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
+    /// <summary>The training recipe of every model: docs/science.md §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
     public TrainingOptions TrainingOptions() => new()
     {
         LearningRate = LearningRate,

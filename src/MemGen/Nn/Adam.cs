@@ -70,7 +70,7 @@ public sealed class Adam
     public double GradientSquaredNorm() => _parameters.Sum(p => (double)TensorPrimitives.Dot<float>(p.Gradient.Span, p.Gradient.Span));
 }
 
-/// <summary>Learning rate multiplied by <paramref name="Factor"/> every <paramref name="Period"/> epochs (SCIENCE §2: ×0.5 every 100).</summary>
+/// <summary>Learning rate multiplied by <paramref name="Factor"/> every <paramref name="Period"/> epochs (docs/science.md §2: ×0.5 every 100).</summary>
 /// <param name="Initial">Learning rate at epoch 0.</param>
 /// <param name="Period">Epochs between decays.</param>
 /// <param name="Factor">Multiplier applied at each decay.</param>

@@ -3,7 +3,7 @@ using MemGen.Tensors;
 namespace MemGen.Nn;
 
 /// <summary>
-/// BF-CNN (SCIENCE §1, DnCNN without biases): conv(C→K) + ReLU, then L−2 × [conv(K→K), BF-BN, ReLU], then
+/// BF-CNN (docs/science.md §1, DnCNN without biases): conv(C→K) + ReLU, then L−2 × [conv(K→K), BF-BN, ReLU], then
 /// conv(K→C), linear. Predicts the residual. Layers are named "layer{i}.conv", "layer{i}.bn", "layer0.relu".
 /// </summary>
 public sealed class BfCnn : LayeredNetwork

@@ -3,7 +3,7 @@ using MemGen.Tensors;
 namespace MemGen.Nn;
 
 /// <summary>
-/// Bias-free batch norm (SCIENCE §1), optionally fused with the ReLU that follows it.
+/// Bias-free batch norm (docs/science.md §1), optionally fused with the ReLU that follows it.
 /// Training: sd_c = sqrt(var_{N,H,W}(x_c) + 1e-5) (biased), y = x/sd_c·γ_c, running_sd ← 0.9·running_sd + 0.1·sd_c.
 /// Evaluation: y = x/running_sd_c·γ_c. No mean subtraction, no additive term. With <see cref="FusedRelu"/> the
 /// output is max(0, ·) in the same pass (and the backward pass gates on the output).
@@ -58,7 +58,7 @@ public sealed class BiasFreeBatchNorm
     /// <summary>Running sd ("name.running_sd"), updated by training passes.</summary>
     public NamedTensor RunningSd { get; }
 
-    /// <summary>γ ← clamp(N(0,1)·2/9/64, −0.025, 0.025) (SCIENCE §1, the reference code's init).</summary>
+    /// <summary>γ ← clamp(N(0,1)·2/9/64, −0.025, 0.025) (docs/science.md §1, the reference code's init).</summary>
     public void InitializeGamma(DeterministicRng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);

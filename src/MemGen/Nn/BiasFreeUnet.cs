@@ -3,7 +3,7 @@ using MemGen.Tensors;
 namespace MemGen.Nn;
 
 /// <summary>
-/// Bias-free UNet (SCIENCE §1): B encoder blocks of width K·2^b, a mid block of width 2·K·2^(B−1), B decoder blocks.
+/// Bias-free UNet (docs/science.md §1): B encoder blocks of width K·2^b, a mid block of width 2·K·2^(B−1), B decoder blocks.
 /// Each block is two [conv 3×3, BF-BN, ReLU] layers, except the very first conv (ReLU, no BN) and the last decoder
 /// conv (K→C, linear). Down: 2×2 average pooling; up: 2×2 stride-2 transposed conv (no bias); skips:
 /// cat([upsampled, encoder output before pooling]) along channels — the order of bench/pytorch/train_step.py.
@@ -23,7 +23,7 @@ public sealed class BiasFreeUnet : LayeredNetwork
 
     /// <summary>
     /// Builds the network and initializes it from <c>DeterministicRng(seed)</c> in forward order: Kaiming-normal
-    /// (fan-in as PyTorch computes it) weights, γ as SCIENCE §1.
+    /// (fan-in as PyTorch computes it) weights, γ as docs/science.md §1.
     /// </summary>
     public BiasFreeUnet(int blocks, int width, int channels, IConvolutionFactory convolutions, long seed)
         : base(new NetworkSpec(NetworkArchitecture.Unet, blocks, width), channels)

@@ -4,7 +4,7 @@ namespace MemGen.Nn;
 
 /// <summary>
 /// A blind, bias-free network that predicts the noise residual r(y) of a noisy image y; the denoiser is
-/// f(y) = y − r(y) (SCIENCE §1). Layers cache what Backward needs during a training Forward.
+/// f(y) = y − r(y) (docs/science.md §1). Layers cache what Backward needs during a training Forward.
 /// </summary>
 public abstract class DenoisingNetwork : IDisposable
 {
@@ -38,7 +38,7 @@ public abstract class DenoisingNetwork : IDisposable
 
     /// <summary>
     /// Linearizes the evaluation-mode network at <paramref name="noisy"/> (ReLU switches frozen there) for exact
-    /// Jacobian-vector products J·v and Jᵀ·u (SCIENCE §5). Networks without that support throw <see cref="NotSupportedException"/>.
+    /// Jacobian-vector products J·v and Jᵀ·u (docs/science.md §5). Networks without that support throw <see cref="NotSupportedException"/>.
     /// </summary>
     public virtual LinearizedNetwork LinearizeAt(Tensor noisy) =>
         throw new NotSupportedException($"{GetType().Name} cannot be linearized.");

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace MemGen.Nn;
 
-/// <summary>The two network families of SCIENCE §1.</summary>
+/// <summary>The two network families of docs/science.md §1.</summary>
 public enum NetworkArchitecture
 {
     /// <summary>DnCNN without biases: <c>bfcnn:layers=L,width=K</c>.</summary>

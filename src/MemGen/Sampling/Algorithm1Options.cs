@@ -3,7 +3,7 @@ using MemGen.Data;
 
 namespace MemGen.Sampling;
 
-/// <summary>The two variants of Algorithm 1 (SCIENCE §3).</summary>
+/// <summary>The two variants of Algorithm 1 (docs/science.md §3).</summary>
 public enum Algorithm1Variant
 {
     /// <summary>Paper: fixed step h_t = h0; return the last iterate y.</summary>
@@ -13,7 +13,7 @@ public enum Algorithm1Variant
     Code,
 }
 
-/// <summary>Settings of Algorithm 1; the defaults are the paper's values (SCIENCE §3).</summary>
+/// <summary>Settings of Algorithm 1; the defaults are the paper's values (docs/science.md §3).</summary>
 public sealed record Algorithm1Options
 {
     /// <summary>Paper (default) or reference-code variant.</summary>
@@ -34,7 +34,7 @@ public sealed record Algorithm1Options
     /// <summary>max_T: a sample still above σ∞ after this many steps is marked as not converging.</summary>
     public int MaxSteps { get; init; } = 10_000;
 
-    /// <summary>A sample whose σ_t exceeds this is marked as diverging. SCIENCE: 2.</summary>
+    /// <summary>A sample whose σ_t exceeds this is marked as diverging. docs/science.md §3: 2.</summary>
     public double DivergenceSigma { get; init; } = 2.0;
 
     /// <summary>m: the mean image of the start (reference code: the training-set mean). Null: <see cref="MeanValue"/> everywhere.</summary>

@@ -5,7 +5,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace MemGen.Sampling;
 
 /// <summary>
-/// Algorithm 1 of SCIENCE §3: stochastic coarse-to-fine gradient ascent on the denoiser's implicit log-density.
+/// Algorithm 1 of docs/science.md §3: stochastic coarse-to-fine gradient ascent on the denoiser's implicit log-density.
 /// <code>
 /// y0 = m + σ0·z;  repeat t = 1, 2, ...:  r = y − f(y);  σ_t = ‖r‖/√d;
 ///   γ_t = σ_t·sqrt((1 − βh_t)² − (1 − h_t)²);  y ← y − h_t·r + γ_t·z

@@ -13,7 +13,7 @@ public enum ProbabilityFlowMethod
     Heun,
 }
 
-/// <summary>Settings of the deterministic probability-flow sampler (SCIENCE §3, beyond the paper).</summary>
+/// <summary>Settings of the deterministic probability-flow sampler (docs/science.md §3, beyond the paper).</summary>
 public sealed record ProbabilityFlowOptions
 {
     /// <summary>Euler (default) or Heun.</summary>

@@ -14,7 +14,7 @@ public readonly record struct StepOutcome(double Loss, bool GradientIsFinite)
 }
 
 /// <summary>
-/// One training step of SCIENCE §2 as a pure function of (state, step): the batch of step s
+/// One training step of docs/science.md §2 as a pure function of (state, step): the batch of step s
 /// (<see cref="BatchSchedule"/>), its noise (<see cref="TrainingNoise"/>), the residual loss
 /// Σ (r(y) − σz)² / B with gradient 2(r − σz)/B, and an Adam update at the learning rate of step s's epoch.
 /// All buffers are allocated once.

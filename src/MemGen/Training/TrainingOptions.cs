@@ -1,7 +1,7 @@
 namespace MemGen.Training;
 
 /// <summary>
-/// The training recipe of SCIENCE §2 (defaults are the paper's values) plus run-keeping settings.
+/// The training recipe of docs/science.md §2 (defaults are the paper's values) plus run-keeping settings.
 /// An "epoch" is <see cref="ImagesPerEpoch"/> images drawn from the training set tiled to that size, rounded up
 /// to whole batches; the learning rate is multiplied by <see cref="LearningRateDecay"/> every
 /// <see cref="LearningRateDecayEpochs"/> epochs. Each image gets its own σ = <see cref="SigmaMax"/>·u^<see cref="SigmaExponent"/>, u ~ U(0,1).

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.IO.Compression;
 using MemGen.Data;
-using Xunit.Abstractions;
 
 namespace MemGen.Tests.Data;
 
@@ -111,36 +109,5 @@ public class IdxReaderTests
         File.WriteAllBytes(labels, IdxBytes(0x08, [3], [0, 1, 2]));
         var e = Assert.Throws<DataFormatException>(() => IdxReader.ReadImages(images, labels));
         Assert.Contains(labels, e.Message);
-    }
-}
-
-[CollectionDefinition("Timing", DisableParallelization = true)]
-public class TimingCollection;
-
-[Collection("Timing")]
-public class FashionMnistTimingTests(ITestOutputHelper output)
-{
-    [Fact]
-    public void ReadingSixtyThousandTrainingImagesTakesWellUnderASecond()
-    {
-        // The machine is shared, so wall time is reported but CPU time (which other processes cannot inflate)
-        // is what is asserted: this collection runs alone, so the process CPU time is the read's.
-        DatasetLoader.Load("fashion-mnist:test"); // JIT warm-up on the smaller file
-        var process = Process.GetCurrentProcess();
-        var wall = new List<double>();
-        var cpu = new List<double>();
-        for (int i = 0; i < 3; i++)
-        {
-            process.Refresh();
-            var cpu0 = process.TotalProcessorTime;
-            var sw = Stopwatch.StartNew();
-            var train = DatasetLoader.Load("fashion-mnist:train");
-            wall.Add(sw.Elapsed.TotalSeconds);
-            process.Refresh();
-            cpu.Add((process.TotalProcessorTime - cpu0).TotalSeconds);
-            Assert.Equal(60000, train.Count);
-        }
-        output.WriteLine($"fashion-mnist:train read: wall {string.Join(", ", wall.Select(t => $"{t * 1000:F0} ms"))}; CPU {string.Join(", ", cpu.Select(t => $"{t * 1000:F0} ms"))}");
-        Assert.True(cpu.Min() < 0.8, $"best of 3 reads used {cpu.Min():F2} s of CPU (wall {wall.Min():F2} s)");
     }
 }

@@ -9,7 +9,7 @@ namespace MemGen.Tests.Training;
 /// <summary>Small image sets and run settings shared by the training tests.</summary>
 internal static class TrainingTestData
 {
-    /// <summary>N images of i.i.d. N(mean, std²) pixels (isotropic Gaussian data, SCIENCE §6).</summary>
+    /// <summary>N images of i.i.d. N(mean, std²) pixels (isotropic Gaussian data, docs/science.md §6).</summary>
     public static ImageSet Gaussian(int count, int size, double mean, double std, long seed)
     {
         var pixels = new float[count * size * size];

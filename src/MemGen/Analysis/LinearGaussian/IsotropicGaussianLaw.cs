@@ -2,7 +2,7 @@ using MemGen.Tensors;
 
 namespace MemGen.Analysis.LinearGaussian;
 
-/// <summary>The true data law of SCIENCE.md §7: x ~ N(m·1, s²·I) in d dimensions.</summary>
+/// <summary>The true data law of docs/science.md §7: x ~ N(m·1, s²·I) in d dimensions.</summary>
 /// <param name="Dimension">d.</param>
 /// <param name="Mean">m (every coordinate).</param>
 /// <param name="Std">s (&gt; 0).</param>

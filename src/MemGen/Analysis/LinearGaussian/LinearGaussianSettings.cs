@@ -1,7 +1,7 @@
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
-/// Every setting of the linear-Gaussian study (SCIENCE.md §7). Defaults are the reference values:
+/// Every setting of the linear-Gaussian study (docs/science.md §7). Defaults are the reference values:
 /// m = 10, s = 1, T = 2, Λ = e^(−2T), 10^4 original points, R = 300 runs, d ∈ {16, 32, 64, 100}.
 /// </summary>
 public sealed record LinearGaussianSettings

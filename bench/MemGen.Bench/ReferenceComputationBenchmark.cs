@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Bench;

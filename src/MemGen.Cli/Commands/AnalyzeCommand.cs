@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MemGen.Data;
+using MemGen.Images;
 using Spectre.Console;
 
 namespace MemGen.Cli.Commands;

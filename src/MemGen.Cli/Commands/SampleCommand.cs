@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Sampling;
 
@@ -180,7 +181,7 @@ public static class SampleCommand
                 if (meanData.Count == 0) return Fail($"--start-mean: '{meanSpec}' has no images");
                 if (meanData.ImageSize != shape.Channels * shape.Height * shape.Width)
                     return Fail($"--start-mean: '{meanSpec}' images are {meanData.Channels}x{meanData.Height}x{meanData.Width}, the samples {Describe(shape)}");
-                meanImage = Analysis.ImageStatistics.MeanImage(meanData);
+                meanImage = ImageStatistics.MeanImage(meanData);
                 meanDescription = $"mean image of {meanSpec}";
             }
             else if (meanValue is float v)
@@ -189,7 +190,7 @@ public static class SampleCommand
             }
             else if (opened.Data is not null)
             {
-                meanImage = Analysis.ImageStatistics.MeanImage(opened.Data);
+                meanImage = ImageStatistics.MeanImage(opened.Data);
                 meanDescription = "data mean image";
             }
             else if (r.StartMean == "data")

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Training;

@@ -1,7 +1,8 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Analysis;

@@ -1,5 +1,6 @@
 using System.Text;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Analysis;
 

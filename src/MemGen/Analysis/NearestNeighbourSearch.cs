@@ -1,4 +1,5 @@
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Native;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 

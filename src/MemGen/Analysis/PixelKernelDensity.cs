@@ -1,4 +1,5 @@
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Analysis;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.IntegralTransforms;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Data;

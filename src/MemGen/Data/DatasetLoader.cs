@@ -1,3 +1,5 @@
+using MemGen.Images;
+
 namespace MemGen.Data;
 
 /// <summary>

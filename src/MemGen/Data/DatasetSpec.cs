@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Images;
 
 namespace MemGen.Data;
 

@@ -1,3 +1,4 @@
+using MemGen.Images;
 using MemGen.Native;
 
 namespace MemGen.Data;

@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using MemGen.Images;
 
 namespace MemGen.Data;
 

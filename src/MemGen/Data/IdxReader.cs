@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MemGen.Images;
 
 namespace MemGen.Data;
 

@@ -1,16 +1,7 @@
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Data;
-
-/// <summary>The shape of one image: channels × height × width.</summary>
-public readonly record struct ImageShape(int Channels, int Height, int Width)
-{
-    /// <summary>Values per image (C·H·W).</summary>
-    public int Size => Channels * Height * Width;
-
-    /// <inheritdoc/>
-    public override string ToString() => $"{Channels}×{Height}×{Width}";
-}
 
 /// <summary>A transform applied to every image independently (crop, resize, grayscale, pixel permutation).</summary>
 public interface IImageTransform
@@ -252,18 +243,5 @@ public static class ImageTransforms
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
         int n = Math.Min(count, images.Count);
         return images.Subset(Enumerable.Range(0, n).ToArray(), $"take={count}");
-    }
-
-    /// <summary>(N,H,W,C) values to (N,C,H,W).</summary>
-    public static float[] ChannelsLastToFirst(float[] values, int count, int height, int width, int channels)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        var result = new float[values.Length];
-        int plane = height * width, size = plane * channels;
-        for (int n = 0; n < count; n++)
-            for (int p = 0; p < plane; p++)
-                for (int c = 0; c < channels; c++)
-                    result[n * size + c * plane + p] = values[n * size + p * channels + c];
-        return result;
     }
 }

@@ -1,8 +1,9 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using MemGen.Analysis;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MemGen.Denoisers;
 

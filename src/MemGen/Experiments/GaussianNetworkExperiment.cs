@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
-using MemGen.Analysis;
+using System.Text;
 using MemGen.Analysis.LinearGaussian;
+using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Reporting;
 
 namespace MemGen.Experiments;

@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using MemGen.Analysis;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Experiments;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Analysis;
+using MemGen.Images;
 using MemGen.Reporting;
 
 namespace MemGen.Experiments;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Sampling;
 using MemGen.Training;

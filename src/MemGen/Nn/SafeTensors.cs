@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;

@@ -1,5 +1,6 @@
 using MemGen.Analysis;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Sampling;
 

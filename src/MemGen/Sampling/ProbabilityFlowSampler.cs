@@ -1,4 +1,5 @@
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Sampling;
@@ -41,7 +42,7 @@ public sealed record ProbabilityFlowOptions
     public int BatchSize { get; init; } = 64;
 
     /// <summary>These options with the start mean set to the mean image of <paramref name="training"/>.</summary>
-    public ProbabilityFlowOptions WithTrainingMean(MemGen.Data.ImageSet training) => this with { MeanImage = MemGen.Analysis.ImageStatistics.MeanImage(training) };
+    public ProbabilityFlowOptions WithTrainingMean(ImageSet training) => this with { MeanImage = ImageStatistics.MeanImage(training) };
 
     /// <summary>The schedule σ_0 = σmax > ... > σ_Steps = σmin (geometric).</summary>
     public float[] Schedule()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Training;
 

@@ -1,4 +1,5 @@
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Tensors;
 

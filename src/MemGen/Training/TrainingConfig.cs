@@ -1,9 +1,10 @@
-using System.Security.Cryptography;
 using System.Runtime.InteropServices;
-using System.Text.Json;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Nn;
 
 namespace MemGen.Training;

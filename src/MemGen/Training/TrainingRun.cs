@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Tensors;
 

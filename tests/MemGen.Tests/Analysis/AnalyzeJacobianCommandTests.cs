@@ -1,3 +1,4 @@
+using MemGen.Images;
 using MemGen.Nn;
 
 namespace MemGen.Tests.Analysis;
@@ -35,9 +36,9 @@ public sealed class AnalyzeJacobianCommandTests : IDisposable
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")))!;
         Assert.Equal(lambdas.Sum(), (double)summary["effective_dimensionality_trace"]!, 1e-9);
         Assert.True((double)summary["euler_relative_error"]! < 1e-4);
-        var vectors = MemGen.Data.NpyReader.Read(Path.Combine(outDir, "eigenvectors.npy"));
+        var vectors = MemGen.Images.NpyReader.Read(Path.Combine(outDir, "eigenvectors.npy"));
         Assert.Equal([4, 1, 8, 8], vectors.Shape);
-        var jacobian = MemGen.Data.NpyReader.Read(Path.Combine(outDir, "jacobian.npy"));
+        var jacobian = MemGen.Images.NpyReader.Read(Path.Combine(outDir, "jacobian.npy"));
         Assert.Equal([64, 64], jacobian.Shape);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MemGen.Analysis;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tests.Denoisers;
 
 namespace MemGen.Tests.Analysis;
@@ -106,7 +107,7 @@ public class DenoisingCurveCapTests
 }
 
 /// <summary>Returns the clean images exactly (in order), whatever the input.</summary>
-internal sealed class CleanOracle(MemGen.Data.ImageSet clean) : IDenoiser
+internal sealed class CleanOracle(MemGen.Images.ImageSet clean) : IDenoiser
 {
     public string Name => "clean-oracle";
     public bool IsBlind => true;
@@ -123,8 +124,8 @@ public class ManifoldOracleTests
         // Per-image PSNR of the ray oracle is PSNR_in + 10·log10(d) − 10·log10(χ²₁); E[−10·log10 χ²₁] = 10·(γ + ln 2)/ln 10
         // ≈ 5.51 dB (γ = Euler's constant), so the averaged curve sits that far above the closed-form line.
         var x0 = DenoiserTestData.Uniform(1, 1, 8, 8, seed: 60);
-        var images = new MemGen.Data.ImageSet(Enumerable.Range(0, 300).SelectMany(i => x0.Pixels.Select(v => v * (0.5f + i / 600f))).ToArray(),
-            300, 1, 8, 8, new MemGen.Data.Provenance("ray", []));
+        var images = new MemGen.Images.ImageSet(Enumerable.Range(0, 300).SelectMany(i => x0.Pixels.Select(v => v * (0.5f + i / 600f))).ToArray(),
+            300, 1, 8, 8, new MemGen.Images.Provenance("ray", []));
         var curve = DenoisingCurve.Measure(new RayDenoiser(x0.Pixels), images, null, new DenoisingCurveOptions { Sigmas = [0.01, 0.02] });
         double bias = 10 * (0.5772156649 + Math.Log(2)) / Math.Log(10);
         for (int k = 0; k < 2; k++)

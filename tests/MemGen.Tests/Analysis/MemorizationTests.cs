@@ -1,6 +1,7 @@
 using System.Globalization;
 using MemGen.Analysis;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Tests.Denoisers;
 
 namespace MemGen.Tests.Analysis;

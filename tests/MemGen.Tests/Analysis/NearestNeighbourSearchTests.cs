@@ -1,5 +1,6 @@
 using MemGen.Analysis;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Tensors;
 using MemGen.Tests.Denoisers;
 

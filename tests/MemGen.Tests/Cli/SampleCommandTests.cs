@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MemGen.Cli;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Tests.Cli;
 
@@ -102,7 +103,7 @@ public sealed class SampleCommandTests : IDisposable
         var plain = Dir("mean-zero");
         Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x8x8", "--count", "2", "--out", withMean, "--start-mean", Data, "--sampler", "flow-euler", "--steps", "1"));
         Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x8x8", "--count", "2", "--out", plain, "--start-mean", "0", "--sampler", "flow-euler", "--steps", "1"));
-        var mean = MemGen.Analysis.ImageStatistics.MeanImage(DatasetLoader.Load(Data));
+        var mean = MemGen.Images.ImageStatistics.MeanImage(DatasetLoader.Load(Data));
         var a = NpyReader.Read(Path.Combine(withMean, "samples.npy")).Values;
         var b = NpyReader.Read(Path.Combine(plain, "samples.npy")).Values;
         for (int i = 0; i < a.Length; i++) Assert.Equal(mean[i % 64], a[i] - b[i], 1e-5f);

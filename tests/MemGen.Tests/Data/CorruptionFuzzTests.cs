@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Tensors;
 

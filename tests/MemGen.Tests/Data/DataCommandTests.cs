@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MemGen.Cli;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Tests.Data;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using MemGen.Data;
+using MemGen.Images;
 
 namespace MemGen.Tests.Data;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Tests.Data;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using MemGen.Data;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Tests.Data;

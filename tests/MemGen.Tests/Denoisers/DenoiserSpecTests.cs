@@ -1,5 +1,6 @@
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
@@ -62,7 +63,7 @@ public sealed class DenoiserSpecTests : IDisposable
         }
         using var wiener = DenoiserSpec.Parse("wiener:" + Gaussian).Open();
         var gaussian = Assert.IsType<GaussianDenoiser>(wiener.Denoiser);
-        var mean = MemGen.Analysis.ImageStatistics.MeanImage(data);
+        var mean = MemGen.Images.ImageStatistics.MeanImage(data);
         for (int j = 0; j < 16; j++) Assert.Equal(mean[j], gaussian.Mean[j], 1e-6f);
     }
 

@@ -1,5 +1,6 @@
 using MemGen.Analysis;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Tests.Denoisers;
@@ -7,7 +8,7 @@ namespace MemGen.Tests.Denoisers;
 public class EmpiricalOptimalDenoiserTests
 {
     /// <summary>Direct softmax over all training images in double precision.</summary>
-    private static double[] Naive(MemGen.Data.ImageSet train, ReadOnlySpan<float> y, double sigma)
+    private static double[] Naive(MemGen.Images.ImageSet train, ReadOnlySpan<float> y, double sigma)
     {
         int d = train.ImageSize;
         var logits = new double[train.Count];

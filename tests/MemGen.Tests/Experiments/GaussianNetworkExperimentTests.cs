@@ -3,6 +3,7 @@ using MemGen.Analysis;
 using MemGen.Cli;
 using MemGen.Data;
 using MemGen.Experiments;
+using MemGen.Images;
 using MemGen.Reporting;
 
 namespace MemGen.Tests.Experiments;

@@ -1,6 +1,7 @@
 using MemGen.Cli;
 using MemGen.Data;
 using MemGen.Experiments;
+using MemGen.Images;
 using MemGen.Reporting;
 using MemGen.Tests.Reporting;
 

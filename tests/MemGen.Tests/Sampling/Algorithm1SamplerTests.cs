@@ -1,5 +1,6 @@
 using MemGen.Analysis;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Sampling;
 using MemGen.Tensors;
 using MemGen.Tests.Denoisers;
@@ -22,7 +23,7 @@ internal sealed class ShrinkDenoiser(float centre, float factor) : IDenoiser
 
 public class Algorithm1SamplerTests
 {
-    private static double RmsToNearest(ReadOnlySpan<float> sample, MemGen.Data.ImageSet train)
+    private static double RmsToNearest(ReadOnlySpan<float> sample, MemGen.Images.ImageSet train)
     {
         double best = double.MaxValue;
         for (int i = 0; i < train.Count; i++) best = Math.Min(best, Math.Sqrt(ImageStatistics.MeanSquaredError(sample, train.Image(i))));

@@ -1,5 +1,6 @@
 using MemGen.Analysis;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Sampling;
 using MemGen.Tensors;
 using MemGen.Tests.Denoisers;

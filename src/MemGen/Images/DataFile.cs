@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>Reads whole data files into memory, transparently un-gzipping, with errors as <see cref="DataFormatException"/>.</summary>
 internal static class DataFile

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>A NumPy array read from a <c>.npy</c> file, as float values (unscaled) with its shape and dtype.</summary>
 /// <param name="Values">Values in C (row-major) order.</param>
@@ -56,7 +56,7 @@ public static partial class NpyReader
             // Values are 0..255 exactly; same scaling as IDX bytes (v / 255).
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
         }
-        if (channelsLast) values = ImageTransforms.ChannelsLastToFirst(values, n, h, w, c);
+        if (channelsLast) values = ChannelsLastToFirst(values, n, h, w, c);
         return new ImageSet(values, n, c, h, w, provenance);
     }
 
@@ -146,6 +146,19 @@ public static partial class NpyReader
 
     [GeneratedRegex(@"['""]shape['""]\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
+
+    /// <summary>(N,H,W,C) values to (N,C,H,W).</summary>
+    internal static float[] ChannelsLastToFirst(float[] values, int count, int height, int width, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var result = new float[values.Length];
+        int plane = height * width, size = plane * channels;
+        for (int n = 0; n < count; n++)
+            for (int p = 0; p < plane; p++)
+                for (int c = 0; c < channels; c++)
+                    result[n * size + c * plane + p] = values[n * size + p * channels + c];
+        return result;
+    }
 }
 
 /// <summary>Writes NumPy <c>.npy</c> files (format 1.0, little-endian, C order) atomically.</summary>

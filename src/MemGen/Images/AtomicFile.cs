@@ -1,4 +1,4 @@
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>
 /// Writes files atomically: content goes to a temporary file in the same folder, which is renamed over the

@@ -1,6 +1,4 @@
-using MemGen.Data;
-
-namespace MemGen.Analysis;
+namespace MemGen.Images;
 
 /// <summary>Pixel statistics of image sets and of pairs of images (pure functions).</summary>
 public static class ImageStatistics

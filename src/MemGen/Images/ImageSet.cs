@@ -1,4 +1,4 @@
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>Where an image set came from and what was done to it, so a result can be reproduced.</summary>
 /// <param name="Source">The dataset spec or file it was read from.</param>

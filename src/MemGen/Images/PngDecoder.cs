@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>A decoded image: C×H×W float pixels in [0,1], channel-planar.</summary>
 /// <param name="Pixels">The pixels.</param>

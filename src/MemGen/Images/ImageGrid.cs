@@ -1,4 +1,4 @@
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>A composed grid image: C×H×W float pixels in [0,1].</summary>
 /// <param name="Pixels">Channel-planar pixels.</param>

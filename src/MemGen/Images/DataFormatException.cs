@@ -1,4 +1,4 @@
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>
 /// A data file, folder or dataset spec that MemGen cannot read: the message is one line naming the file

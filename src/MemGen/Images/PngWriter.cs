@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MemGen.Data;
+namespace MemGen.Images;
 
 /// <summary>CRC-32 (ISO-HDLC polynomial 0xEDB88320) as PNG chunks use it.</summary>
 internal static class PngCrc

@@ -1,4 +1,3 @@
-using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Native;

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text;
-using MemGen.Data;
 using MemGen.Images;
 using MemGen.Tensors;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
-using MemGen.Data;
 using MemGen.Images;
 
 namespace MemGen.Reporting;

@@ -7,7 +7,7 @@ using MemGen.Tensors;
 
 namespace MemGen.Analysis;
 
-/// <summary>Settings of a denoising-curve measurement (docs/science.md §5).</summary>
+/// <summary>Settings of a denoising-curve measurement (docs/science.md §5.1).</summary>
 public sealed record DenoisingCurveOptions
 {
     /// <summary>The 15 standard noise levels σ = logspace(0.3, 2.4, 15)/255 (input PSNR ≈ 42 … 0 dB).</summary>
@@ -17,7 +17,7 @@ public sealed record DenoisingCurveOptions
     /// <summary>Noise levels to measure at.</summary>
     public IReadOnlyList<double> Sigmas { get; init; } = StandardSigmas;
 
-    /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5: 300.</summary>
+    /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5.1: 300.</summary>
     public int MaxImages { get; init; } = 300;
 
     /// <summary>Seed of the noise. Image j at level k gets the stream (seed, k·2³² + j), the same for any denoiser.</summary>
@@ -38,7 +38,7 @@ public sealed record DenoisingCurveOptions
 }
 
 /// <summary>
-/// PSNR of a denoiser's output vs the input PSNR, on training and on test images (docs/science.md §5). PSNR is computed
+/// PSNR of a denoiser's output vs the input PSNR, on training and on test images (docs/science.md §5.1). PSNR is computed
 /// per image, 10·log10(1/MSE), and averaged over images. The PSNR gap is the mean over σ of train − test PSNR.
 /// Test values are NaN when no test set was given. Exact recovery (MSE = 0, e.g. the empirical optimal denoiser on its
 /// own training images) is counted as <see cref="MaxPsnr"/> dB so that averages stay finite.

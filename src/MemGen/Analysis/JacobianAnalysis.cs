@@ -5,7 +5,7 @@ using MemGen.Tensors;
 namespace MemGen.Analysis;
 
 /// <summary>
-/// Result of <see cref="JacobianAnalysis.Analyze"/> (docs/science.md §5, GAHB): the denoiser Jacobian J = ∂f/∂y at y = x + σz and
+/// Result of <see cref="JacobianAnalysis.Analyze"/> (docs/science.md §5.6, GAHB): the denoiser Jacobian J = ∂f/∂y at y = x + σz and
 /// the eigendecomposition of its symmetric part S = (J + Jᵀ)/2.
 /// </summary>
 /// <param name="Channels">Image channels.</param>
@@ -33,7 +33,7 @@ public sealed record JacobianAnalysisResult(int Channels, int Height, int Width,
 }
 
 /// <summary>
-/// Jacobian analysis of a bias-free denoiser (docs/science.md §5, GAHB). The full Jacobian is assembled from exact products
+/// Jacobian analysis of a bias-free denoiser (docs/science.md §5.6, GAHB). The full Jacobian is assembled from exact products
 /// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt"/>), pushing the standard basis through in batches.
 /// </summary>
 public static class JacobianAnalysis

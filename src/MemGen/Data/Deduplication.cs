@@ -21,7 +21,7 @@ public static class Deduplication
 
     /// <summary>
     /// The indices (ascending) of the images that are kept. By default an image is dropped when it correlates
-    /// above <paramref name="threshold"/> with any earlier image (the literal rule of §2); with
+    /// above <paramref name="threshold"/> with any earlier image (the literal rule of docs/science.md §2.5); with
     /// <paramref name="compareWithKeptOnly"/> only earlier images that were themselves kept count. An image with
     /// constant pooled pixels has no defined correlation and is never a duplicate.
     /// </summary>

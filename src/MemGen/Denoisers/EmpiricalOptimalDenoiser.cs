@@ -7,7 +7,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace MemGen.Denoisers;
 
 /// <summary>
-/// The empirical optimal denoiser of a training set (docs/science.md §4): the minimizer of the training loss,
+/// The empirical optimal denoiser of a training set (docs/science.md §4.1): the minimizer of the training loss,
 /// f*(y; σ) = Σ_i softmax_i(−‖y − x_i‖² / 2σ²) · x_i. It is a pure memorizer and needs σ.
 /// </summary>
 /// <remarks>

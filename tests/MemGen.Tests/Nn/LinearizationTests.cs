@@ -5,7 +5,7 @@ using static MemGen.Tests.Nn.GradientCheck;
 
 namespace MemGen.Tests.Nn;
 
-/// <summary>Bias-free properties in evaluation mode and the exactness of the linearized network (docs/science.md §1, §5).</summary>
+/// <summary>Bias-free properties in evaluation mode and the exactness of the linearized network (docs/science.md §1.1, §1.5).</summary>
 public class LinearizationTests
 {
     private static readonly ReferenceConvolutionFactory s_reference = new();

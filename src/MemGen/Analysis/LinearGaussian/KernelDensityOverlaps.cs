@@ -4,7 +4,7 @@ using MemGen.Native;
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
-/// Closed-form Gaussian integrals behind E_TG and E_OG (§7), in log space and float64. A smoothed set is
+/// Closed-form Gaussian integrals behind E_TG and E_OG (docs/science.md §7.4), in log space and float64. A smoothed set is
 /// p_S(x) = (1/N)·Σ_k N(x; x_k, ε²I); the generated law is a <see cref="SpectralGaussian"/> N(μ, Σ).
 /// Both use ∫N(x; a, A)·N(x; b, B) dx = N(a; b, A + B).
 /// </summary>

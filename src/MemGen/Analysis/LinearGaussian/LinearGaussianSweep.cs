@@ -21,7 +21,7 @@ public sealed record LinearGaussianMeasurement(
     double SquaredHellinger, double KullbackLeibler, int Rank);
 
 /// <summary>
-/// Runs the §7 study: for each d and run r, one original set (N points from the true law, shared by the
+/// Runs the study of docs/science.md §7.5: for each d and run r, one original set (N points from the true law, shared by the
 /// n values of that run), and for each n a fresh training set and forward noise, the fitted linear
 /// denoiser, its generated law, and the distances. Runs go in parallel; every random stream is
 /// DeterministicRng(seed, stream(d, r, n)), so results do not depend on the thread count.

@@ -1,7 +1,7 @@
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
-/// One-step generation of §7: x_T ~ N(e^(−T)·mean(X0), s_T²·I) with s_T² = e^(−2T)·v̄ + Λ(1 − e^(−2T))
+/// One-step generation of docs/science.md §7.3: x_T ~ N(e^(−T)·mean(X0), s_T²·I) with s_T² = e^(−2T)·v̄ + Λ(1 − e^(−2T))
 /// (v̄ = mean per-pixel variance of the training set, unbiased as torch.var), then x = β0 + B·x_T. Hence the
 /// generated law is N(μ_G, Σ_G) with μ_G = β0 + e^(−T)·B·mean(X0) and Σ_G = s_T²·B·Bᵀ (not the reference
 /// code's Bᵀ·B).

@@ -94,15 +94,30 @@ public static class ExperimentCommand
         var runs = new Option<int?>("--runs") { Description = "R, independent runs per (d, n) (paper 300)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: one per core)." };
+        var covariance = new Option<string?>("--covariance")
+        {
+            Description = "Covariance of the generated law (docs/science.md §7.3): model (s_T²·B·Bᵀ, the law of the model's samples), " +
+                          "reference-code (s_T²·Bᵀ·B, as the [H24] code), or both (default: the preset's; quick: model, paper: both).",
+        };
+        covariance.AcceptOnlyFromAmong("model", "reference-code", "both");
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Arithmetic of the kernel sums ∫p_S² (docs/science.md §7.9): float64, or float32 as the reference code, only to show rounding.",
+            DefaultValueFactory = _ => "float64",
+        };
+        precision.AcceptOnlyFromAmong("float64", "float32");
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("linear-gaussian",
-            "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0), Hellinger and KL vs n/d for several d.");
-        foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, noSvg })
+            "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0) and its decomposition, λ_max(Σ_G), Hellinger and KL vs n/d for several d.");
+        foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, covariance, precision, noSvg })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             var p = parse.GetValue(preset)!;
             var settings = LinearGaussianExperiment.Preset(p);
+            if (parse.GetValue(covariance) is string cv)
+                settings = settings with { Covariances = cv == "both" ? [.. GeneratedCovariances.All] : [GeneratedCovariances.Parse(cv)!.Value] };
+            settings = settings with { Precision = KernelSumPrecisions.Parse(parse.GetValue(precision)!)!.Value };
             if (parse.GetValue(dims) is string ds)
             {
                 if (ParseList(ds, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null) is not int[] list)
@@ -376,10 +391,10 @@ public static class ExperimentCommand
 
     private static void WriteSummary(LinearGaussianResult result)
     {
-        Console.WriteLine("d\tn\tn/d\tP(Δ>0)\tH²\tKL");
+        Console.WriteLine("covariance\td\tn\tn/d\tP(Δ>0)\tH²\tKL");
         foreach (var s in result.Summaries)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Dimension}\t{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F3}\t{s.SquaredHellinger.Mean:F4}\t{(double.IsInfinity(s.KullbackLeibler.Mean) ? "inf" : s.KullbackLeibler.Mean.ToString("G4", CultureInfo.InvariantCulture))}"));
+                $"{s.Covariance.Name()}\t{s.Dimension}\t{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F3}\t{s.SquaredHellinger.Mean:F4}\t{(double.IsInfinity(s.KullbackLeibler.Mean) ? "inf" : s.KullbackLeibler.Mean.ToString("G4", CultureInfo.InvariantCulture))}"));
     }
 
     private static T[]? ParseList<T>(string text, Func<string, T?> parse) where T : struct

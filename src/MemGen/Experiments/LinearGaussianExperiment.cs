@@ -111,8 +111,8 @@ public static class LinearGaussianExperiment
         {
             var t = m.Terms;
             csv.Append(CultureInfo.InvariantCulture,
-                $"{m.Covariance.Name()},{m.Dimension},{m.TrainingCount},{m.Run},{F(m.TrainDistance)},{F(m.OriginalDistance)},{F(m.Delta)},") .Append(CultureInfo.InvariantCulture,
-                $"{F(t.TrainSelf)},{F(t.OriginalSelf)},{F(t.TrainCross)},{F(t.OriginalCross)},{F(m.ExactDelta)},{(m.BelowFloat32Resolution ? 1 : 0)},{(m.SignFlipped ? 1 : 0)},") .Append(CultureInfo.InvariantCulture,
+                $"{m.Covariance.Name()},{m.Dimension},{m.TrainingCount},{m.Run},{F(m.TrainDistance)},{F(m.OriginalDistance)},{F(m.Delta)},").Append(CultureInfo.InvariantCulture,
+                $"{F(t.TrainSelf)},{F(t.OriginalSelf)},{F(t.TrainCross)},{F(t.OriginalCross)},{F(m.ExactDelta)},{(m.BelowFloat32Resolution ? 1 : 0)},{(m.SignFlipped ? 1 : 0)},").Append(CultureInfo.InvariantCulture,
                 $"{F(m.SquaredHellinger)},{F(m.KullbackLeibler)},{m.Rank},{F(m.LargestEigenvalue)}\n");
         }
         return csv.ToString();

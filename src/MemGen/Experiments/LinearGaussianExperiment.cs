@@ -125,13 +125,13 @@ public static class LinearGaussianExperiment
     public static string SummaryCsv(IEnumerable<LinearGaussianSummary> summaries, int originalCount)
     {
         var csv = new StringBuilder("covariance,d,n,n_over_d,runs,p_delta_positive,p_stderr,e_tg_mean,e_tg_std,e_og_mean,e_og_std,delta_mean,delta_std," +
-            "self_part_mean,self_part_std,self_part_predicted,cross_part_mean,cross_part_std,lambda_max_mean,lambda_max_std,float32_unresolved_fraction,sign_flipped_fraction," +
+            "self_part_mean,self_part_std,self_part_predicted,cross_part_mean,cross_part_std,lambda_max_mean,lambda_max_std,lambda_max_median,float32_unresolved_fraction,sign_flipped_fraction," +
             "hellinger2_mean,hellinger2_std,kl_mean,kl_std,singular_fraction\n");
         foreach (var s in summaries)
             csv.Append(CultureInfo.InvariantCulture,
                 $"{s.Covariance.Name()},{s.Dimension},{s.TrainingCount},{F(s.Ratio)},{s.Runs},{F(s.ProbabilityDeltaPositive)},{F(s.ProbabilityStandardError)},{F(s.TrainDistance.Mean)},{F(s.TrainDistance.Std)},{F(s.OriginalDistance.Mean)},{F(s.OriginalDistance.Std)},{F(s.Delta.Mean)},{F(s.Delta.Std)},")
                .Append(CultureInfo.InvariantCulture,
-                $"{F(s.SelfPart.Mean)},{F(s.SelfPart.Std)},{F(PredictedSelfPart(s, originalCount))},{F(s.CrossPart.Mean)},{F(s.CrossPart.Std)},{F(s.LargestEigenvalue.Mean)},{F(s.LargestEigenvalue.Std)},{F(s.Float32UnresolvedFraction)},{F(s.SignFlippedFraction)},")
+                $"{F(s.SelfPart.Mean)},{F(s.SelfPart.Std)},{F(PredictedSelfPart(s, originalCount))},{F(s.CrossPart.Mean)},{F(s.CrossPart.Std)},{F(s.LargestEigenvalue.Mean)},{F(s.LargestEigenvalue.Std)},{F(s.LargestEigenvalueMedian)},{F(s.Float32UnresolvedFraction)},{F(s.SignFlippedFraction)},")
                .Append(CultureInfo.InvariantCulture,
                 $"{F(s.SquaredHellinger.Mean)},{F(s.SquaredHellinger.Std)},{F(s.KullbackLeibler.Mean)},{F(s.KullbackLeibler.Std)},{F(s.SingularFraction)}\n");
         return csv.ToString();
@@ -160,6 +160,7 @@ public static class LinearGaussianExperiment
                 ["self_part_predicted"] = Finite(PredictedSelfPart(s, originalCount)),
                 ["cross_part"] = SpreadJson(s.CrossPart),
                 ["lambda_max"] = SpreadJson(s.LargestEigenvalue),
+                ["lambda_max_median"] = Finite(s.LargestEigenvalueMedian),
                 ["float32_unresolved_fraction"] = s.Float32UnresolvedFraction,
                 ["sign_flipped_fraction"] = s.SignFlippedFraction,
                 ["hellinger2"] = SpreadJson(s.SquaredHellinger),

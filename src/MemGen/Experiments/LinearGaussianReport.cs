@@ -53,7 +53,7 @@ internal static class LinearGaussianReport
                 ["p_hi"] = Math.Min(1, s.ProbabilityDeltaPositive + s.ProbabilityStandardError),
                 ["hellinger2"] = Finite(s.SquaredHellinger.Mean),
                 ["kl"] = Finite(s.KullbackLeibler.Mean),
-                ["lambda_max"] = Finite(s.LargestEigenvalue.Mean),
+                ["lambda_max"] = Finite(s.LargestEigenvalueMedian),
             });
         }
         if (covariances.Length > 1)
@@ -74,8 +74,9 @@ internal static class LinearGaussianReport
             "Δ follows the set-size bias, which is negative.",
             DecompositionChart(summaries, settings.OriginalCount, ratioDomain));
         report.AddFigure("lambda-max", "The interpolation peak: λ_max(Σ_G) vs n/d",
-            I($"Mean over runs of the largest eigenvalue of the generated covariance (the same for B·Bᵀ and Bᵀ·B), one line per d, log scale; the dotted line is the n → ∞ limit {LargeNLimit(settings):G3}. ") +
-            "The minimum-norm least-squares fit amplifies the smallest singular values of the noisy inputs near n = d.",
+            I($"Median over runs of the largest eigenvalue of the generated covariance (the same for B·Bᵀ and Bᵀ·B), one line per d, log scale; the dotted line is the n → ∞ limit {LargeNLimit(settings):G3}. ") +
+            "The minimum-norm least-squares fit amplifies the smallest singular values of the centred noisy inputs, which approach 0 as n − 1 approaches d. " +
+            "(The mean is dominated by single runs there; summary.csv has both.)",
             LambdaChart(rows, ratioDomain, LargeNLimit(settings)));
         report.AddFigure("hellinger", "Squared Hellinger distance to the true law vs n/d",
             "Mean over runs of H²(N(μ_G, Σ_G), N(m·1, s²I)), one line per d. It is exactly 1 while Σ_G is singular (n ≤ d).",
@@ -92,19 +93,19 @@ internal static class LinearGaussianReport
 
         report.AddTable("crossings", "Per covariance and d: the crossing, the peak, the bias at n = d",
             "Crossing: smallest n/d where P(Δ > 0) reaches 1/2 (interpolated); above d: the same among n ≥ d. P below d: range of P(Δ > 0) over the points with n < d. " +
-            "λ_max peak: largest mean λ_max(Σ_G) over the sweep and its n/d. At n = d: the closed-form set-size bias, the measured mean " +
+            "λ_max peak: largest median λ_max(Σ_G) over the sweep and its n/d. At n = d: the closed-form set-size bias, the measured mean " +
             "∫p_T² − ∫p_O², the measured mean cross part −2(∫p_G·p_T − ∫p_G·p_O) and mean Δ; last, the mean cross part at the point nearest n = 2d.",
             ["covariance", "d", "crossing n/d", "above d", "P at n = d", "P below d", "λ_max peak", "at n/d", "bias predicted", "∫p_T² − ∫p_O²", "cross part", "mean Δ", "cross part near 2d"],
             summaries.GroupBy(s => (s.Covariance, s.Dimension)).Select(g =>
             {
                 var at = g.FirstOrDefault(s => s.TrainingCount == s.Dimension);
                 var below = g.Where(s => s.TrainingCount < s.Dimension).Select(s => s.ProbabilityDeltaPositive).ToList();
-                var peak = g.MaxBy(s => s.LargestEigenvalue.Mean)!;
+                var peak = g.MaxBy(s => s.LargestEigenvalueMedian)!;
                 return (IReadOnlyList<object?>)
                 [
                     g.Key.Covariance.Name(), g.Key.Dimension, Round(LinearGaussianExperiment.TransitionRatio(g)), Round(LinearGaussianExperiment.TransitionRatio(g, 1)),
                     at?.ProbabilityDeltaPositive, below.Count == 0 ? "" : I($"{below.Min():F2}–{below.Max():F2}"),
-                    peak.LargestEigenvalue.Mean, Math.Round(peak.Ratio, 3),
+                    peak.LargestEigenvalueMedian, Math.Round(peak.Ratio, 3),
                     at is null ? null : LinearGaussianExperiment.PredictedSelfPart(at, settings.OriginalCount),
                     at?.SelfPart.Mean, at?.CrossPart.Mean, at?.Delta.Mean, g.MinBy(s => Math.Abs(s.Ratio - 2))!.CrossPart.Mean,
                 ];
@@ -134,11 +135,11 @@ internal static class LinearGaussianReport
             ]));
         report.AddTable("summary", "All sweep points",
             "Mean ± standard deviation over runs (files: summary.csv, summary.json; every run: measurements.csv).",
-            ["covariance", "d", "n", "P(Δ > 0)", "E_TG", "E_OG", "Δ", "∫p_T² − ∫p_O²", "cross part", "λ_max", "H²", "KL"],
+            ["covariance", "d", "n", "P(Δ > 0)", "E_TG", "E_OG", "Δ", "∫p_T² − ∫p_O²", "cross part", "median λ_max", "H²", "KL"],
             summaries.Select(s => (IReadOnlyList<object?>)
             [
                 s.Covariance.Name(), s.Dimension, s.TrainingCount, s.ProbabilityDeltaPositive, Pm(s.TrainDistance), Pm(s.OriginalDistance), Pm(s.Delta),
-                Pm(s.SelfPart), Pm(s.CrossPart), Pm(s.LargestEigenvalue), Pm(s.SquaredHellinger), double.IsInfinity(s.KullbackLeibler.Mean) ? "∞" : Pm(s.KullbackLeibler),
+                Pm(s.SelfPart), Pm(s.CrossPart), s.LargestEigenvalueMedian, Pm(s.SquaredHellinger), double.IsInfinity(s.KullbackLeibler.Mean) ? "∞" : Pm(s.KullbackLeibler),
             ]));
         return report;
     }
@@ -204,10 +205,10 @@ internal static class LinearGaussianReport
                   "for every d); compare the curves below. " + why);
         }
 
-        var peaks = byCov.First().Value.Select(g => (D: g.Key, Peak: g.MaxBy(s => s.LargestEigenvalue.Mean)!)).ToList();
+        var peaks = byCov.First().Value.Select(g => (D: g.Key, Peak: g.MaxBy(s => s.LargestEigenvalueMedian)!)).ToList();
         var atD = byCov.First().Value.Select(g => (D: g.Key, At: g.FirstOrDefault(s => s.TrainingCount == s.Dimension))).Where(x => x.At is not null).ToList();
-        paragraphs.Add("At n ≈ d the minimum-norm fit has its interpolation peak: the mean λ_max(Σ_G) reaches " +
-            string.Join(", ", peaks.Select(p => I($"{p.Peak.LargestEigenvalue.Mean:G3} at n/d = {p.Peak.Ratio:G3} (d = {p.D})"))) +
+        paragraphs.Add("At n ≈ d the minimum-norm fit has its interpolation peak: the median over runs of λ_max(Σ_G) reaches " +
+            string.Join(", ", peaks.Select(p => I($"{p.Peak.LargestEigenvalueMedian:G3} at n/d = {p.Peak.Ratio:G3} (d = {p.D})"))) +
             I($", against {LargeNLimit(settings):G3} for n → ∞. ") +
             "The generated density is then so wide that both cross terms collapse, and Δ ≈ ∫p_T² − ∫p_O², a bias of the kernel metric that " +
             "depends only on the set sizes: E∫p_S² = 1 + (N − 1)(1 + N^(2/d))^(−d/2). At n = d, predicted bias vs measured mean ∫p_T² − ∫p_O² " +
@@ -387,7 +388,7 @@ internal static class LinearGaussianReport
 
     private static JsonObject LambdaChart(JsonArray rows, (double, double) xDomain, double limit)
     {
-        var chart = RatioChart(rows, "lambda_max", "mean λ_max(Σ_G)", logY: true, band: null, yDomain: null, xDomain);
+        var chart = RatioChart(rows, "lambda_max", "median λ_max(Σ_G)", logY: true, band: null, yDomain: null, xDomain);
         chart["layer"]!.AsArray().Add(new JsonObject
         {
             ["mark"] = new JsonObject { ["type"] = "rule", ["strokeDash"] = new JsonArray(1, 3), ["color"] = "black" },

@@ -52,7 +52,7 @@ public class LinearGaussianExperimentTests
             var csv = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
             Assert.Equal(17, csv.Length);
             Assert.StartsWith("covariance,d,n,n_over_d,runs,p_delta_positive,p_stderr,e_tg_mean,e_tg_std", csv[0]);
-            Assert.Contains("self_part_mean,self_part_std,self_part_predicted,cross_part_mean,cross_part_std,lambda_max_mean", csv[0]);
+            Assert.Contains("self_part_mean,self_part_std,self_part_predicted,cross_part_mean,cross_part_std,lambda_max_mean,lambda_max_std,lambda_max_median", csv[0]);
 
             var report = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "report.json")))!.ToJsonString(new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             Assert.Contains("Bᵀ·B: the reference code's law, not the model's", report);
@@ -74,7 +74,7 @@ public class LinearGaussianExperimentTests
     [Fact]
     public void TransitionRatioInterpolatesWhereProbabilityCrossesOneHalf()
     {
-        LinearGaussianSummary S(int n, double p) => new(GeneratedCovariance.Model, 10, n, 100, default, default, default, p, 0, default, default, 0, default, default, default, 0, 0);
+        LinearGaussianSummary S(int n, double p) => new(GeneratedCovariance.Model, 10, n, 100, default, default, default, p, 0, default, default, 0, default, default, default, 0, 0, 0);
         Assert.Equal(1.5, LinearGaussianExperiment.TransitionRatio([S(10, 0.0), S(20, 1.0), S(30, 1.0)])!.Value, 1e-12);
         Assert.Equal(2.25, LinearGaussianExperiment.TransitionRatio([S(20, 0.4), S(25, 0.6)])!.Value, 1e-12);
         Assert.Null(LinearGaussianExperiment.TransitionRatio([S(10, 0.1), S(20, 0.2)]));

@@ -32,13 +32,15 @@ public readonly record struct Spread(double Mean, double Std)
 /// <param name="SingularFraction">Fraction of runs with singular Σ_G.</param>
 /// <param name="SelfPart">∫p_T² − ∫p_O², the part of Δ without the model (docs/science.md §7.7).</param>
 /// <param name="CrossPart">−2(∫p_G·p_T − ∫p_G·p_O), the part of Δ that involves the model.</param>
-/// <param name="LargestEigenvalue">λ_max(Σ_G).</param>
+/// <param name="LargestEigenvalue">λ_max(Σ_G), mean and spread (heavy-tailed near n = d: one run can dominate the mean).</param>
+/// <param name="LargestEigenvalueMedian">Median of λ_max(Σ_G) over the runs.</param>
 /// <param name="Float32UnresolvedFraction">Fraction of runs whose exact |Δ| is below float32's resolution of E_TG, E_OG (§7.9).</param>
 /// <param name="SignFlippedFraction">Fraction of runs whose Δ in the sweep's precision has another sign than the exact Δ (0 in float64).</param>
 public sealed record LinearGaussianSummary(
     GeneratedCovariance Covariance, int Dimension, int TrainingCount, int Runs, Spread TrainDistance, Spread OriginalDistance, Spread Delta,
     double ProbabilityDeltaPositive, double ProbabilityStandardError, Spread SquaredHellinger, Spread KullbackLeibler,
-    double SingularFraction, Spread SelfPart, Spread CrossPart, Spread LargestEigenvalue, double Float32UnresolvedFraction, double SignFlippedFraction)
+    double SingularFraction, Spread SelfPart, Spread CrossPart, Spread LargestEigenvalue, double LargestEigenvalueMedian,
+    double Float32UnresolvedFraction, double SignFlippedFraction)
 {
     /// <summary>n/d.</summary>
     public double Ratio => (double)TrainingCount / Dimension;
@@ -59,9 +61,16 @@ public sealed record LinearGaussianSummary(
                     p, Math.Sqrt(p * (1 - p) / runs.Count),
                     Of(m => m.SquaredHellinger), Of(m => m.KullbackLeibler),
                     runs.Count(m => m.Rank < m.Dimension) / (double)runs.Count,
-                    Of(m => m.Terms.SelfPart), Of(m => m.Terms.CrossPart), Of(m => m.LargestEigenvalue),
+                    Of(m => m.Terms.SelfPart), Of(m => m.Terms.CrossPart), Of(m => m.LargestEigenvalue), Median(runs.Select(m => m.LargestEigenvalue)),
                     runs.Count(m => m.BelowFloat32Resolution) / (double)runs.Count,
                     runs.Count(m => m.SignFlipped) / (double)runs.Count);
             }).ToList();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int k = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[k] : 0.5 * (sorted[k - 1] + sorted[k]);
     }
 }

@@ -106,6 +106,7 @@ public class LinearGaussianSweepTests
         Assert.Equal(0.5, s.SelfPart.Mean, 1e-15);   // mean of (E_TG + 0.5 − E_OG)
         Assert.Equal(-0.5, s.CrossPart.Mean, 1e-15);
         Assert.Equal(3.0, s.LargestEigenvalue.Mean);
+        Assert.Equal(2.5, s.LargestEigenvalueMedian); // of 1, 2, 3, 6
         Assert.Equal(0.0, s.Float32UnresolvedFraction);
         // A float32 Δ of the other sign than the exact one counts as flipped.
         var flipped = measurements[0] with { ExactDelta = -1e-9 };

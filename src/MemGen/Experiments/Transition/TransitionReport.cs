@@ -4,7 +4,7 @@ using MemGen.Analysis;
 using MemGen.Images;
 using MemGen.Reporting;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>The report of a transition experiment: verdicts, paper-style figures ([K24] Fig 1, 2, 15), image grids and tables.</summary>
 public static class TransitionReport

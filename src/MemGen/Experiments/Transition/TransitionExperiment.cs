@@ -13,7 +13,7 @@ using MemGen.Sampling;
 using MemGen.Tensors;
 using MemGen.Training;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>Where a transition experiment stands, reported at every stage and during long stages.</summary>
 /// <param name="N">The subset size being worked on (0 while loading data or writing the report).</param>

@@ -6,7 +6,7 @@ using MemGen.Nn;
 using MemGen.Sampling;
 using MemGen.Training;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>
 /// Everything that determines a transition experiment (docs/science.md §2, §3, §5): the data, the subset sizes N, the network,

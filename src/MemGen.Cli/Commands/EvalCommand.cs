@@ -304,7 +304,7 @@ public static class EvalCommand
 
     private static string Shape(ImageSet s) => $"{s.Channels}x{s.Height}x{s.Width}";
 
-    private static JsonNode? Finite(double v) => MemGen.Experiments.ResultJson.Finite(v);
+    private static JsonNode? Finite(double v) => MemGen.Results.ResultJson.Finite(v);
 
     private static string F(double v) =>
         double.IsPositiveInfinity(v) ? "inf" : double.IsNegativeInfinity(v) ? "-inf" : double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);

@@ -10,6 +10,7 @@ using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
+using MemGen.Results;
 using MemGen.Sampling;
 using MemGen.Training;
 

@@ -1,26 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Text;
 using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Denoisers;
+using MemGen.Experiments.Kit;
 using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
+using MemGen.Results;
 using MemGen.Sampling;
 using MemGen.Tensors;
 using MemGen.Training;
 
 namespace MemGen.Experiments.Transition;
-
-/// <summary>Where a transition experiment stands, reported at every stage and during long stages.</summary>
-/// <param name="N">The subset size being worked on (0 while loading data or writing the report).</param>
-/// <param name="Stage">What is being done ("load data", "train S1", "sample", "report", ...).</param>
-/// <param name="Detail">Stage detail (step counts, losses), may be empty.</param>
-/// <param name="Overall">Fraction of the whole experiment done, 0..1.</param>
-public sealed record TransitionProgress(int N, string Stage, string Detail, double Overall);
 
 /// <summary>What <see cref="TransitionExperiment.Run"/> produced.</summary>
 /// <param name="Points">One entry per N, in order.</param>
@@ -31,13 +25,6 @@ public sealed record TransitionProgress(int N, string Stage, string Detail, doub
 public sealed record TransitionResult(
     IReadOnlyList<TransitionPoint> Points, TimeSpan Elapsed, IReadOnlyList<int> ReusedSizes, string ReportPath, IReadOnlyList<string> ReportProblems);
 
-/// <summary>A transition experiment cannot run as asked (bad data for the sizes, a run directory holding something else).</summary>
-public sealed class TransitionExperimentException : Exception
-{
-    /// <summary>Creates the exception with a one-line message.</summary>
-    public TransitionExperimentException(string message, Exception? inner = null) : base(message, inner) { }
-}
-
 /// <summary>
 /// <c>memgen experiment transition</c>: the memorization → generalization transition as N grows (docs/science.md §2, §3, §5, §8;
 /// [K24] figures 1, 2, 15). For each N: disjoint subsets S1 (first N of the pool) and S2 (last N) and held-out test images
@@ -45,7 +32,7 @@ public sealed class TransitionExperimentException : Exception
 /// and from the empirical optimal denoiser of each subset with the same seeds (Algorithm 1); memorization and cross-model
 /// measures; the S1–S2 nearest-pair reference; a verdict. Run directory:
 /// <code>
-/// experiment.json                settings (a re-run with other settings is refused)
+/// experiment.json, run.json      settings (a re-run with other settings is refused), sessions
 /// n-N/split.json                 split manifest (indices + SHA-256 of S1, S2, test)
 /// n-N/s1/, n-N/s2/               training runs (config.json, metrics.csv, checkpoints/final.safetensors)
 /// n-N/curve-{s1,s2,optimal}.csv|json   denoising curves
@@ -59,8 +46,8 @@ public sealed class TransitionExperimentException : Exception
 /// </summary>
 public static class TransitionExperiment
 {
-    /// <summary>File name of the settings record in the run directory.</summary>
-    public const string ExperimentFile = "experiment.json";
+    /// <summary>The experiment's name in experiment.json.</summary>
+    public const string Name = "transition";
 
     /// <summary>File name of a finished N's numbers, inside its folder.</summary>
     public const string PointFile = "point.json";
@@ -97,7 +84,7 @@ public static class TransitionExperiment
     /// </summary>
     public static TransitionSettings Preset(string name) => name switch
     {
-        "quick" => new TransitionSettings { Sizes = [1, 10, 100, 1000, 10_000], SamplerBeta = 0.5 },
+        "quick" => new TransitionSettings { Sizes = [1, 10, 100, 1000, 10_000], Sampler = "algorithm1:variant=code,beta=0.5,max_steps=2000" },
         "paper" => new TransitionSettings
         {
             Data = "jpeg:/data/celeba|crop=160|resize=80|gray|dedup",
@@ -107,10 +94,9 @@ public static class TransitionExperiment
             BatchSize = 512,
             LearningRateHalvings = 9,
             Samples = 256,
-            SamplerVariant = Algorithm1Variant.Code,
-            SamplerMaxSteps = 10_000,
+            Sampler = "algorithm1:variant=code,max_steps=10000",
         },
-        _ => throw new ArgumentException($"Unknown preset '{name}' (expected {string.Join(" or ", PresetNames)}).", nameof(name)),
+        _ => throw new InvalidSettingException("preset", $"unknown preset '{name}' (expected {string.Join(" or ", PresetNames)})"),
     };
 
     /// <summary>The folder of size <paramref name="n"/> inside the run directory.</summary>
@@ -118,35 +104,22 @@ public static class TransitionExperiment
 
     /// <summary>
     /// Runs (or resumes) the experiment in <paramref name="runDirectory"/> and writes every result and report.html.
-    /// Bad input (data too small for the sizes, a run directory holding another experiment or other files) raises a
-    /// <see cref="TransitionExperimentException"/> before anything is written.
+    /// Bad input (invalid settings, data too small for the sizes, a run directory holding another experiment or other
+    /// files) raises an <see cref="InvalidSettingException"/> before anything is written.
     /// </summary>
     public static TransitionResult Run(TransitionSettings settings, string runDirectory, string preset,
-        IProgress<TransitionProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Validate() is string problem) throw new TransitionExperimentException(problem);
-        var clock = Stopwatch.StartNew();
-        var started = DateTimeOffset.UtcNow;
-        var dir = Path.GetFullPath(runDirectory);
-        var config = settings.ToJson(preset);
-        CheckRunDirectory(dir, config);
-
-        progress?.Report(new TransitionProgress(0, "load data", settings.Data, 0));
+        settings.Validate();
+        var identity = settings.ToJson(preset);
+        RunDirectory.CheckCompatible(runDirectory, identity);
+        var reporter = new ExperimentProgressReporter(progress, settings.Sizes.Length);
+        reporter.Report("load data", settings.Data);
         var pool = LoadPool(settings);
-        int maxN = settings.Sizes[^1];
-        if (maxN > pool.Count / 2)
-            throw new TransitionExperimentException($"sizes: N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}', so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
-        if (pool.Count - 2 * maxN < settings.EvalImages)
-            throw new TransitionExperimentException($"sizes: N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images)");
-        int size = pool.Height, width = pool.Width, divisor = settings.Network.SizeDivisor;
-        if (size % divisor != 0 || width % divisor != 0)
-            throw new TransitionExperimentException($"model: {settings.Network} needs image sides divisible by {divisor}, but '{settings.Data}' gives {size}×{width}");
 
-        Directory.CreateDirectory(dir);
-        var experimentPath = Path.Combine(dir, ExperimentFile);
-        if (!File.Exists(experimentPath)) AtomicFile.WriteAllText(experimentPath, config.ToJsonString(new() { WriteIndented = true }) + "\n");
-
+        var run = RunDirectory.Open(runDirectory, identity);
+        var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
         using (var convolutions = new OneDnnConvolutionFactory())
@@ -155,127 +128,106 @@ public static class TransitionExperiment
             {
                 cancellation.ThrowIfCancellationRequested();
                 int n = settings.Sizes[i];
-                var stage = new StageReporter(progress, n, i, settings.Sizes.Length);
-                var pointDir = PointDirectory(dir, n);
-                var existing = TransitionPoint.TryLoad(Path.Combine(pointDir, PointFile));
-                if (existing is not null && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) && existing.N == n)
+                var unit = reporter.Unit(i, $"N={n}");
+                if (TryLoadPoint(run, n) is { } existing)
                 {
                     points.Add(existing);
                     reused.Add(n);
-                    stage.Report("done earlier", "", 1);
+                    unit.Report("done earlier", "", 1);
                     continue;
                 }
-                points.Add(RunPoint(settings, pool, n, pointDir, convolutions, stage, cancellation));
+                points.Add(RunPoint(settings, pool, n, run, convolutions, unit, cancellation));
             }
         }
 
-        progress?.Report(new TransitionProgress(0, "report", "", 1));
-        WriteSummaries(dir, config, points);
-        var report = TransitionReport.Build(settings, config, points, dir, clock.Elapsed, started);
-        var output = report.Write(dir, reportOptions);
-        return new TransitionResult(points, clock.Elapsed, reused, output.HtmlPath, output.Problems);
+        reporter.Report("report");
+        var summary = SummaryTable(points);
+        summary.Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
+        var report = TransitionReport.Build(settings, identity, points, run.Path, record);
+        var output = report.Write(run.Path, reportOptions);
+        record.Finish();
+        reporter.Report("done", "", finished: true);
+        return new TransitionResult(points, record.Elapsed, reused, output.HtmlPath, output.Problems);
     }
 
-    /// <summary>
-    /// Refuses a run directory that holds a different experiment (its experiment.json differs from <paramref name="config"/>;
-    /// the message names the first differing key) or that is not empty and holds no experiment.json.
-    /// </summary>
-    public static void CheckRunDirectory(string dir, JsonObject config)
+    /// <summary>The finished point of size <paramref name="n"/> if its point.json and every artefact are there; null otherwise (then it is redone).</summary>
+    private static TransitionPoint? TryLoadPoint(RunDirectory run, int n)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        if (File.Exists(dir)) throw new TransitionExperimentException($"--out: {dir} is a file, not a directory");
-        if (!Directory.Exists(dir)) return;
-        var path = Path.Combine(dir, ExperimentFile);
-        if (!File.Exists(path))
-        {
-            if (Directory.EnumerateFileSystemEntries(dir).Any())
-                throw new TransitionExperimentException($"--out: {dir} is not empty and holds no {ExperimentFile}; choose a new or empty directory");
-            return;
-        }
-        JsonNode? there;
-        try
-        {
-            there = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or IOException)
-        {
-            throw new TransitionExperimentException($"--out: {path} is not a readable experiment file ({e.Message.Split('\n')[0]})");
-        }
-        if (there is not JsonObject existing || existing["experiment"]?.GetValue<string>() != "transition")
-            throw new TransitionExperimentException($"--out: {dir} holds a different experiment ({path} is not a transition experiment); choose another directory");
-        // The preset name is a label; what must match is every setting.
-        var a = (JsonObject)existing.DeepClone();
-        var b = (JsonObject)config.DeepClone();
-        a.Remove("preset");
-        b.Remove("preset");
-        if (FirstDifference(a, b, "") is string difference)
-            throw new TransitionExperimentException($"--out: {dir} holds a different transition experiment ({difference}); use the same settings to resume, or another directory");
+        var pointDir = PointDirectory(run.Path, n);
+        var existing = TransitionPoint.TryLoad(Path.Combine(pointDir, PointFile));
+        return existing is not null && existing.N == n && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) ? existing : null;
     }
 
-    private static string? FirstDifference(JsonNode? a, JsonNode? b, string path)
-    {
-        if (a is JsonObject oa && b is JsonObject ob)
-        {
-            foreach (var key in oa.Select(p => p.Key).Union(ob.Select(p => p.Key)))
-                if (FirstDifference(oa[key], ob[key], path.Length == 0 ? key : $"{path}.{key}") is string d) return d;
-            return null;
-        }
-        string sa = a?.ToJsonString() ?? "missing", sb = b?.ToJsonString() ?? "missing";
-        return sa == sb ? null : $"{path}: {sa} there, {sb} requested";
-    }
-
+    /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
     private static ImageSet LoadPool(TransitionSettings settings)
     {
+        ImageSet pool;
         try
         {
-            return DatasetLoader.Load(DatasetSpec.Parse(settings.Data));
+            pool = DatasetLoader.Load(DatasetSpec.Parse(settings.Data));
         }
         catch (DataFormatException e)
         {
-            throw new TransitionExperimentException($"data: {e.Message.TrimEnd('.')}", e);
+            throw new InvalidSettingException("data", e.Message, e);
         }
+        int maxN = settings.Sizes[^1];
+        if (maxN > pool.Count / 2)
+            throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}', so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
+        if (pool.Count - 2 * maxN < settings.EvalImages)
+            throw new InvalidSettingException("sizes", $"N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images)");
+        int divisor = settings.Network.SizeDivisor;
+        if (pool.Height % divisor != 0 || pool.Width % divisor != 0)
+            throw new InvalidSettingException("model", $"{settings.Network} needs image sides divisible by {divisor}, but '{settings.Data}' gives {pool.Height}×{pool.Width}");
+        return pool;
     }
 
-    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, int n, string pointDir,
-        IConvolutionFactory convolutions, StageReporter stage, CancellationToken cancellation)
+    /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
+    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, int n, string pointDir)
     {
-        Directory.CreateDirectory(pointDir);
-        string P(string name) => Path.Combine(pointDir, name);
         var split = DisjointSplit.Create(pool, n, settings.EvalImages);
-        var manifestPath = P("split.json");
+        var manifestPath = Path.Combine(pointDir, "split.json");
         if (File.Exists(manifestPath))
         {
             var old = SplitManifest.Load(manifestPath);
             if (old.S1Sha256 != split.Manifest.S1Sha256 || old.S2Sha256 != split.Manifest.S2Sha256 || old.TestSha256 != split.Manifest.TestSha256)
-                throw new TransitionExperimentException($"data: the images of '{settings.Data}' differ from those recorded in {manifestPath} (data changed); use a new --out");
+                throw new InvalidSettingException("data", $"the images of '{settings.Data}' differ from those recorded in {manifestPath} (data changed); use a new --out");
         }
         else
         {
+            Directory.CreateDirectory(pointDir);
             split.Manifest.Save(manifestPath);
         }
+        return split;
+    }
 
-        var options = settings.TrainingOptions();
-        DenoisingNetwork Build(NetworkSpec spec, int channels, long seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
-        TrainingResult Train(string subset, ImageSet train, double from, double to)
+    /// <summary>Trains (or resumes, or reloads when finished) the network on subset <paramref name="subset"/> (s1 or s2) of size N.</summary>
+    private static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
+        IConvolutionFactory convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
+    {
+        var dir = Path.Combine(pointDir, subset);
+        var source = new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(dir, Path.Combine(pointDir, "split.json")));
+        var config = new TrainingConfig(settings.Network, source, TrainingSeed(settings.Seed, subset), settings.TrainingOptions());
+        try
         {
-            var config = new TrainingConfig(settings.Network, new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(P(subset), manifestPath)), TrainingSeed(settings.Seed, subset), options);
-            var label = $"train {subset.ToUpperInvariant()}";
-            stage.Report(label, "", from);
-            var reporter = new InlineProgress<TrainingProgress>(p => stage.Report(label,
-                string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F2} {p.ImagesPerSecond:F0} img/s"),
-                from + (to - from) * p.Step / Math.Max(1, p.TotalSteps)));
-            try
-            {
-                return TrainingRun.StartOrResume(P(subset), config, train, split.Test, Build, reporter, cancellation);
-            }
-            catch (TrainingRunException e)
-            {
-                throw new TransitionExperimentException($"training {P(subset)}: {e.Message.TrimEnd('.')}", e);
-            }
+            return TrainingRun.StartOrResume(dir, config, subset == "s1" ? split.S1 : split.S2, split.Test,
+                (spec, channels, seed) => NetworkFactory.Create(spec, channels, convolutions, seed), progress, cancellation);
         }
+        catch (TrainingRunException e)
+        {
+            throw new InvalidSettingException("out", $"training {dir}: {e.Message}", e);
+        }
+    }
 
-        using var s1 = Train("s1", split.S1, 0, 0.4).Network;
-        using var s2 = Train("s2", split.S2, 0.4, 0.8).Network;
+    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, int n, RunDirectory run,
+        IConvolutionFactory convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
+    {
+        var pointDir = PointDirectory(run.Path, n);
+        string P(string name) => Path.Combine(pointDir, name);
+        var split = Split(settings, pool, n, pointDir);
+        unit.Report("train S1", "", 0);
+        using var s1 = Train(settings, split, n, "s1", pointDir, convolutions, unit.Training("train S1", 0, 0.4), cancellation).Network;
+        unit.Report("train S2", "", 0.4);
+        using var s2 = Train(settings, split, n, "s2", pointDir, convolutions, unit.Training("train S2", 0.4, 0.8), cancellation).Network;
         double trainingSeconds = TrainingSeconds(P("s1")) + TrainingSeconds(P("s2"));
         var net1 = new NetworkDenoiser(s1, name: "network-s1");
         var net2 = new NetworkDenoiser(s2, name: "network-s2");
@@ -283,7 +235,7 @@ public static class TransitionExperiment
         var opt2 = new EmpiricalOptimalDenoiser(split.S2);
 
         cancellation.ThrowIfCancellationRequested();
-        stage.Report("denoising curves", "", 0.8);
+        unit.Report("denoising curves", "", 0.8);
         var curveOptions = new DenoisingCurveOptions { MaxImages = settings.EvalImages, Seed = settings.Seed };
         DenoisingCurve Curve(IDenoiser d, ImageSet train, string name)
         {
@@ -298,45 +250,38 @@ public static class TransitionExperiment
 
         // Every model starts from the same y0 for a given seed: the mean image of S1 ∪ S2 plus the seed's noise.
         var both = new ImageSet([.. split.S1.Pixels, .. split.S2.Pixels], 2 * n, pool.Channels, pool.Height, pool.Width, split.S1.Provenance);
-        var sampler = new Algorithm1Sampler(settings.SamplerOptions() with { MeanImage = ImageStatistics.MeanImage(both) });
-        long sampleSeed = settings.Seed;
+        var sampler = settings.SamplerSpec.Create(SamplingStart.MeanOf(both, "mean image of S1 ∪ S2"), Math.Min(settings.Samples, 64));
+        var shape = new ImageShape(pool.Channels, pool.Height, pool.Width);
         int sampled = 0;
-        (ImageSet Images, int Diverged, int[] Steps) Sample(IDenoiser d, string name)
+        SamplingResult Sample(IDenoiser d, string name)
         {
             cancellation.ThrowIfCancellationRequested();
-            var path = P($"samples-{name}.npy");
-            var trajectories = P($"trajectories-{name}.csv");
+            var files = new SampleSetFiles(P($"samples-{name}.npy"), P($"trajectories-{name}.csv"));
             double from = 0.85 + 0.03 * sampled++;
-            if (File.Exists(path) && File.Exists(trajectories))
-            {
-                var images = NpyReader.ReadImages(path);
-                if (images.Count == settings.Samples && images.ImageSize == pool.ImageSize)
-                    return (images, CountDiverged(trajectories), ReadSteps(trajectories));
-            }
-            var reporter = new InlineProgress<int>(k => stage.Report($"sample {name}", $"{k}/{settings.Samples}", from + 0.03 * k / settings.Samples));
-            var result = sampler.Sample(d, settings.Samples, pool.Channels, pool.Height, pool.Width, sampleSeed, progress: reporter);
-            var set = result.ToImageSet();
-            result.WriteTrajectoryCsv(trajectories);
-            NpyWriter.Write(path, set);
-            return (set, result.DivergedCount, result.Steps);
+            if (files.TryRead(settings.Samples, shape, settings.Seed, sampler.Spec.ToString(), d.Name) is { } saved) return saved;
+            var result = sampler.Sample(d, settings.Samples, shape.Channels, shape.Height, shape.Width, settings.Seed,
+                progress: unit.Count($"sample {name}", settings.Samples, from, from + 0.03));
+            files.Write(result);
+            return result;
         }
-        var (x1, div1, st1) = Sample(net1, "s1");
-        var (x2, div2, st2) = Sample(net2, "s2");
-        var (o1, odiv1, ost1) = Sample(opt1, "optimal-s1");
-        var (o2, odiv2, ost2) = Sample(opt2, "optimal-s2");
+        var x1 = Sample(net1, "s1");
+        var x2 = Sample(net2, "s2");
+        var o1 = Sample(opt1, "optimal-s1");
+        var o2 = Sample(opt2, "optimal-s2");
 
-        stage.Report("memorization", "", 0.97);
+        unit.Report("memorization", "", 0.97);
         var searchClock = Stopwatch.StartNew();
-        var m1 = Memorization.Measure(x1, split.S1);
-        var m2 = Memorization.Measure(x2, split.S2);
-        var mo1 = Memorization.Measure(o1, split.S1);
-        var mo2 = Memorization.Measure(o2, split.S2);
+        var (i1, i2, io1, io2) = (x1.ToImageSet(), x2.ToImageSet(), o1.ToImageSet(), o2.ToImageSet());
+        var m1 = Memorization.Measure(i1, split.S1);
+        var m2 = Memorization.Measure(i2, split.S2);
+        var mo1 = Memorization.Measure(io1, split.S1);
+        var mo2 = Memorization.Measure(io2, split.S2);
         Memorization.WriteCsv(P("memorization-s1.csv"), m1);
         Memorization.WriteCsv(P("memorization-s2.csv"), m2);
         Memorization.WriteCsv(P("memorization-optimal-s1.csv"), mo1);
         Memorization.WriteCsv(P("memorization-optimal-s2.csv"), mo2);
-        var cross = CrossModelSimilarity.Measure(x1, x2);
-        var crossOpt = CrossModelSimilarity.Measure(o1, o2);
+        var cross = CrossModelSimilarity.Measure(i1, i2);
+        var crossOpt = CrossModelSimilarity.Measure(io1, io2);
         CrossModelSimilarity.WriteCsv(P("cross-model-network.csv"), cross);
         CrossModelSimilarity.WriteCsv(P("cross-model-optimal.csv"), crossOpt);
         var pairs = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.Cosine);
@@ -344,15 +289,16 @@ public static class TransitionExperiment
         // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the reference two over S1 × S2.
         double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n;
         double searchRate = searchPairs / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
-        WriteNearestPairs(P("nearest-pairs.csv"), pairs, pairsCentered);
-        WriteGrid(P("grid.png"), settings.GridRows, x1, x2, split.S1, split.S2, m1, m2);
+        NearestPairsTable(pairs, pairsCentered).Write(P("nearest-pairs"));
+        WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2);
 
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
-            FamilyMeasures.From(cross, m1, m2, div1 + div2, MedianOf(st1, st2)), FamilyMeasures.From(crossOpt, mo1, mo2, odiv1 + odiv2, MedianOf(ost1, ost2)),
+            FamilyMeasures.From(cross, m1, m2, x1.DivergedCount + x2.DivergedCount, MedianOf(x1.Steps, x2.Steps)),
+            FamilyMeasures.From(crossOpt, mo1, mo2, o1.DivergedCount + o2.DivergedCount, MedianOf(o1.Steps, o2.Steps)),
             [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate);
         point.Save(P(PointFile));
-        stage.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
+        unit.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
         return point;
     }
 
@@ -367,27 +313,15 @@ public static class TransitionExperiment
         return double.TryParse(meta.Values.GetValueOrDefault("elapsed_s", ""), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : double.NaN;
     }
 
-    private static int CountDiverged(string trajectoriesCsv)
-    {
-        var lines = File.ReadAllLines(trajectoriesCsv);
-        if (lines.Length == 0) return 0;
-        int column = Array.IndexOf(lines[0].Split(','), "diverged");
-        if (column < 0) return 0;
-        return lines.Skip(1).Count(l => l.Split(',') is var cells && cells.Length > column && cells[column] is "1" or "true" or "True");
-    }
-
     private static double MedianOf(int[] a, int[] b) => ImageStatistics.Median([.. a.Concat(b).Select(x => (double)x)]);
 
-    private static int[] ReadSteps(string trajectoriesCsv) =>
-        [.. File.ReadAllLines(trajectoriesCsv).Skip(1).Where(l => l.Length > 0).Select(l => int.Parse(l.Split(',')[1], CultureInfo.InvariantCulture))];
-
-    private static void WriteNearestPairs(string path, IReadOnlyList<NearestPair> plain, IReadOnlyList<NearestPair> centered)
+    private static ResultTable NearestPairsTable(IReadOnlyList<NearestPair> plain, IReadOnlyList<NearestPair> centered)
     {
-        var sb = new StringBuilder("s1_image,nearest_s2_cosine,cosine,nearest_s2_centered,centered_cosine\n");
-        for (int i = 0; i < plain.Count; i++)
-            sb.Append(CultureInfo.InvariantCulture, $"{i},{plain[i].NearestIndex},{F(plain[i].Similarity)},{centered[i].NearestIndex},{F(centered[i].Similarity)}\n");
-        AtomicFile.WriteAllText(path, sb.ToString());
+        var table = new ResultTable(["s1_image", "nearest_s2_cosine", "cosine", "nearest_s2_centered", "centered_cosine"]);
+        for (int i = 0; i < plain.Count; i++) table.Add(i, plain[i].NearestIndex, plain[i].Similarity, centered[i].NearestIndex, centered[i].Similarity);
+        return table;
     }
+
 
     /// <summary>
     /// The picture that makes the transition visible: one row per seed with the S1 network's sample, the S2 network's
@@ -420,97 +354,41 @@ public static class TransitionExperiment
         PngWriter.WriteImage(path, grid.Pixels, grid.Channels, grid.Height, grid.Width);
     }
 
-    /// <summary>summary.csv and summary.json: one row per N with the headline numbers.</summary>
-    public static void WriteSummaries(string dir, JsonObject config, IReadOnlyList<TransitionPoint> points)
+
+    /// <summary>The summary table (summary.csv and summary.json): one row per N with the headline numbers.</summary>
+    public static ResultTable SummaryTable(IReadOnlyList<TransitionPoint> points)
     {
-        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(points);
-        var csv = new StringBuilder("n,regime,s1s2_centered_median,s1s2_centered_mean,s1s2_cosine_median,s1s2_cosine_mean," +
-            "nearest_centered_median,nearest_cosine_median,fraction_memorized,psnr_gap,psnr_gap_s1,psnr_gap_s2,nearest_pair_centered_median," +
-            "optimal_s1s2_centered_median,optimal_nearest_centered_median,optimal_fraction_memorized,optimal_psnr_gap,diverged,training_s,search_pairs_per_s");
         var sigmas = points.Count > 0 ? points[0].Sigmas : [];
-        foreach (var s in sigmas) csv.Append(CultureInfo.InvariantCulture, $",train_psnr_{s:G4},test_psnr_{s:G4}");
-        csv.Append('\n');
-        var rows = new JsonArray();
+        var table = new ResultTable([
+            "n", "regime", "s1s2_centered_median", "s1s2_centered_mean", "s1s2_centered_sd", "s1s2_cosine_median", "s1s2_cosine_mean",
+            "nearest_centered_median", "nearest_centered_mean", "nearest_cosine_median", "fraction_memorized", "psnr_gap", "psnr_gap_s1", "psnr_gap_s2",
+            "nearest_pair_centered_median", "optimal_s1s2_centered_median", "optimal_nearest_centered_median", "optimal_fraction_memorized",
+            "optimal_psnr_gap", "diverged", "median_steps", "training_s", "search_pairs_per_s",
+            .. sigmas.SelectMany(s => new[] { I($"train_psnr_{s:G4}"), I($"test_psnr_{s:G4}") })]);
         foreach (var p in points)
         {
-            csv.Append(CultureInfo.InvariantCulture,
-                $"{p.N},{p.Regime.ToString().ToLowerInvariant()},{F(p.Network.Cross.Median)},{F(p.Network.Cross.Mean)},{F(p.Network.CrossPlain.Median)},{F(p.Network.CrossPlain.Mean)}," +
-                $"{F(p.Network.Nearest.Median)},{F(p.Network.NearestPlain.Median)},{F(p.FractionMemorized)},{F(p.PsnrGap)},{F(p.CurveS1.Gap)},{F(p.CurveS2.Gap)}," +
-                $"{F(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median)},{F(p.Optimal.Cross.Median)},{F(p.Optimal.Nearest.Median)},{F(TransitionPoint.CopyFraction(p.Optimal))}," +
-                $"{F(p.CurveOptimal.Gap)},{p.Network.Diverged},{F(p.TrainingSeconds)},{F(p.SearchPairsPerSecond)}");
-            for (int k = 0; k < p.Sigmas.Length; k++)
-                csv.Append(CultureInfo.InvariantCulture, $",{F((p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2)},{F((p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2)}");
-            csv.Append('\n');
-            rows.Add(new JsonObject
-            {
-                ["n"] = p.N,
-                ["regime"] = p.Regime.ToString().ToLowerInvariant(),
-                ["verdict"] = p.Verdict,
-                ["s1s2_similarity"] = Summary(p.Network.Cross),
-                ["s1s2_similarity_plain_cosine"] = Summary(p.Network.CrossPlain),
-                ["nearest_training_similarity"] = Summary(p.Network.Nearest),
-                ["nearest_training_similarity_plain_cosine"] = Summary(p.Network.NearestPlain),
-                ["fraction_memorized"] = J(p.FractionMemorized),
-                ["psnr_gap"] = J(p.PsnrGap),
-                ["psnr_gap_s1"] = J(p.CurveS1.Gap),
-                ["psnr_gap_s2"] = J(p.CurveS2.Gap),
-                ["sigmas"] = new JsonArray([.. p.Sigmas.Select(s => (JsonNode?)s)]),
-                ["train_psnr_s1"] = Array(p.CurveS1.TrainPsnr),
-                ["test_psnr_s1"] = Array(p.CurveS1.TestPsnr),
-                ["train_psnr_s2"] = Array(p.CurveS2.TrainPsnr),
-                ["test_psnr_s2"] = Array(p.CurveS2.TestPsnr),
-                ["nearest_pair_reference"] = Summary(SimilaritySummary.Of(p.NearestPairCenteredCosine)),
-                ["diverged_samples"] = p.Network.Diverged,
-                ["training_seconds"] = J(p.TrainingSeconds),
-                ["nearest_neighbour_pairs_per_second"] = J(p.SearchPairsPerSecond),
-                ["optimal"] = new JsonObject
+            table.Add([
+                p.N, p.Regime.ToString().ToLowerInvariant(), p.Network.Cross.Median, p.Network.Cross.Mean, p.Network.Cross.StandardDeviation,
+                p.Network.CrossPlain.Median, p.Network.CrossPlain.Mean, p.Network.Nearest.Median, p.Network.Nearest.Mean, p.Network.NearestPlain.Median,
+                p.FractionMemorized, p.PsnrGap, p.CurveS1.Gap, p.CurveS2.Gap, SimilaritySummary.Of(p.NearestPairCenteredCosine).Median,
+                p.Optimal.Cross.Median, p.Optimal.Nearest.Median, TransitionPoint.CopyFraction(p.Optimal), p.CurveOptimal.Gap,
+                p.Network.Diverged, p.Network.MedianSteps, p.TrainingSeconds, p.SearchPairsPerSecond,
+                .. Enumerable.Range(0, p.Sigmas.Length).SelectMany(k => new object?[]
                 {
-                    ["s1s2_similarity"] = Summary(p.Optimal.Cross),
-                    ["nearest_training_similarity"] = Summary(p.Optimal.Nearest),
-                    ["fraction_memorized"] = J(TransitionPoint.CopyFraction(p.Optimal)),
-                    ["psnr_gap"] = J(p.CurveOptimal.Gap),
-                    ["train_psnr"] = Array(p.CurveOptimal.TrainPsnr),
-                    ["test_psnr"] = Array(p.CurveOptimal.TestPsnr),
-                },
-            });
+                    (p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2, (p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2,
+                })]);
         }
-        AtomicFile.WriteAllText(Path.Combine(dir, "summary.csv"), csv.ToString());
-        var json = new JsonObject
-        {
-            ["config"] = config.DeepClone(),
-            ["similarity"] = "cosine similarity after removing each image's mean unless named plain_cosine",
-            ["criterion"] = TransitionPoint.Criterion,
-            ["points"] = rows,
-        };
-        AtomicFile.WriteAllText(Path.Combine(dir, "summary.json"), json.ToJsonString(new() { WriteIndented = true }) + "\n");
-
-        static JsonObject Summary(SimilaritySummary s) => new()
-        {
-            ["count"] = s.Count,
-            ["mean"] = J(s.Mean),
-            ["median"] = J(s.Median),
-            ["sd"] = J(s.StandardDeviation),
-            ["min"] = J(s.Min),
-            ["max"] = J(s.Max),
-        };
-        static JsonArray Array(double[] v) => new([.. v.Select(x => J(x))]);
+        return table;
     }
 
-    private static JsonNode? J(double v) => ResultJson.Finite(v);
-
-    private static string F(double v) => double.IsNaN(v) ? "nan" : v.ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>Maps a stage's own fraction to the overall fraction and reports it.</summary>
-    private sealed class StageReporter(IProgress<TransitionProgress>? progress, int n, int index, int count)
+    private static JsonObject SummaryHeader(JsonObject identity, IReadOnlyList<TransitionPoint> points) => new()
     {
-        public void Report(string stage, string detail, double fraction) =>
-            progress?.Report(new TransitionProgress(n, stage, detail, 0.02 + 0.96 * (index + Math.Clamp(fraction, 0, 1)) / count));
-    }
+        ["config"] = identity.DeepClone(),
+        ["similarity"] = "cosine similarity after removing each image's mean unless named cosine (plain); psnr columns average the S1 and S2 networks",
+        ["criterion"] = TransitionPoint.Criterion,
+        ["verdicts"] = new JsonArray([.. points.Select(p => (JsonNode?)p.Verdict)]),
+    };
 
-    /// <summary>An <see cref="IProgress{T}"/> that calls back synchronously (unlike <see cref="Progress{T}"/>).</summary>
-    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
+    private static string I(FormattableString s) => FormattableString.Invariant(s);
 }

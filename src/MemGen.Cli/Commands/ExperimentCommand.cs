@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
+using MemGen.Experiments.GaussianNetwork;
 using MemGen.Experiments.Transition;
 using MemGen.Sampling;
 using MemGen.Reporting;
@@ -137,9 +138,8 @@ public static class ExperimentCommand
         var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
         var batch = new Option<int?>("--batch") { Description = "Training batch size." };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 1e-3)." };
-        var sampler = new Option<string?>("--sampler") { Description = "algorithm1-code (default: growing h, final denoising step) or algorithm1 (paper)." };
-        sampler.AcceptOnlyFromAmong("algorithm1", "algorithm1-code");
-        var sigma0 = new Option<float?>("--sigma0") { Description = "Algorithm 1 σ0 of the start around the training mean (default 1, the paper's)." };
+        var sampler = SamplerOption($"Sampler spec (default {quick.SamplerSpec}).");
+        var sigma0 = new Option<double?>("--sigma0") { Description = "σ0 of the start around the training mean (default 1, the paper's; overrides the sampler spec's sigma0)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("gaussian-network",
@@ -147,16 +147,11 @@ public static class ExperimentCommand
             "Re-running into the same --out resumes the trained networks.");
         foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, sigma0, seed, noSvg })
             command.Options.Add(o);
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = GaussianNetworkExperiment.Preset(p);
-            if (parse.GetValue(ratios) is string rs)
-            {
-                if (ParseList(rs, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null) is not double[] list)
-                    return Fail($"--ratios: '{rs}' is not a comma-separated list of numbers");
-                settings = settings with { Ratios = list };
-            }
+            if (parse.GetValue(ratios) is string rs) settings = settings with { Ratios = DoubleList("ratios", rs) };
             if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
             if (parse.GetValue(mean) is double m) settings = settings with { Mean = m };
             if (parse.GetValue(std) is double sd) settings = settings with { Std = sd };
@@ -167,28 +162,12 @@ public static class ExperimentCommand
             if (parse.GetValue(budget) is long b) settings = settings with { TrainingBudget = b };
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
-            if (parse.GetValue(sampler) is string sm)
-                settings = settings with { Variant = sm == "algorithm1" ? MemGen.Sampling.Algorithm1Variant.Paper : MemGen.Sampling.Algorithm1Variant.Code };
-            if (parse.GetValue(sigma0) is float s0) settings = settings with { InitialSigma = s0 };
+            if (parse.GetValue(sampler) is string sm) settings = settings with { Sampler = sm };
+            if (parse.GetValue(sigma0) is double s0) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma0", s0, "sigma0") };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
-            if (settings.Validate() is string problem) return Fail("--" + problem);
             var dir = parse.GetValue(outDir)!;
-            if (File.Exists(dir)) return Fail($"--out: {dir} is a file, not a directory");
-
-            GaussianNetworkResult result;
-            try
-            {
-                result = ConsoleProgress.Run("gaussian-network", report => GaussianNetworkExperiment.Run(settings, dir, p, f => report(f, null, null),
-                    reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
-            }
-            catch (MemGen.Training.TrainingRunException e)
-            {
-                return Fail($"--out: {e.Message.TrimEnd('.')}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Fail($"--out: cannot write to {dir} ({e.Message})");
-            }
+            var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
+                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
@@ -196,7 +175,7 @@ public static class ExperimentCommand
                     $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.SampleStd:F4}\t{s.Diverged}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
-        });
+        }, parse.GetValue(outDir)!)));
         return command;
     }
 
@@ -296,6 +275,11 @@ public static class ExperimentCommand
     private static int[] IntList(string setting, string text) =>
         ParseList(text, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null)
         ?? throw new InvalidSettingException(setting, $"'{text}' is not a comma-separated list of integers");
+
+    /// <summary>A comma-separated list of numbers, or an <see cref="InvalidSettingException"/> for <paramref name="setting"/>.</summary>
+    private static double[] DoubleList(string setting, string text) =>
+        ParseList(text, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null)
+        ?? throw new InvalidSettingException(setting, $"'{text}' is not a comma-separated list of numbers");
 
     /// <summary><paramref name="spec"/> with one key set from a flag (the flag is named when the key does not apply).</summary>
     private static string WithKey(string spec, string key, double value, string flag)

@@ -151,7 +151,7 @@ public static class ExperimentCommand
         {
             var p = parse.GetValue(preset)!;
             var settings = GaussianNetworkExperiment.Preset(p);
-            if (parse.GetValue(ratios) is string rs) settings = settings with { Ratios = DoubleList("ratios", rs) };
+            if (parse.GetValue(ratios) is string rs) settings = settings with { Ratios = FlagLists.Numbers("ratios", rs) };
             if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
             if (parse.GetValue(mean) is double m) settings = settings with { Mean = m };
             if (parse.GetValue(std) is double sd) settings = settings with { Std = sd };
@@ -215,7 +215,7 @@ public static class ExperimentCommand
             var p = parse.GetValue(preset)!;
             var settings = TransitionExperiment.Preset(p);
             if (parse.GetValue(data) is string d) settings = settings with { Data = d };
-            if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = IntList("sizes", ns) };
+            if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
             if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
@@ -270,16 +270,6 @@ public static class ExperimentCommand
             return Fail($"--out: cannot write to {dir} ({e.Message})");
         }
     }
-
-    /// <summary>A comma-separated list of integers, or an <see cref="InvalidSettingException"/> for <paramref name="setting"/>.</summary>
-    private static int[] IntList(string setting, string text) =>
-        ParseList(text, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null)
-        ?? throw new InvalidSettingException(setting, $"'{text}' is not a comma-separated list of integers");
-
-    /// <summary>A comma-separated list of numbers, or an <see cref="InvalidSettingException"/> for <paramref name="setting"/>.</summary>
-    private static double[] DoubleList(string setting, string text) =>
-        ParseList(text, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null)
-        ?? throw new InvalidSettingException(setting, $"'{text}' is not a comma-separated list of numbers");
 
     /// <summary><paramref name="spec"/> with one key set from a flag (the flag is named when the key does not apply).</summary>
     private static string WithKey(string spec, string key, double value, string flag)

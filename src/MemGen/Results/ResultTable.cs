@@ -78,6 +78,9 @@ public sealed class ResultTable
         AtomicFile.WriteAllText(pathWithoutExtension + ".json", ToJson(header).ToJsonString(s_indented) + "\n");
     }
 
+    /// <summary>Writes only the CSV file (atomically), for per-sample tables that have no use as JSON.</summary>
+    public void WriteCsv(string path) => AtomicFile.WriteAllText(path, ToCsv());
+
     /// <summary>The JSON object <see cref="Write"/> writes: <paramref name="header"/>'s keys, then <c>columns</c> and <c>rows</c>.</summary>
     public JsonObject ToJson(JsonObject? header = null)
     {

@@ -195,6 +195,7 @@ public static class ExperimentCommand
         };
         preset.AcceptOnlyFromAmong([.. TransitionExperiment.PresetNames]);
         var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
+        var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images, e.g. 'fashion-mnist:test|resize=16' (default: the pool's images between S1 and S2)." };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
         var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
@@ -208,13 +209,14 @@ public static class ExperimentCommand
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("transition",
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
-        foreach (var o in new Option[] { outDir, preset, data, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg })
+        foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg })
             command.Options.Add(o);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = TransitionExperiment.Preset(p);
             if (parse.GetValue(data) is string d) settings = settings with { Data = d };
+            if (parse.GetValue(testData) is string td) settings = settings with { TestData = td };
             if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };

@@ -103,17 +103,19 @@ public static class VegaLiteCharts
         return Faceted(values, body, options.Facet, options.FacetTitle, options.FacetColumns, row: false, options.IndependentScales);
     }
 
-    /// <summary>Overlaid histograms of pre-computed bins, one colour per group, optionally one row of panels per facet value.</summary>
-    public static JsonObject Histogram<T>(IEnumerable<T> rows, HistogramChartOptions? options = null)
+    /// <summary>
+    /// Overlaid histograms of pre-computed bins, one colour per group, optionally one row of panels per facet value.
+    /// <paramref name="references"/> (optional) are dashed vertical lines: rows with the facet field (if any), <c>x</c> and
+    /// <c>label</c> (e.g. the held-out images' median similarity), drawn in their panel.
+    /// </summary>
+    public static JsonObject Histogram<T>(IEnumerable<T> rows, HistogramChartOptions? options = null, JsonArray? references = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         options ??= new HistogramChartOptions();
         var values = ToValues(rows);
         var x = Axis(options.Lower, options.XTitle, null, null, options.XDomain);
-        var body = new JsonObject
+        var bars = new JsonObject
         {
-            ["width"] = options.Width,
-            ["height"] = options.Height,
             ["mark"] = new JsonObject { ["type"] = "bar", ["opacity"] = 0.55 },
             ["encoding"] = new JsonObject
             {
@@ -135,6 +137,34 @@ public static class VegaLiteCharts
                     new JsonObject { ["field"] = options.Fraction, ["format"] = ".2f" }),
             },
         };
+        JsonObject body;
+        if (references is { Count: > 0 })
+        {
+            // One data set for the facet: bins and reference lines told apart by a "layer" field.
+            foreach (var v in values) v!["layer"] = "bin";
+            foreach (var r in references)
+            {
+                var copy = (JsonObject)r!.DeepClone();
+                copy["layer"] = "reference";
+                values.Add(copy);
+            }
+            bars["transform"] = new JsonArray(new JsonObject { ["filter"] = "datum.layer === 'bin'" });
+            var rule = new JsonObject
+            {
+                ["transform"] = new JsonArray(new JsonObject { ["filter"] = "datum.layer === 'reference'" }),
+                ["mark"] = new JsonObject { ["type"] = "rule", ["strokeDash"] = new JsonArray(5, 3), ["color"] = "black", ["strokeWidth"] = 1.5 },
+                ["encoding"] = new JsonObject
+                {
+                    ["x"] = new JsonObject { ["field"] = "x", ["type"] = "quantitative" },
+                    ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "label" }, new JsonObject { ["field"] = "x", ["format"] = ".3f" }),
+                },
+            };
+            body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["layer"] = new JsonArray(bars, rule) };
+        }
+        else
+        {
+            body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["mark"] = bars["mark"]!.DeepClone(), ["encoding"] = bars["encoding"]!.DeepClone() };
+        }
         return Faceted(values, body, options.FacetRow, options.FacetTitle, 1, row: true, independent: false);
     }
 

@@ -76,6 +76,14 @@ public class TransitionExperimentTests
                 Assert.True(p.CurveOptimal.TrainPsnr[0] > p.CurveOptimal.TestPsnr[0] + 3, $"N={p.N}: optimal denoiser should do far better on its training images");
             }
             Assert.True(result.Points[0].Optimal.Cross.Median < 0.98, "optimal S1 and S2 samples at N=1 are two different images");
+            foreach (var p in result.Points)
+            {
+                // Sample quality: held-out images' similarity to the training set, and the samples' high-frequency power.
+                Assert.Equal(2 * 12, p.HeldOutNearestCenteredCosine!.Length);
+                Assert.InRange(p.HeldOutNearestMedian, -1, 1);
+                Assert.True(p.HighFrequencyRatio > 0 && double.IsFinite(p.HighFrequencyRatio), $"N={p.N}: HF ratio {p.HighFrequencyRatio}");
+                Assert.Equal(12 / 2 + 1, p.SampleSpectrum!.Length);
+            }
 
             var summary = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
             Assert.Equal(3, summary.Length);
@@ -86,11 +94,33 @@ public class TransitionExperimentTests
             Assert.Contains("Verdict per N", html, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "figures", "similarity-histograms.vl.json")));
 
-            // The four charts render in a browser without errors.
+            // The five charts render in a browser without errors.
             var page = HeadlessChromium.Open(result.ReportPath);
-            Assert.Contains("data-charts=\"4\"", page.Dom, StringComparison.Ordinal);
-            Assert.Contains("data-charts-rendered=\"4\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-charts=\"5\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-charts-rendered=\"5\"", page.Dom, StringComparison.Ordinal);
             Assert.Contains("data-errors=\"0\"", page.Dom, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TestImagesCanComeFromAnotherDatasetAndThenTheWholePoolIsAvailable()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            // 120 pool images, N = 60 uses all of them; the 12 test images come from another set.
+            var settings = Tiny() with { Sizes = [60], TestData = "disks:size=12,n=20,seed=8" };
+            var result = TransitionExperiment.Run(settings, Path.Combine(root, "run"), "test", reportOptions: NoSvg);
+            var manifest = SplitManifest.Load(Path.Combine(TransitionExperiment.PointDirectory(Path.Combine(root, "run"), 60), "split.json"));
+            Assert.Equal(60, manifest.S1Indices.Length);
+            Assert.Equal(12, result.Points[0].HeldOutNearestCenteredCosine!.Length / 2);
+            var tooFew = Assert.Throws<InvalidSettingException>(() => TransitionExperiment.Run(settings with { TestData = "disks:size=12,n=5,seed=8" }, Path.Combine(root, "few"), "test", reportOptions: NoSvg));
+            Assert.Equal("test-data", tooFew.Setting);
+            Assert.False(Directory.Exists(Path.Combine(root, "few")));
         }
         finally
         {

@@ -117,6 +117,7 @@ public static class TransitionExperiment
         var reporter = new ExperimentProgressReporter(progress, settings.Sizes.Length);
         reporter.Report("load data", settings.Data);
         var pool = LoadPool(settings);
+        var testSet = LoadTestSet(settings, pool);
 
         var run = RunDirectory.Open(runDirectory, identity);
         var record = RunRecord.Begin(run);
@@ -136,7 +137,7 @@ public static class TransitionExperiment
                     unit.Report("done earlier", "", 1);
                     continue;
                 }
-                points.Add(RunPoint(settings, pool, n, run, convolutions, unit, cancellation));
+                points.Add(RunPoint(settings, pool, testSet, n, run, convolutions, unit, cancellation));
             }
         }
 
@@ -155,7 +156,7 @@ public static class TransitionExperiment
     {
         var pointDir = PointDirectory(run.Path, n);
         var existing = TransitionPoint.TryLoad(Path.Combine(pointDir, PointFile));
-        return existing is not null && existing.N == n && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) ? existing : null;
+        return existing is { IsComplete: true } && existing.N == n && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) ? existing : null;
     }
 
     /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
@@ -172,19 +173,39 @@ public static class TransitionExperiment
         }
         int maxN = settings.Sizes[^1];
         if (maxN > pool.Count / 2)
-            throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}', so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
-        if (pool.Count - 2 * maxN < settings.EvalImages)
-            throw new InvalidSettingException("sizes", $"N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images)");
+            throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}' (after its transforms, e.g. de-duplication), so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
+        if (settings.TestData is null && pool.Count - 2 * maxN < settings.EvalImages)
+            throw new InvalidSettingException("sizes", $"N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images); give --test-data or smaller sizes");
         int divisor = settings.Network.SizeDivisor;
         if (pool.Height % divisor != 0 || pool.Width % divisor != 0)
             throw new InvalidSettingException("model", $"{settings.Network} needs image sides divisible by {divisor}, but '{settings.Data}' gives {pool.Height}×{pool.Width}");
         return pool;
     }
 
-    /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
-    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, int n, string pointDir)
+    /// <summary>The held-out test set given by <see cref="TransitionSettings.TestData"/> (its first EvalImages images), or null for the pool's middle.</summary>
+    private static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
     {
-        var split = DisjointSplit.Create(pool, n, settings.EvalImages);
+        if (settings.TestData is null) return null;
+        ImageSet test;
+        try
+        {
+            test = DatasetLoader.Load(DatasetSpec.Parse(settings.TestData));
+        }
+        catch (DataFormatException e)
+        {
+            throw new InvalidSettingException("test-data", e.Message, e);
+        }
+        if (test.Count < settings.EvalImages)
+            throw new InvalidSettingException("test-data", $"'{settings.TestData}' has {test.Count} images, fewer than the {settings.EvalImages} test images (--eval-images)");
+        if ((test.Channels, test.Height, test.Width) != (pool.Channels, pool.Height, pool.Width))
+            throw new InvalidSettingException("test-data", $"images are {test.Channels}x{test.Height}x{test.Width}, the pool's {pool.Channels}x{pool.Height}x{pool.Width}");
+        return test;
+    }
+
+    /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
+    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, string pointDir)
+    {
+        var split = testSet is null ? DisjointSplit.Create(pool, n, settings.EvalImages) : DisjointSplit.Create(pool, n, testSet, settings.EvalImages);
         var manifestPath = Path.Combine(pointDir, "split.json");
         if (File.Exists(manifestPath))
         {
@@ -218,12 +239,12 @@ public static class TransitionExperiment
         }
     }
 
-    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, int n, RunDirectory run,
+    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, RunDirectory run,
         IConvolutionFactory convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
     {
         var pointDir = PointDirectory(run.Path, n);
         string P(string name) => Path.Combine(pointDir, name);
-        var split = Split(settings, pool, n, pointDir);
+        var split = Split(settings, pool, testSet, n, pointDir);
         unit.Report("train S1", "", 0);
         using var s1 = Train(settings, split, n, "s1", pointDir, convolutions, unit.Training("train S1", 0, 0.4), cancellation).Network;
         unit.Report("train S2", "", 0.4);
@@ -249,8 +270,7 @@ public static class TransitionExperiment
         var cOpt = Curve(opt1, split.S1, "optimal");
 
         // Every model starts from the same y0 for a given seed: the mean image of S1 ∪ S2 plus the seed's noise.
-        var both = new ImageSet([.. split.S1.Pixels, .. split.S2.Pixels], 2 * n, pool.Channels, pool.Height, pool.Width, split.S1.Provenance);
-        var sampler = settings.SamplerSpec.Create(SamplingStart.MeanOf(both, "mean image of S1 ∪ S2"), Math.Min(settings.Samples, 64));
+        var sampler = settings.SamplerSpec.Create(SamplingStart.MeanOf(Concat(split.S1, split.S2), "mean image of S1 ∪ S2"), Math.Min(settings.Samples, 64));
         var shape = new ImageShape(pool.Channels, pool.Height, pool.Width);
         int sampled = 0;
         SamplingResult Sample(IDenoiser d, string name)
@@ -286,21 +306,27 @@ public static class TransitionExperiment
         CrossModelSimilarity.WriteCsv(P("cross-model-optimal.csv"), crossOpt);
         var pairs = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.Cosine);
         var pairsCentered = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.CenteredCosine);
-        // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the reference two over S1 × S2.
-        double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n;
+        // Sample quality: how close a real unseen image is to the training set (the target of a generalizing sample).
+        var heldOut = NearestPairSimilarity.Measure(split.Test, split.S1, SimilarityMetric.CenteredCosine)
+            .Concat(NearestPairSimilarity.Measure(split.Test, split.S2, SimilarityMetric.CenteredCosine)).Select(p => p.Similarity).ToArray();
+        // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the references three more.
+        double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n + 2.0 * split.Test.Count * n;
         double searchRate = searchPairs / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
         NearestPairsTable(pairs, pairsCentered).Write(P("nearest-pairs"));
-        WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2);
-
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
             FamilyMeasures.From(cross, m1, m2, x1.DivergedCount + x2.DivergedCount, MedianOf(x1.Steps, x2.Steps)),
             FamilyMeasures.From(crossOpt, mo1, mo2, o1.DivergedCount + o2.DivergedCount, MedianOf(o1.Steps, o2.Steps)),
-            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate);
+            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate,
+            heldOut, RadialPowerSpectrum.Of(Concat(i1, i2)), RadialPowerSpectrum.Of(Concat(split.S1, split.S2)));
+        WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2, $"N = {n}: {point.Regime.ToString().ToLowerInvariant()}");
         point.Save(P(PointFile));
         unit.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
         return point;
     }
+
+    private static ImageSet Concat(ImageSet a, ImageSet b) =>
+        new([.. a.Pixels.AsSpan(0, a.Count * a.ImageSize), .. b.Pixels.AsSpan(0, b.Count * b.ImageSize)], a.Count + b.Count, a.Channels, a.Height, a.Width, a.Provenance);
 
     /// <summary>The initialization/data-order/noise seed of the network trained on <paramref name="subset"/>: S1 and S2 differ.</summary>
     public static long TrainingSeed(long seed, string subset) => seed * 16 + (subset == "s1" ? 1 : 2);
@@ -325,10 +351,11 @@ public static class TransitionExperiment
 
     /// <summary>
     /// The picture that makes the transition visible: one row per seed with the S1 network's sample, the S2 network's
-    /// sample, and the most similar (mean-removed cosine) training image of each in its own training set.
+    /// sample, and the most similar (mean-removed cosine) training image of each in its own training set; titled with N and
+    /// the regime; tiles enlarged (nearest neighbour) to at least 96 pixels.
     /// </summary>
     public static void WriteGrid(string path, int rows, ImageSet s1Samples, ImageSet s2Samples, ImageSet s1, ImageSet s2,
-        IReadOnlyList<SampleMemorization> m1, IReadOnlyList<SampleMemorization> m2)
+        IReadOnlyList<SampleMemorization> m1, IReadOnlyList<SampleMemorization> m2, string title)
     {
         ArgumentNullException.ThrowIfNull(s1Samples);
         ArgumentNullException.ThrowIfNull(s2Samples);
@@ -347,13 +374,12 @@ public static class TransitionExperiment
             tiles.Add(Of(s1, m1[r].CenteredCosineIndex));
             tiles.Add(Of(s2, m2[r].CenteredCosineIndex));
         }
-        int zoom = Math.Max(1, 64 / Math.Max(s1.Height, s1.Width));
+        int zoom = Math.Clamp((int)Math.Ceiling(96.0 / Math.Max(s1.Height, s1.Width)), 1, 8);
         var grid = ImageGrid.Compose(tiles, new ImageShape(s1.Channels, s1.Height, s1.Width), 4,
-            rowLabels: [.. Enumerable.Range(0, count).Select(r => r.ToString(CultureInfo.InvariantCulture))], padding: 2, zoom: zoom,
-            columnLabels: ["S1", "S2", "NN S1", "NN S2"]);
+            rowLabels: [.. Enumerable.Range(0, count).Select(r => r.ToString(CultureInfo.InvariantCulture))], padding: 3, zoom: zoom,
+            columnLabels: ["S1", "S2", "NN S1", "NN S2"], title: title);
         PngWriter.WriteImage(path, grid.Pixels, grid.Channels, grid.Height, grid.Width);
     }
-
 
     /// <summary>The summary table (summary.csv and summary.json): one row per N with the headline numbers.</summary>
     public static ResultTable SummaryTable(IReadOnlyList<TransitionPoint> points)
@@ -364,7 +390,7 @@ public static class TransitionExperiment
             "n", "regime", "s1s2_centered_median", "s1s2_centered_mean", "s1s2_centered_sd", "s1s2_cosine_median", "s1s2_cosine_mean",
             "nearest_centered_median", "nearest_centered_mean", "nearest_cosine_median", "fraction_memorized", "psnr_gap", "psnr_gap_s1", "psnr_gap_s2",
             "nearest_pair_centered_median", "optimal_s1s2_centered_median", "optimal_nearest_centered_median", "optimal_fraction_memorized",
-            "optimal_psnr_gap", "diverged", "median_steps", "training_s", "search_pairs_per_s",
+            "optimal_psnr_gap", "heldout_nearest_centered_median", "high_frequency_power_ratio", "diverged", "median_steps", "training_s", "search_pairs_per_s",
             .. sigmas.SelectMany(s => new[] { I($"train_psnr_{s:G4}"), I($"test_psnr_{s:G4}") })]);
         foreach (var p in points)
         {
@@ -373,7 +399,7 @@ public static class TransitionExperiment
                 p.Network.CrossPlain.Median, p.Network.CrossPlain.Mean, p.Network.Nearest.Median, p.Network.Nearest.Mean, p.Network.NearestPlain.Median,
                 p.FractionMemorized, p.PsnrGap, p.CurveS1.Gap, p.CurveS2.Gap, SimilaritySummary.Of(p.NearestPairCenteredCosine).Median,
                 p.Optimal.Cross.Median, p.Optimal.Nearest.Median, TransitionPoint.CopyFraction(p.Optimal), p.CurveOptimal.Gap,
-                p.Network.Diverged, p.Network.MedianSteps, p.TrainingSeconds, p.SearchPairsPerSecond,
+                p.HeldOutNearestMedian, p.HighFrequencyRatio, p.Network.Diverged, p.Network.MedianSteps, p.TrainingSeconds, p.SearchPairsPerSecond,
                 .. Enumerable.Range(0, p.Sigmas.Length).SelectMany(k => new object?[]
                 {
                     (p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2, (p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2,

@@ -62,7 +62,7 @@ public static class VegaLiteCharts
                 ["field"] = dash,
                 ["type"] = "nominal",
                 ["title"] = options.StrokeDashTitle ?? dash,
-                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300 },
+                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300, ["symbolStrokeColor"] = "black" },
             };
         }
         var tooltip = new JsonArray();
@@ -100,7 +100,7 @@ public static class VegaLiteCharts
             });
         }
         var body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["layer"] = layers };
-        return Faceted(values, body, options.Facet, options.FacetTitle, options.FacetColumns, row: false, options.IndependentScales);
+        return Faceted(values, body, options.Facet, options.FacetTitle, options.FacetColumns, row: false, options.IndependentScales, options.FacetOrder);
     }
 
     /// <summary>
@@ -165,10 +165,10 @@ public static class VegaLiteCharts
         {
             body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["mark"] = bars["mark"]!.DeepClone(), ["encoding"] = bars["encoding"]!.DeepClone() };
         }
-        return Faceted(values, body, options.FacetRow, options.FacetTitle, 1, row: true, independent: false);
+        return Faceted(values, body, options.FacetRow, options.FacetTitle, 1, row: true, independent: false, order: null);
     }
 
-    private static JsonObject Faceted(JsonArray values, JsonObject body, string? facet, string? title, int columns, bool row, bool independent)
+    private static JsonObject Faceted(JsonArray values, JsonObject body, string? facet, string? title, int columns, bool row, bool independent, IReadOnlyList<string>? order)
     {
         if (facet is null)
         {
@@ -176,6 +176,7 @@ public static class VegaLiteCharts
             return body;
         }
         var field = new JsonObject { ["field"] = facet, ["type"] = "ordinal", ["title"] = title ?? facet };
+        if (order is not null) field["sort"] = new JsonArray([.. order.Select(o => (JsonNode?)o)]);
         var spec = new JsonObject { ["data"] = new JsonObject { ["values"] = values } };
         if (row)
         {

@@ -260,6 +260,12 @@ public class TransitionExperimentTests
         Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.7, nearest: 0.85, ratio: 0.6).Regime);
         Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.95, nearest: 0.8, ratio: 0.2).Regime);
         Assert.Equal(TransitionRegime.Undetermined, Point(cross: 1, nearest: 0.1, ratio: 0.9, steps: 1).Regime);
+        // Samples far less similar to the training set than held-out images are (noise, smudges) get no verdict.
+        var heldOut = Enumerable.Repeat(0.9, 8).ToArray();
+        Assert.Equal(TransitionRegime.Generalizing, (Point(cross: 0.95, nearest: 0.8, ratio: 0.9) with { HeldOutNearestCenteredCosine = heldOut }).Regime);
+        var smudges = Point(cross: 0.97, nearest: 0.6, ratio: 0.9) with { HeldOutNearestCenteredCosine = heldOut };
+        Assert.Equal(TransitionRegime.Undetermined, smudges.Regime);
+        Assert.Contains("not images of the data", smudges.Verdict, StringComparison.Ordinal);
         // N = 1: no second neighbour; copies are recognized by similarity.
         Assert.Equal(TransitionRegime.Memorizing, Point(cross: 0.3, nearest: 0.99, ratio: double.NaN).Regime);
         var p = Point(cross: 0.3, nearest: 0.99, ratio: 0.1);

@@ -115,7 +115,7 @@ public static class TransitionExperiment
         var identity = settings.ToJson(preset);
         RunDirectory.CheckCompatible(runDirectory, identity);
         var reporter = new ExperimentProgressReporter(progress, settings.Sizes.Length);
-        reporter.Report("load data", settings.Data);
+        reporter.Setup("load data", settings.Data);
         var pool = LoadPool(settings);
         var testSet = LoadTestSet(settings, pool);
 
@@ -141,13 +141,13 @@ public static class TransitionExperiment
             }
         }
 
-        reporter.Report("report");
+        reporter.Closing("report");
         var summary = SummaryTable(points);
         summary.Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
         var report = TransitionReport.Build(settings, identity, points, run.Path, record);
         var output = report.Write(run.Path, reportOptions);
         record.Finish();
-        reporter.Report("done", "", finished: true);
+        reporter.Closing("done", "", finished: true);
         return new TransitionResult(points, record.Elapsed, reused, output.HtmlPath, output.Problems);
     }
 

@@ -131,6 +131,12 @@ public sealed record TransitionPoint(
     /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
     public const double MinimumSteps = 5;
 
+    /// <summary>
+    /// Samples whose median similarity to the nearest training image is this much below that of held-out images are not
+    /// images of the data (noise, smudges): no verdict, whatever the two networks agree on.
+    /// </summary>
+    public const double OffManifoldMargin = 0.25;
+
     /// <summary>The criterion of <see cref="Regime"/> in words (shown in the report).</summary>
     public const string Criterion =
         "Let A = median similarity of the S1 and S2 networks' samples of the same seed, B = median similarity of each sample to the most " +
@@ -139,7 +145,8 @@ public sealed record TransitionPoint(
         "copies whose brightness or contrast drifted, and N = 1, where there is no second neighbour). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
         "training image, docs/science.md §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
-        "5 steps, the samples are the initial noise), so they are undertrained and identical 'samples' mean nothing.";
+        "5 steps, the samples are the initial noise), or their samples are not images of the data (B more than 0.25 below the median similarity of " +
+        "held-out test images to their nearest training image); such networks are undertrained and agreeing 'samples' mean nothing.";
 
     /// <summary>Median similarity of a held-out image to its nearest training image (NaN when not measured).</summary>
     [JsonIgnore] public double HeldOutNearestMedian => HeldOutNearestCenteredCosine is { Length: > 0 } h ? SimilaritySummary.Of(h).Median : double.NaN;
@@ -150,6 +157,9 @@ public sealed record TransitionPoint(
     /// </summary>
     [JsonIgnore]
     public double HighFrequencyRatio => SampleSpectrum is { } a && TrainingSpectrum is { } b ? RadialPowerSpectrum.HighFrequencyRatio(a, b) : double.NaN;
+
+    /// <summary>Whether the networks' samples are far less similar to the training set than held-out images are (<see cref="OffManifoldMargin"/>).</summary>
+    [JsonIgnore] public bool IsOffManifold => double.IsFinite(HeldOutNearestMedian) && Network.Nearest.Median < HeldOutNearestMedian - OffManifoldMargin;
 
     /// <summary>Whether the point holds every measurement of this MemGen version (points of older versions are measured again).</summary>
     [JsonIgnore] public bool IsComplete => HeldOutNearestCenteredCosine is not null && SampleSpectrum is not null && TrainingSpectrum is not null;
@@ -181,7 +191,7 @@ public sealed record TransitionPoint(
         get
         {
             double a = Network.Cross.Median, b = Network.Nearest.Median, f = FractionMemorized;
-            if (Network.MedianSteps < MinimumSteps) return TransitionRegime.Undetermined;
+            if (Network.MedianSteps < MinimumSteps || IsOffManifold) return TransitionRegime.Undetermined;
             if (f >= MemorizedFractionForMemorizing && a < b) return TransitionRegime.Memorizing;
             if (f < MemorizedFractionForGeneralizing && a >= b) return TransitionRegime.Generalizing;
             return TransitionRegime.Transitional;
@@ -199,7 +209,9 @@ public sealed record TransitionPoint(
             {
                 TransitionRegime.Memorizing => "memorizing: the networks reproduce their own training images, and the S1 and S2 networks give different images for the same seed",
                 TransitionRegime.Generalizing => "generalizing: the S1 and S2 networks, trained on disjoint images, produce nearly the same image from the same seed, and it is not a copy of a training image",
-                TransitionRegime.Undetermined => Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)"),
+                TransitionRegime.Undetermined => Network.MedianSteps < MinimumSteps
+                    ? Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)")
+                    : Inv($"undetermined: the samples are not images of the data (median similarity {b:F3} to the nearest training image, held-out images {HeldOutNearestMedian:F3}); train longer (--budget)"),
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
             string quality = double.IsFinite(HeldOutNearestMedian)

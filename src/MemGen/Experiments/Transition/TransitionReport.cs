@@ -175,6 +175,7 @@ public static class TransitionReport
             ColorTitle = "denoiser",
             Facet = "panel",
             FacetTitle = "",
+            FacetOrder = [networks, optimal],
             FacetColumns = 2,
             IndependentScales = true,
             Width = 320,

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Reporting;
+using MemGen.Results;
 
 namespace MemGen.Experiments;
 

@@ -236,15 +236,7 @@ public static class TransitionExperiment
     /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
     private static ImageSet LoadPool(TransitionSettings settings)
     {
-        ImageSet pool;
-        try
-        {
-            pool = DatasetLoader.Load(DatasetSpec.Parse(settings.Data));
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var pool = DatasetLoader.LoadAs("data", DatasetSpec.ParseAs("data", settings.Data));
         int maxN = settings.Sizes[^1];
         if (maxN > pool.Count / 2)
             throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}' (after its transforms, e.g. de-duplication), so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
@@ -260,15 +252,7 @@ public static class TransitionExperiment
     private static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
     {
         if (settings.TestData is null) return null;
-        ImageSet test;
-        try
-        {
-            test = DatasetLoader.Load(DatasetSpec.Parse(settings.TestData));
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("test-data", e.Message, e);
-        }
+        var test = DatasetLoader.LoadAs("test-data", DatasetSpec.ParseAs("test-data", settings.TestData));
         if (test.Count < settings.EvalImages)
             throw new InvalidSettingException("test-data", $"'{settings.TestData}' has {test.Count} images, fewer than the {settings.EvalImages} test images (--eval-images)");
         if ((test.Channels, test.Height, test.Width) != (pool.Channels, pool.Height, pool.Width))

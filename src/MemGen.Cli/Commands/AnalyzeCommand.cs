@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text;
 using MemGen.Analysis;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -45,12 +45,18 @@ public static class AnalyzeCommand
             "Jacobian J = ∂f/∂y of a checkpoint's denoiser at y = x + σz (docs/science.md §5): eigenvalues of (J+Jᵀ)/2, clean-image coefficients, " +
             "tr J, Σλ², asymmetry, Euler check; writes eigenvalues.csv, summary.json, eigenvectors.npy/png, jacobian.npy.");
         foreach (var o in new Option[] { denoiser, data, index, sigma, seed, top, batch, outDir, force }) command.Options.Add(o);
-        command.SetAction(parse => RunJacobian(parse.GetValue(denoiser)!, parse.GetValue(data)!, parse.GetValue(index), parse.GetValue(sigma),
-            parse.GetValue(seed), parse.GetValue(top), parse.GetValue(batch), parse.GetValue(outDir)!, parse.GetValue(force)));
+        command.SetAction(parse =>
+        {
+            if (!DeviceOptions.TryOpen(parse, "analyze jacobian", out var backend, out int code)) return code;
+            using (backend)
+                return RunJacobian(parse.GetValue(denoiser)!, parse.GetValue(data)!, parse.GetValue(index), parse.GetValue(sigma),
+                    parse.GetValue(seed), parse.GetValue(top), parse.GetValue(batch), parse.GetValue(outDir)!, parse.GetValue(force), backend);
+        });
         return command;
     }
 
-    private static int RunJacobian(string denoiserText, string dataText, int index, double sigma, long seed, int top, int batch, string outDir, bool force)
+    private static int RunJacobian(string denoiserText, string dataText, int index, double sigma, long seed, int top, int batch, string outDir, bool force,
+        ComputeBackend backend)
     {
         // 1. Checks that read nothing.
         DenoiserSpec spec;
@@ -111,11 +117,10 @@ public static class AnalyzeCommand
         if (images.Height % div != 0 || images.Width % div != 0)
             return Fail($"--denoiser: {meta.Spec} needs image sides divisible by {div}, --data images are {shape}");
 
-        using var convolutions = new OneDnnConvolutionFactory();
         DenoisingNetwork network;
         try
         {
-            network = Checkpoint.Load(file, convolutions);
+            network = Checkpoint.Load(file, backend);
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
         {

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text;
 using MemGen.Analysis;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -36,15 +37,21 @@ public static class EvalCommand
             "Denoising curves (PSNR out vs PSNR in at the 15 standard σ) on training and test images, the Wiener reference of the same data, and the PSNR gap; " +
             "writes curves.csv, curves.json, report.html.");
         foreach (var o in new Option[] { denoiser, train, test, outDir, images, seed, batch, force, noSvg, noWiener }) command.Options.Add(o);
-        command.SetAction(parse => Run(parse.GetValue(denoiser)!, parse.GetValue(train)!, parse.GetValue(test), parse.GetValue(outDir)!,
-            parse.GetValue(images), parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(force), parse.GetValue(noSvg), !parse.GetValue(noWiener)));
+        command.SetAction(parse =>
+        {
+            if (!DeviceOptions.TryOpen(parse, "eval", out var backend, out int code)) return code;
+            using (backend)
+                return Run(parse.GetValue(denoiser)!, parse.GetValue(train)!, parse.GetValue(test), parse.GetValue(outDir)!,
+                    parse.GetValue(images), parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(force), parse.GetValue(noSvg), !parse.GetValue(noWiener), backend);
+        });
         return command;
     }
 
     /// <summary>Files eval writes into --out besides the report's own.</summary>
     public static IReadOnlyList<string> OutputFiles { get; } = ["curves.csv", "curves.json", ReportWriter.HtmlFileName];
 
-    private static int Run(string denoiserText, string trainText, string? testText, string outDir, int images, long seed, int batch, bool force, bool noSvg, bool withWiener)
+    private static int Run(string denoiserText, string trainText, string? testText, string outDir, int images, long seed, int batch, bool force, bool noSvg, bool withWiener,
+        ComputeBackend backend)
     {
         // 1. Checks that read nothing.
         DenoiserSpec spec;
@@ -104,7 +111,7 @@ public static class EvalCommand
         OpenedDenoiser opened;
         try
         {
-            opened = spec.Open(batch);
+            opened = spec.Open(batch, backend: backend);
         }
         catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MemGen.Analysis.LinearGaussian;
+using MemGen.Compute;
 using MemGen.Experiments;
 using MemGen.Reporting;
 using Spectre.Console;
@@ -210,11 +211,13 @@ public static class ExperimentCommand
             var dir = parse.GetValue(outDir)!;
             if (File.Exists(dir)) return Fail($"--out: {dir} is a file, not a directory");
 
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
             GaussianNetworkResult result;
             try
             {
                 result = RunWithProgress("gaussian-network", progress =>
-                    GaussianNetworkExperiment.Run(settings, dir, p, progress, reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                    GaussianNetworkExperiment.Run(settings, dir, p, progress, reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, backend: engine));
             }
             catch (MemGen.Training.TrainingRunException e)
             {
@@ -286,10 +289,12 @@ public static class ExperimentCommand
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             if (settings.Validate() is string problem) return Task.FromResult(Fail("--" + problem));
             var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return Task.FromResult(code);
+            using var engine = backend;
             TransitionResult result;
             try
             {
-                result = RunTransitionWithProgress(settings, dir, p, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, cancellation);
+                result = RunTransitionWithProgress(settings, dir, p, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine, cancellation);
             }
             catch (TransitionExperimentException ex)
             {
@@ -317,7 +322,7 @@ public static class ExperimentCommand
     }
 
     private static TransitionResult RunTransitionWithProgress(TransitionSettings settings, string dir, string preset, ReportWriteOptions reportOptions,
-        CancellationToken cancellation)
+        ComputeBackend backend, CancellationToken cancellation)
     {
         if (Console.IsErrorRedirected)
         {
@@ -332,7 +337,7 @@ public static class ExperimentCommand
                 last = line;
                 lastTime = clock.Elapsed;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"transition {clock.Elapsed:mm\\:ss} [{p.Overall:P0}] {line} {p.Detail}"));
-            }), cancellation, reportOptions);
+            }), cancellation, reportOptions, backend);
         }
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         TransitionResult result = null!;
@@ -362,7 +367,7 @@ public static class ExperimentCommand
                     {
                         overall.Description = Markup.Escape($"transition: {p.Stage}");
                     }
-                }), cancellation, reportOptions);
+                }), cancellation, reportOptions, backend);
                 current?.StopTask();
                 overall.Value = 1.0;
             });

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -62,7 +63,8 @@ public static class SampleCommand
                 parse.GetValue(denoiser)!, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(outDir)!, parse.GetValue(sampler)!,
                 parse.GetValue(h0), parse.GetValue(beta), parse.GetValue(sigma0), parse.GetValue(sigmaFinal), parse.GetValue(maxSteps),
                 parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(shape), parse.GetValue(startMean)!, parse.GetValue(force));
-            return Run(request);
+            if (!DeviceOptions.TryOpen(parse, "sample", out var backend, out int code)) return code;
+            using (backend) return Run(request, backend);
         });
         return command;
     }
@@ -78,7 +80,7 @@ public static class SampleCommand
         string Denoiser, int Count, long Seed, string Out, string Sampler, double? H0, double? Beta, float? Sigma0, double? SigmaFinal,
         int? MaxSteps, int? Steps, int Batch, string? Shape, string StartMean, bool Force);
 
-    private static int Run(SampleRequest r)
+    private static int Run(SampleRequest r, ComputeBackend backend)
     {
         // 1. Everything that can be checked without reading data.
         DenoiserSpec spec;
@@ -146,7 +148,7 @@ public static class SampleCommand
         OpenedDenoiser opened;
         try
         {
-            opened = spec.Open(r.Batch);
+            opened = spec.Open(r.Batch, backend: backend);
         }
         catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
         {

@@ -4,10 +4,11 @@ using System.Text.Json.Nodes;
 using System.Text;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Analysis;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Sampling;
@@ -112,9 +113,13 @@ public static class GaussianNetworkExperiment
         _ => throw new ArgumentException($"Unknown preset '{name}' (expected {string.Join(" or ", PresetNames)}).", nameof(name)),
     };
 
-    /// <summary>Runs every (n, run) and writes the results and the report into <paramref name="runDirectory"/>.</summary>
+    /// <summary>
+    /// Runs every (n, run) and writes the results and the report into <paramref name="runDirectory"/>, training on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
+    /// </summary>
     public static GaussianNetworkResult Run(GaussianNetworkSettings settings, string runDirectory, string preset,
-        Action<double>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        Action<double>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
@@ -128,8 +133,9 @@ public static class GaussianNetworkExperiment
         int units = counts.Length * settings.Runs, done = 0;
         var measurements = new List<GaussianNetworkMeasurement>();
         var grids = new List<(int N, string Path)>();
-        using var convolutions = new OneDnnConvolutionFactory();
-        NetworkBuilder build = (spec, channels, seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
+        using var ownBackend = backend is null ? new CpuBackend() : null;
+        var engine = backend ?? ownBackend!;
+        NetworkBuilder build = (spec, channels, seed) => NetworkFactory.Create(spec, channels, engine, seed);
         foreach (int n in counts)
         {
             for (int run = 0; run < settings.Runs; run++)

@@ -3,10 +3,11 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text;
 using MemGen.Analysis;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Sampling;
@@ -119,10 +120,12 @@ public static class TransitionExperiment
     /// <summary>
     /// Runs (or resumes) the experiment in <paramref name="runDirectory"/> and writes every result and report.html.
     /// Bad input (data too small for the sizes, a run directory holding another experiment or other files) raises a
-    /// <see cref="TransitionExperimentException"/> before anything is written.
+    /// <see cref="TransitionExperimentException"/> before anything is written. The networks train and sample on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static TransitionResult Run(TransitionSettings settings, string runDirectory, string preset,
-        IProgress<TransitionProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<TransitionProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new TransitionExperimentException(problem);
@@ -149,8 +152,9 @@ public static class TransitionExperiment
 
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
-        using (var convolutions = new OneDnnConvolutionFactory())
+        using (var ownBackend = backend is null ? new CpuBackend() : null)
         {
+            var engine = backend ?? ownBackend!;
             for (int i = 0; i < settings.Sizes.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -165,7 +169,7 @@ public static class TransitionExperiment
                     stage.Report("done earlier", "", 1);
                     continue;
                 }
-                points.Add(RunPoint(settings, pool, n, pointDir, convolutions, stage, cancellation));
+                points.Add(RunPoint(settings, pool, n, pointDir, engine, stage, cancellation));
             }
         }
 
@@ -237,7 +241,7 @@ public static class TransitionExperiment
     }
 
     private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, int n, string pointDir,
-        IConvolutionFactory convolutions, StageReporter stage, CancellationToken cancellation)
+        ComputeBackend backend, StageReporter stage, CancellationToken cancellation)
     {
         Directory.CreateDirectory(pointDir);
         string P(string name) => Path.Combine(pointDir, name);
@@ -255,7 +259,7 @@ public static class TransitionExperiment
         }
 
         var options = settings.TrainingOptions();
-        DenoisingNetwork Build(NetworkSpec spec, int channels, long seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
+        DenoisingNetwork Build(NetworkSpec spec, int channels, long seed) => NetworkFactory.Create(spec, channels, backend, seed);
         TrainingResult Train(string subset, ImageSet train, double from, double to)
         {
             var config = new TrainingConfig(settings.Network, new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(P(subset), manifestPath)), TrainingSeed(settings.Seed, subset), options);

@@ -1,4 +1,4 @@
-using MemGen.Tensors;
+using MemGen.Compute;
 
 namespace MemGen.Native;
 

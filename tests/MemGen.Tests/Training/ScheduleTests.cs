@@ -59,7 +59,7 @@ public sealed class ScheduleTests
     [Fact]
     public void NoiseLevelsFollowSigmaEqualsUSquaredAndNoiseIsReproducible()
     {
-        var noise = new TrainingNoise(5, 1.0, 2.0);
+        var noise = new NoiseSchedule(5, 1.0, 2.0);
         const int batch = 4000, d = 16;
         var sigmas = new float[batch];
         var z = new Tensor(batch, 1, 4, 4);
@@ -81,10 +81,10 @@ public sealed class ScheduleTests
 
         var again = new Tensor(batch, 1, 4, 4);
         var sigmasAgain = new float[batch];
-        new TrainingNoise(5, 1.0, 2.0).Fill(9, sigmasAgain, again);
+        new NoiseSchedule(5, 1.0, 2.0).Fill(9, sigmasAgain, again);
         Assert.Equal(sigmas, sigmasAgain);
         Assert.Equal(z.Data, again.Data);
-        new TrainingNoise(5, 1.0, 2.0).Fill(10, sigmasAgain, again);
+        new NoiseSchedule(5, 1.0, 2.0).Fill(10, sigmasAgain, again);
         Assert.NotEqual(sigmas, sigmasAgain);
     }
 

@@ -89,6 +89,24 @@ public sealed class ScheduleTests
     }
 
     [Fact]
+    public void NoiseScheduleIsSigmaMaxTimesUToTheExponentAndItsDefaultsAreUSquared()
+    {
+        var paper = new NoiseSchedule(1, 1.0, 2.0);
+        var flat = new NoiseSchedule(1, 0.5, 1.0);
+        foreach (double u in new[] { 0.0, 0.1, 0.37, 0.5, 0.999 })
+        {
+            Assert.Equal((float)(u * u), paper.SigmaOf(u));
+            Assert.Equal((float)(0.5 * u), flat.SigmaOf(u));
+        }
+        var sigmas = new float[64];
+        flat.Fill(3, sigmas, new Tensor(64, 1, 2, 2));
+        Assert.All(sigmas, s => Assert.InRange(s, 0f, 0.5f));
+        Assert.InRange(sigmas.Average(), 0.2f, 0.3f); // E[0.5·u] = 0.25
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoiseSchedule(1, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoiseSchedule(1, 1, -1));
+    }
+
+    [Fact]
     public void OptionsDefaultsAreThePapersAndBudgetSetsTheStepCount()
     {
         var o = new TrainingOptions();

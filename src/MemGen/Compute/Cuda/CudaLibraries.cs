@@ -48,7 +48,7 @@ internal static class CudaLibraries
                     handles[logical] = handle;
                     loaded[logical] = path;
                 }
-                Need(Driver, "the CUDA driver", "; is an NVIDIA driver installed?", "libcuda.so.1");
+                Need(Driver, "the CUDA driver", "; it comes with the NVIDIA driver", "libcuda.so.1");
                 // Companions first, from the folder their main library is found in: cuBLAS needs cuBLASLt, NVRTC
                 // opens its builtins by name, cuDNN 9 opens its sub-libraries by name.
                 Need(Runtime, "the CUDA runtime", $"; install the CUDA toolkit or pip's nvidia-cuda-runtime, or set {DirectoryVariable}", "libcudart.so.13", "libcudart.so.12");

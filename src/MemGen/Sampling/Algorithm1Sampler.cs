@@ -24,7 +24,7 @@ namespace MemGen.Sampling;
 /// and the update run on the device; per step only the norms come back and the injected noise (drawn on the host,
 /// so a seed means the same samples on every backend) goes out; finished samples are copied back once.
 /// </remarks>
-public sealed class Algorithm1Sampler
+public sealed class Algorithm1Sampler : ISampler
 {
     private enum SlotState { Running, Finalizing }
 
@@ -38,6 +38,9 @@ public sealed class Algorithm1Sampler
 
     /// <summary>The settings.</summary>
     public Algorithm1Options Options { get; }
+
+    /// <inheritdoc/>
+    public SamplerSpec Spec => SamplerSpec.Of(Options);
 
     /// <summary>
     /// Draws the samples with global indices <paramref name="firstIndex"/> .. firstIndex + count − 1 of size

@@ -15,7 +15,7 @@ namespace MemGen.Native;
 /// weights (O,I,2,2) stored as <c>iohw</c> are exactly PyTorch's ConvTranspose2d IOHW order.
 /// All oneDNN calls run on the <see cref="OneDnnThread"/>. Instances are not thread-safe for concurrent use.
 /// </summary>
-public sealed unsafe class OneDnnConvolution : IConvolution
+internal sealed unsafe class OneDnnConvolution : IConvolution
 {
     private readonly Pass _forward;
     private readonly Pass _backwardData;

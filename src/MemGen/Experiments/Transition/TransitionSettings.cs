@@ -17,6 +17,12 @@ public sealed record TransitionSettings
     /// <summary>Dataset spec of the pool S1 and S2 are drawn from (S1 = first N, S2 = last N; see <see cref="DisjointSplit"/>).</summary>
     public string Data { get; init; } = "fashion-mnist:train|resize=16|dedup";
 
+    /// <summary>
+    /// Dataset spec of the held-out test images (e.g. <c>fashion-mnist:test|resize=16</c>); null takes them from the pool,
+    /// between S1 and S2.
+    /// </summary>
+    public string? TestData { get; init; }
+
     /// <summary>Training-set sizes N per subset, strictly increasing.</summary>
     public int[] Sizes { get; init; } = [1, 10, 100, 1000];
 
@@ -70,6 +76,17 @@ public sealed record TransitionSettings
         {
             throw new InvalidSettingException("data", e.Message, e);
         }
+        if (TestData is not null)
+        {
+            try
+            {
+                DatasetSpec.Parse(TestData);
+            }
+            catch (DataFormatException e)
+            {
+                throw new InvalidSettingException("test-data", e.Message, e);
+            }
+        }
         if (Sizes is null || Sizes.Length == 0) throw new InvalidSettingException("sizes", "give at least one N");
         if (Sizes[0] < 1) throw new InvalidSettingException("sizes", $"N must be at least 1, got {Sizes[0]}");
         for (int i = 1; i < Sizes.Length; i++)
@@ -118,6 +135,7 @@ public sealed record TransitionSettings
         ["experiment"] = "transition",
         ["preset"] = preset,
         ["data"] = Data,
+        ["test_data"] = TestData,
         ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
         ["model"] = Network.ToString(),
         ["budget_images_per_model"] = Budget,

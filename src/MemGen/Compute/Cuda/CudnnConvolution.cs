@@ -33,37 +33,55 @@ internal sealed unsafe class CudnnConvolution : IConvolution
         (int wideC, int wideH, int wideW, int narrowC, int narrowH, int narrowW) = same
             ? (inC, h, w, outC, h, w)
             : (outC, 2 * h, 2 * w, inC, h, w);
-        _wide = TensorDescriptor(n, wideC, wideH, wideW);
-        _narrow = TensorDescriptor(n, narrowC, narrowH, narrowW);
-        CudnnApi.Check(CudnnApi.cudnnCreateFilterDescriptor(out _filter), "cudnnCreateFilterDescriptor");
-        CudnnApi.Check(CudnnApi.cudnnSetFilter4dDescriptor(_filter, CudnnApi.DataFloat, CudnnApi.TensorNchw, narrowC, wideC, same ? 3 : 2, same ? 3 : 2),
-            "cudnnSetFilter4dDescriptor");
-        int pad = same ? 1 : 0, stride = same ? 1 : 2;
-        IntPtr Descriptor()
+        var descriptors = new List<IntPtr>(); // what to free if the construction fails half-way
+        try
         {
-            CudnnApi.Check(CudnnApi.cudnnCreateConvolutionDescriptor(out var d), "cudnnCreateConvolutionDescriptor");
-            CudnnApi.Check(CudnnApi.cudnnSetConvolution2dDescriptor(d, pad, pad, stride, stride, 1, 1, CudnnApi.CrossCorrelation, CudnnApi.DataFloat),
-                "cudnnSetConvolution2dDescriptor");
-            CudnnApi.Check(CudnnApi.cudnnSetConvolutionMathType(d, backend.Precision == ComputePrecision.Tf32 ? CudnnApi.TensorOpMath : CudnnApi.FmaMath),
-                "cudnnSetConvolutionMathType");
-            return d;
+            _wide = TensorDescriptor(n, wideC, wideH, wideW);
+            descriptors.Add(_wide);
+            _narrow = TensorDescriptor(n, narrowC, narrowH, narrowW);
+            descriptors.Add(_narrow);
+            CudnnApi.Check(CudnnApi.cudnnCreateFilterDescriptor(out _filter), "cudnnCreateFilterDescriptor");
+            CudnnApi.Check(CudnnApi.cudnnSetFilter4dDescriptor(_filter, CudnnApi.DataFloat, CudnnApi.TensorNchw, narrowC, wideC, same ? 3 : 2, same ? 3 : 2),
+                "cudnnSetFilter4dDescriptor");
+            int pad = same ? 1 : 0, stride = same ? 1 : 2;
+            IntPtr Descriptor()
+            {
+                CudnnApi.Check(CudnnApi.cudnnCreateConvolutionDescriptor(out var d), "cudnnCreateConvolutionDescriptor");
+                descriptors.Add(d);
+                CudnnApi.Check(CudnnApi.cudnnSetConvolution2dDescriptor(d, pad, pad, stride, stride, 1, 1, CudnnApi.CrossCorrelation, CudnnApi.DataFloat),
+                    "cudnnSetConvolution2dDescriptor");
+                CudnnApi.Check(CudnnApi.cudnnSetConvolutionMathType(d, backend.Precision == ComputePrecision.Tf32 ? CudnnApi.TensorOpMath : CudnnApi.FmaMath),
+                    "cudnnSetConvolutionMathType");
+                return d;
+            }
+            var handle = backend.Cudnn;
+            var results = stackalloc CudnnApi.AlgorithmPerformance[Candidates];
+            int count;
+            var forward = Descriptor();
+            CudnnApi.Check(CudnnApi.cudnnFindConvolutionForwardAlgorithm(handle, _wide, _filter, forward, _narrow, Candidates, out count, results),
+                "cudnnFindConvolutionForwardAlgorithm");
+            _forward = Choose(forward, results, count, "forward");
+            var backwardData = Descriptor();
+            CudnnApi.Check(CudnnApi.cudnnFindConvolutionBackwardDataAlgorithm(handle, _filter, _narrow, backwardData, _wide, Candidates, out count, results),
+                "cudnnFindConvolutionBackwardDataAlgorithm");
+            _backwardData = Choose(backwardData, results, count, "backward data");
+            var backwardFilter = Descriptor();
+            CudnnApi.Check(CudnnApi.cudnnFindConvolutionBackwardFilterAlgorithm(handle, _wide, _narrow, backwardFilter, _filter, Candidates, out count, results),
+                "cudnnFindConvolutionBackwardFilterAlgorithm");
+            _backwardFilter = Choose(backwardFilter, results, count, "backward filter");
+            backend.ReserveWorkspace(Math.Max(_forward.Workspace, Math.Max(_backwardData.Workspace, _backwardFilter.Workspace)));
         }
-        var handle = backend.Cudnn;
-        var results = stackalloc CudnnApi.AlgorithmPerformance[Candidates];
-        int count;
-        var forward = Descriptor();
-        CudnnApi.Check(CudnnApi.cudnnFindConvolutionForwardAlgorithm(handle, _wide, _filter, forward, _narrow, Candidates, out count, results),
-            "cudnnFindConvolutionForwardAlgorithm");
-        _forward = Choose(forward, results, count, "forward");
-        var backwardData = Descriptor();
-        CudnnApi.Check(CudnnApi.cudnnFindConvolutionBackwardDataAlgorithm(handle, _filter, _narrow, backwardData, _wide, Candidates, out count, results),
-            "cudnnFindConvolutionBackwardDataAlgorithm");
-        _backwardData = Choose(backwardData, results, count, "backward data");
-        var backwardFilter = Descriptor();
-        CudnnApi.Check(CudnnApi.cudnnFindConvolutionBackwardFilterAlgorithm(handle, _wide, _narrow, backwardFilter, _filter, Candidates, out count, results),
-            "cudnnFindConvolutionBackwardFilterAlgorithm");
-        _backwardFilter = Choose(backwardFilter, results, count, "backward filter");
-        backend.ReserveWorkspace(Math.Max(_forward.Workspace, Math.Max(_backwardData.Workspace, _backwardFilter.Workspace)));
+        catch
+        {
+            // Statuses ignored: the first failure is the one to report.
+            if (_filter != IntPtr.Zero) CudnnApi.cudnnDestroyFilterDescriptor(_filter);
+            foreach (var d in descriptors)
+            {
+                if (d == _wide || d == _narrow) CudnnApi.cudnnDestroyTensorDescriptor(d);
+                else CudnnApi.cudnnDestroyConvolutionDescriptor(d);
+            }
+            throw;
+        }
     }
 
     /// <inheritdoc />

@@ -118,7 +118,7 @@ public class LinearGaussianExperimentTests
             Assert.DoesNotContain("reference-code", File.ReadAllText(Path.Combine(Dir("ok"), "summary.csv"))); // quick preset: the model's law only
 
             Assert.Equal(0, Run(["experiment", "linear-gaussian", "--out", Dir("both"), "--dimensions", "4", "--runs", "2", "--covariance", "both",
-                "--precision", "float32", .. small]));
+                "--kernel-precision", "float32", .. small]));
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("both"), "config.json")))!;
             Assert.Equal("float32", config["precision"]!.GetValue<string>());
             Assert.Equal(["model", "reference-code"], config["covariances"]!.AsArray().Select(c => c!.GetValue<string>()));
@@ -130,7 +130,7 @@ public class LinearGaussianExperimentTests
             Assert.Equal(2, Run(["experiment", "linear-gaussian", "--out", Dir("bad3"), .. small, "--dimensions", "4", "--runs", "2", "--std", "-1"]));
             Assert.NotEqual(0, Run(["experiment", "linear-gaussian", "--out", Dir("bad4"), "--preset", "nope"]));
             Assert.NotEqual(0, Run(["experiment", "linear-gaussian", "--out", Dir("bad5"), .. small, "--covariance", "btb"]));
-            Assert.NotEqual(0, Run(["experiment", "linear-gaussian", "--out", Dir("bad6"), .. small, "--precision", "float16"]));
+            Assert.NotEqual(0, Run(["experiment", "linear-gaussian", "--out", Dir("bad6"), .. small, "--kernel-precision", "float16"]));
             Assert.NotEqual(0, Run(["experiment", "linear-gaussian", .. small]));
             foreach (var bad in new[] { "bad1", "bad2", "bad3", "bad4", "bad5", "bad6" }) Assert.False(Directory.Exists(Dir(bad)), bad);
 

@@ -107,6 +107,36 @@ public class TransitionExperimentTests
     }
 
     [Fact]
+    public void JobsRunOneByOneGiveTheSameResultsAsTheWholeRun()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var settings = Tiny();
+            var whole = Path.Combine(root, "whole");
+            TransitionExperiment.Run(settings, whole, "test", reportOptions: NoSvg);
+            var jobs = TransitionExperiment.Jobs(settings);
+            Assert.Equal(["train-n1-s1", "train-n1-s2", "train-n4-s1", "train-n4-s2", "measure-n1", "measure-n4", "report"], jobs.Select(j => j.Id));
+            var byJob = Path.Combine(root, "jobs");
+            // A measure job before its networks are trained, or the report before every point, is refused.
+            Assert.Equal("job", Assert.Throws<InvalidSettingException>(() => TransitionExperiment.RunJob(settings, byJob, "test", "measure-n4", reportOptions: NoSvg)).Setting);
+            Assert.Equal("job", Assert.Throws<InvalidSettingException>(() => TransitionExperiment.RunJob(settings, byJob, "test", "train-n7-s1", reportOptions: NoSvg)).Setting);
+            foreach (var job in jobs.Reverse().Where(j => j.Stage == "train").Concat(jobs.Where(j => j.Stage != "train")))
+            {
+                Assert.False(File.Exists(Path.Combine(byJob, job.Marker)), job.Id);
+                TransitionExperiment.RunJob(settings, byJob, "test", job.Id, reportOptions: NoSvg);
+                Assert.True(File.Exists(Path.Combine(byJob, job.Marker)), job.Id);
+            }
+            Assert.Equal(SummaryWithoutTimes(whole), SummaryWithoutTimes(byJob));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "n-4", "samples-s2.npy")), File.ReadAllBytes(Path.Combine(byJob, "n-4", "samples-s2.npy")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TestImagesCanComeFromAnotherDatasetAndThenTheWholePoolIsAvailable()
     {
         var root = ReportTestData.NewRunDirectory();

@@ -70,7 +70,7 @@ public sealed record LinearGaussianSettings
         if (Covariances.Length == 0) return "covariance: give at least one of model, reference-code";
         if (Covariances.Distinct().Count() != Covariances.Length) return "covariance: each covariance at most once";
         if (Covariances.Any(c => !Enum.IsDefined(c))) return "covariance: unknown value";
-        if (!Enum.IsDefined(Precision)) return "precision: unknown value";
+        if (!Enum.IsDefined(Precision)) return "kernel-precision: unknown value";
         if (Threads < 0) return "threads: must be 0 (all cores) or positive";
         return null;
     }

@@ -6,7 +6,8 @@ using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Experiments.Kit;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
@@ -15,6 +16,15 @@ using MemGen.Tensors;
 using MemGen.Training;
 
 namespace MemGen.Experiments.Transition;
+
+/// <summary>
+/// One independent piece of a transition experiment, runnable on its own (<c>memgen experiment transition ... --job ID</c>)
+/// so a cluster can run them in parallel: train the network of one subset of one N, measure one N, write the report.
+/// </summary>
+/// <param name="Stage"><c>train</c>, <c>measure</c> or <c>report</c>; a stage starts when every job of the stages before it is done.</param>
+/// <param name="Id">The job id: <c>train-nN-s1</c>, <c>train-nN-s2</c>, <c>measure-nN</c>, <c>report</c>.</param>
+/// <param name="Marker">The file (relative to the run directory, with '/') the job writes last: it is done exactly when it exists.</param>
+public sealed record TransitionJob(string Stage, string Id, string Marker);
 
 /// <summary>What <see cref="TransitionExperiment.Run"/> produced.</summary>
 /// <param name="Points">One entry per N, in order.</param>
@@ -105,10 +115,12 @@ public static class TransitionExperiment
     /// <summary>
     /// Runs (or resumes) the experiment in <paramref name="runDirectory"/> and writes every result and report.html.
     /// Bad input (invalid settings, data too small for the sizes, a run directory holding another experiment or other
-    /// files) raises an <see cref="InvalidSettingException"/> before anything is written.
+    /// files) raises an <see cref="InvalidSettingException"/> before anything is written. The networks train and sample
+    /// on <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static TransitionResult Run(TransitionSettings settings, string runDirectory, string preset,
-        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
@@ -123,8 +135,9 @@ public static class TransitionExperiment
         var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
-        using (var convolutions = new OneDnnConvolutionFactory())
+        using (var ownBackend = backend is null ? new CpuBackend() : null)
         {
+            var convolutions = backend ?? ownBackend!;
             for (int i = 0; i < settings.Sizes.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -141,14 +154,82 @@ public static class TransitionExperiment
             }
         }
 
+        var output = WriteReport(settings, identity, run, points, record, reporter, reportOptions);
+        return new TransitionResult(points, record.Elapsed, reused, output.HtmlPath, output.Problems);
+    }
+
+    /// <summary>summary.csv|json and report.html from the points; report.html is written last (the report job's marker).</summary>
+    private static ReportOutput WriteReport(TransitionSettings settings, JsonObject identity, RunDirectory run, IReadOnlyList<TransitionPoint> points,
+        RunRecord record, ExperimentProgressReporter reporter, ReportWriteOptions? reportOptions)
+    {
         reporter.Closing("report");
-        var summary = SummaryTable(points);
-        summary.Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
-        var report = TransitionReport.Build(settings, identity, points, run.Path, record);
-        var output = report.Write(run.Path, reportOptions);
+        SummaryTable(points).Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
+        var output = TransitionReport.Build(settings, identity, points, run.Path, record).Write(run.Path, reportOptions);
         record.Finish();
         reporter.Closing("done", "", finished: true);
-        return new TransitionResult(points, record.Elapsed, reused, output.HtmlPath, output.Problems);
+        return output;
+    }
+
+    /// <summary>The jobs of the experiment in run order (all train jobs, then all measure jobs, then the report).</summary>
+    public static IReadOnlyList<TransitionJob> Jobs(TransitionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var jobs = new List<TransitionJob>();
+        foreach (int n in settings.Sizes)
+            foreach (var subset in new[] { "s1", "s2" })
+                jobs.Add(new TransitionJob("train", I($"train-n{n}-{subset}"), I($"n-{n}/{subset}/{TrainingRun.CheckpointFolder}/{TrainingRun.FinalCheckpointFile}")));
+        foreach (int n in settings.Sizes) jobs.Add(new TransitionJob("measure", I($"measure-n{n}"), I($"n-{n}/{PointFile}")));
+        jobs.Add(new TransitionJob("report", "report", ReportWriter.HtmlFileName));
+        return jobs;
+    }
+
+    /// <summary>
+    /// Runs one job of <see cref="Jobs"/> in <paramref name="runDirectory"/> (resumable, so a failed or preempted job is
+    /// simply run again): a train job trains (or resumes) one network; a measure job needs both networks of its N and
+    /// writes n-N/point.json; the report job needs every point and writes the summaries and report.html. Results are the
+    /// same, bit for bit, as <see cref="Run"/>'s with the same settings and engine thread count. Networks run on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
+    /// </summary>
+    public static void RunJob(TransitionSettings settings, string runDirectory, string preset, string job,
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(job);
+        settings.Validate();
+        var known = Jobs(settings).FirstOrDefault(j => j.Id == job)
+            ?? throw new InvalidSettingException("job", $"'{job}' is not a job of this experiment (expected train-nN-s1, train-nN-s2, measure-nN for N in {{{string.Join(", ", settings.Sizes)}}}, or report)");
+        var identity = settings.ToJson(preset);
+        RunDirectory.CheckCompatible(runDirectory, identity);
+        var reporter = new ExperimentProgressReporter(progress, 1);
+        if (known.Stage == "report")
+        {
+            var run = RunDirectory.Open(runDirectory, identity, unit: "");
+            var points = settings.Sizes.Select(n => TryLoadPoint(run, n)
+                ?? throw new InvalidSettingException("job", $"report needs every N measured, but {PointDirectory(run.Path, n)}/{PointFile} is missing (run measure-n{n} first)")).ToList();
+            WriteReport(settings, identity, run, points, RunRecord.Begin(run), reporter, reportOptions);
+            return;
+        }
+        reporter.Setup("load data", settings.Data);
+        var pool = LoadPool(settings);
+        var testSet = LoadTestSet(settings, pool);
+        int size = int.Parse(known.Id.Split('-')[1][1..], CultureInfo.InvariantCulture);
+        var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
+        var pointDir = PointDirectory(opened.Path, size);
+        using var ownBackend = backend is null ? new CpuBackend() : null;
+        var convolutions = backend ?? ownBackend!;
+        if (known.Stage == "train")
+        {
+            string subset = known.Id[^2..];
+            var split = Split(settings, pool, testSet, size, pointDir);
+            using var network = Train(settings, split, size, subset, pointDir, convolutions, reporter.Unit(0, $"N={size}").Training($"train {subset.ToUpperInvariant()}", 0, 1), cancellation).Network;
+            return;
+        }
+        foreach (var subset in new[] { "s1", "s2" })
+            if (!File.Exists(Path.Combine(pointDir, subset, TrainingRun.CheckpointFolder, TrainingRun.FinalCheckpointFile)))
+                throw new InvalidSettingException("job", $"{known.Id} needs the trained networks of N = {size}, but {subset} is not finished (run train-n{size}-{subset} first)");
+        if (TryLoadPoint(opened, size) is null)
+            RunPoint(settings, pool, testSet, size, opened, convolutions, reporter.Unit(0, $"N={size}"), cancellation);
     }
 
     /// <summary>The finished point of size <paramref name="n"/> if its point.json and every artefact are there; null otherwise (then it is redone).</summary>
@@ -162,15 +243,7 @@ public static class TransitionExperiment
     /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
     private static ImageSet LoadPool(TransitionSettings settings)
     {
-        ImageSet pool;
-        try
-        {
-            pool = DatasetLoader.Load(DatasetSpec.Parse(settings.Data));
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var pool = DatasetLoader.LoadAs("data", DatasetSpec.ParseAs("data", settings.Data));
         int maxN = settings.Sizes[^1];
         if (maxN > pool.Count / 2)
             throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}' (after its transforms, e.g. de-duplication), so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
@@ -186,15 +259,7 @@ public static class TransitionExperiment
     private static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
     {
         if (settings.TestData is null) return null;
-        ImageSet test;
-        try
-        {
-            test = DatasetLoader.Load(DatasetSpec.Parse(settings.TestData));
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("test-data", e.Message, e);
-        }
+        var test = DatasetLoader.LoadAs("test-data", DatasetSpec.ParseAs("test-data", settings.TestData));
         if (test.Count < settings.EvalImages)
             throw new InvalidSettingException("test-data", $"'{settings.TestData}' has {test.Count} images, fewer than the {settings.EvalImages} test images (--eval-images)");
         if ((test.Channels, test.Height, test.Width) != (pool.Channels, pool.Height, pool.Width))
@@ -223,7 +288,7 @@ public static class TransitionExperiment
 
     /// <summary>Trains (or resumes, or reloads when finished) the network on subset <paramref name="subset"/> (s1 or s2) of size N.</summary>
     private static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
-        IConvolutionFactory convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
+        ComputeBackend convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
     {
         var dir = Path.Combine(pointDir, subset);
         var source = new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(dir, Path.Combine(pointDir, "split.json")));
@@ -240,7 +305,7 @@ public static class TransitionExperiment
     }
 
     private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, RunDirectory run,
-        IConvolutionFactory convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
+        ComputeBackend convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
     {
         var pointDir = PointDirectory(run.Path, n);
         string P(string name) => Path.Combine(pointDir, name);

@@ -68,25 +68,8 @@ public sealed record TransitionSettings
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        try
-        {
-            DatasetSpec.Parse(Data);
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
-        if (TestData is not null)
-        {
-            try
-            {
-                DatasetSpec.Parse(TestData);
-            }
-            catch (DataFormatException e)
-            {
-                throw new InvalidSettingException("test-data", e.Message, e);
-            }
-        }
+        DatasetSpec.ParseAs("data", Data);
+        if (TestData is not null) DatasetSpec.ParseAs("test-data", TestData);
         if (Sizes is null || Sizes.Length == 0) throw new InvalidSettingException("sizes", "give at least one N");
         if (Sizes[0] < 1) throw new InvalidSettingException("sizes", $"N must be at least 1, got {Sizes[0]}");
         for (int i = 1; i < Sizes.Length; i++)
@@ -106,14 +89,7 @@ public sealed record TransitionSettings
         if (Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {Samples}");
         if (EvalImages < 1) throw new InvalidSettingException("eval-images", $"must be at least 1, got {EvalImages}");
         if (GridRows < 1) throw new InvalidSettingException("grid-rows", $"must be at least 1, got {GridRows}");
-        try
-        {
-            _ = SamplerSpec;
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("sampler", e.Message, e);
-        }
+        SamplerSpec.ParseAs("sampler", Sampler);
     }
 
     /// <summary>The training recipe of every model: docs/science.md §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>

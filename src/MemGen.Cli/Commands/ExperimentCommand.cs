@@ -21,6 +21,7 @@ public static class ExperimentCommand
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
+        command.Subcommands.Add(ExperimentStatusCommand.Create());
         return command;
     }
 

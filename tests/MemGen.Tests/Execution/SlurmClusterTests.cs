@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MemGen.Execution;
+using Xunit.Abstractions;
+
+namespace MemGen.Tests.Execution;
+
+/// <summary>
+/// The Slurm executor on a real Slurm (<see cref="LocalSlurmCluster"/>): the two-stage fake experiment submitted as two
+/// job arrays gives the same files as a local run; a cancelled array task shows as failed, the tasks behind it as waiting
+/// forever; running the submission again resubmits only that task (and replaces the stuck ones) and the plan completes.
+/// </summary>
+public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelper output) : IClassFixture<LocalSlurmCluster>
+{
+    private static readonly ExecutionSettings s_settings = new()
+    {
+        Executor = ExecutorKind.Slurm,
+        CpusPerTask = 1,   // so OMP_NUM_THREADS = 1 in every task, as in the local run
+        MaxConcurrent = 1, // export tasks one at a time, so task 2 is still pending when it is cancelled
+        Time = "10",
+    };
+
+    private PlanStatus WaitFor(string runDirectory, Func<PlanStatus, bool> condition, TimeSpan limit, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        var plan = FakeExperiment.Plan(runDirectory);
+        while (true)
+        {
+            var status = PlanStatus.Of(plan, runDirectory, cluster.Client);
+            if (condition(status)) return status;
+            if (clock.Elapsed > limit)
+            {
+                var states = string.Join(", ", status.Jobs.Select(j => $"{j.Job.Id}={j.State}{(j.Task is null ? "" : $"({j.Task.TaskId} {j.Task.Reason})")}"));
+                Assert.Fail($"Slurm did not reach '{what}' within {limit.TotalSeconds} s: {states}");
+            }
+            Thread.Sleep(250);
+        }
+    }
+
+    [Fact]
+    public void PlanRunsOnSlurmLikeLocallyAndACancelledTaskIsAllThatIsResubmitted()
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"start-slurm: {cluster.StartSeconds:F2} s"));
+        var clock = Stopwatch.StartNew();
+        var local = Path.Combine(cluster.Folder, "local");
+        LocalExecutor.Run(FakeExperiment.Plan(local), local, new ChildProcessJobRunner(FakeExperiment.Memgen, "logs", FakeExperiment.Environment1Thread));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local run: {clock.Elapsed.TotalSeconds:F1} s"));
+
+        clock.Restart();
+        var remote = Path.Combine(cluster.Folder, "slurm-run");
+        var plan = FakeExperiment.Plan(remote);
+        var first = SlurmExecutor.Submit(plan, remote, s_settings, FakeExperiment.Memgen, cluster.Client);
+        Assert.Equal(["export", "train"], first.Submissions.Select(s => s.Stage.Name));
+        string exportId = first.Submissions[0].JobId!, trainId = first.Submissions[1].JobId!;
+        cluster.Client.Cancel([$"{exportId}_2"]);
+
+        var stuck = WaitFor(remote, s => s.Jobs.Take(2).All(j => j.State == JobState.Done) && s.Jobs.Skip(3).All(j => j.Task?.WaitsForever == true),
+            TimeSpan.FromSeconds(120), "export-0 and export-1 done, the train tasks waiting forever");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first submission settled: {clock.Elapsed.TotalSeconds:F1} s"));
+        var cancelled = stuck.Jobs[2];
+        Assert.Equal(("export-2", JobState.Failed), (cancelled.Job.Id, cancelled.State));
+        Assert.Equal(PlanFiles.SlurmLog(remote, "export", 2, exportId), cancelled.LogPath);
+        Assert.False(File.Exists(cancelled.LogPath), "the cancelled task never started");
+        Assert.Contains("memgen: export-0 done", File.ReadAllText(PlanFiles.SlurmLog(remote, "export", 0, exportId)));
+
+        var (code, text, err) = MemgenProcess.Run(cluster.Environment, "experiment", "status", remote);
+        Assert.True(code == 0, err);
+        Assert.StartsWith($"plan fake in {remote}: 5 job(s): 2 done, 2 pending, 1 failed", text);
+        Assert.Contains("DependencyNeverSatisfied", text);
+
+        // Running the submission again: only export-2 is resubmitted; the stuck train tasks are replaced.
+        var second = SlurmExecutor.Submit(plan, remote, s_settings, FakeExperiment.Memgen, cluster.Client);
+        Assert.Equal([$"{trainId}_0", $"{trainId}_1"], second.Cancelled);
+        Assert.Equal([("export", "2", ""), ("train", "0,1", second.Submissions[0].JobId!)],
+            second.Submissions.Select(s => (s.Stage.Name, string.Join(",", s.Indices), string.Join(",", s.Dependencies))));
+
+        var done = WaitFor(remote, s => s.IsComplete && s.Jobs.All(j => j.Task is null), TimeSpan.FromSeconds(180), "every job done");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slurm run, cancel and resubmission: {clock.Elapsed.TotalSeconds:F1} s"));
+        Assert.Equal(second.Submissions[0].JobId, done.Jobs[2].Submission!.JobId);
+        Assert.Contains("memgen: export-2 done", File.ReadAllText(done.Jobs[2].LogPath!));
+        Assert.Contains("memgen: train-1 starts on", File.ReadAllText(done.Jobs[4].LogPath!));
+        Assert.Contains("with 1 thread(s)", File.ReadAllText(done.Jobs[4].LogPath!));
+
+        // The same results as the local run: the exported sets byte for byte, the trained weights bit for bit.
+        for (int k = 0; k < 3; k++)
+            Assert.Equal(File.ReadAllBytes(Path.Combine(local, FakeExperiment.DataMarker(k))), File.ReadAllBytes(Path.Combine(remote, FakeExperiment.DataMarker(k))));
+        for (int k = 0; k < 2; k++)
+            Assert.Equal(
+                LocalExecutorTests.TensorBytes(File.ReadAllBytes(Path.Combine(local, FakeExperiment.TrainMarker(k)))),
+                LocalExecutorTests.TensorBytes(File.ReadAllBytes(Path.Combine(remote, FakeExperiment.TrainMarker(k)))));
+
+        (code, text, err) = MemgenProcess.Run(cluster.Environment, "experiment", "status", remote, "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(5, JsonNode.Parse(text)!["counts"]!["done"]!.GetValue<int>());
+
+        // Nothing left to do: a third run submits nothing.
+        var third = SlurmExecutor.Submit(plan, remote, s_settings, FakeExperiment.Memgen, cluster.Client);
+        Assert.Empty(third.Submissions);
+        Assert.True(third.Before.IsComplete);
+    }
+}

@@ -22,6 +22,7 @@ public static class ExperimentCommand
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
         command.Subcommands.Add(ExperimentStatusCommand.Create());
+        command.Subcommands.Add(ExperimentResumeCommand.Create());
         return command;
     }
 

@@ -13,15 +13,17 @@ public static class PlanExecution
 {
     /// <summary>
     /// Executes <paramref name="plan"/> in <paramref name="runDirectory"/> as <paramref name="settings"/> say; returns the
-    /// exit code. <paramref name="command"/> names the command in error lines (e.g. "experiment").
+    /// exit code. <paramref name="command"/> names the command in error lines (e.g. "experiment"), <paramref name="runDirectoryLabel"/>
+    /// the flag or argument that gave the run directory.
     /// </summary>
     public static int Execute(string command, JobPlan plan, string runDirectory, ExecutionSettings settings, IJobRunner localRunner,
-        CancellationToken cancellation = default, ISlurmScheduler? slurm = null, MemgenProgram? memgen = null)
+        CancellationToken cancellation = default, ISlurmScheduler? slurm = null, MemgenProgram? memgen = null, string runDirectoryLabel = "--out")
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(localRunner);
-        if (settings.Validate(runDirectory) is string problem) return CommandError.Report(command, "--" + problem);
+        if (settings.Validate(runDirectory) is string problem)
+            return CommandError.Report(command, problem.StartsWith("out:", StringComparison.Ordinal) ? runDirectoryLabel + problem["out".Length..] : "--" + problem);
         memgen ??= MemgenProgram.Current();
         slurm ??= new SlurmClient();
         try
@@ -49,7 +51,7 @@ public static class PlanExecution
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return CommandError.Report(command, $"--out: cannot write to {runDirectory} ({e.Message})");
+            return CommandError.Report(command, $"{runDirectoryLabel}: cannot write to {runDirectory} ({e.Message})");
         }
     }
 

@@ -56,10 +56,10 @@ public sealed partial record ExecutionSettings
 
     /// <summary>
     /// The first problem with these settings for a run in <paramref name="runDirectory"/> as "flag: message" (flag
-    /// without "--"), or null. Slurm needs an absolute run directory (every node reads and writes it, so it must be on a
+    /// without "--"; "out" is the run directory), or null. Slurm needs an absolute run directory (every node reads and writes it, so it must be on a
     /// filesystem they share); the Slurm options are refused with the local executor, where they would be ignored.
     /// </summary>
-    public string? Validate(string runDirectory, string runDirectoryFlag = "out")
+    public string? Validate(string runDirectory)
     {
         ArgumentNullException.ThrowIfNull(runDirectory);
         if (Executor == ExecutorKind.Local)
@@ -75,10 +75,10 @@ public sealed partial record ExecutionSettings
             return null;
         }
         if (!Path.IsPathFullyQualified(runDirectory))
-            return $"{runDirectoryFlag}: '{runDirectory}' is not an absolute path; with --executor slurm every node reads and writes the run directory, " +
+            return $"out: '{runDirectory}' is not an absolute path; with --executor slurm every node reads and writes the run directory, " +
                    "so give its absolute path on a filesystem all nodes share";
         if (runDirectory.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            return $"{runDirectoryFlag}: '{runDirectory.ReplaceLineEndings(" ")}' contains whitespace, which #SBATCH lines cannot hold; choose a path without spaces";
+            return $"out: '{runDirectory.ReplaceLineEndings(" ")}' contains whitespace, which #SBATCH lines cannot hold; choose a path without spaces";
         if (Partition is not null && !SlurmNamePattern().IsMatch(Partition))
             return $"partition: '{Partition}' is not a partition name (letters, digits and _ . , + : -)";
         if (Account is not null && !SlurmNamePattern().IsMatch(Account))

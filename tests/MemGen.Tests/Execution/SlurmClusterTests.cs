@@ -69,15 +69,21 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         Assert.StartsWith($"plan fake in {remote}: 5 job(s): 2 done, 2 pending, 1 failed", text);
         Assert.Contains("DependencyNeverSatisfied", text);
 
-        // Running the submission again: only export-2 is resubmitted; the stuck train tasks are replaced.
-        var second = SlurmExecutor.Submit(plan, remote, s_settings, FakeExperiment.Memgen, cluster.Client);
-        Assert.Equal([$"{trainId}_0", $"{trainId}_1"], second.Cancelled);
-        Assert.Equal([("export", "2", ""), ("train", "0,1", second.Submissions[0].JobId!)],
-            second.Submissions.Select(s => (s.Stage.Name, string.Join(",", s.Indices), string.Join(",", s.Dependencies))));
+        // Running again (through the CLI, as a user would): only export-2 is resubmitted; the stuck train tasks are replaced.
+        (code, text, err) = MemgenProcess.Run(cluster.Environment, "experiment", "resume", remote,
+            "--executor", "slurm", "--cpus-per-task", "1", "--max-concurrent", "1", "--time", "10");
+        Assert.True(code == 0, err);
+        var second = SlurmSubmission.LoadAll(remote).Skip(2).ToList();
+        Assert.Equal([("export", "2", ""), ("train", "0,1", second[0].JobId)],
+            second.Select(s => (s.Stage, string.Join(",", s.Indices), string.Join(",", s.Dependencies))));
+        Assert.StartsWith($"submitted stage export: Slurm job {second[0].JobId}, task(s) 2 (1)\n" +
+            $"submitted stage train: Slurm job {second[1].JobId}, task(s) 0-1 (2), after {second[0].JobId}\n" +
+            "2 job(s) done earlier, 0 already queued or running (left alone)\n" +
+            $"cancelled {trainId}_0, {trainId}_1 (they waited for a job that failed or was resubmitted) and submitted them again\n", text);
 
         var done = WaitFor(remote, s => s.IsComplete && s.Jobs.All(j => j.Task is null), TimeSpan.FromSeconds(180), "every job done");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slurm run, cancel and resubmission: {clock.Elapsed.TotalSeconds:F1} s"));
-        Assert.Equal(second.Submissions[0].JobId, done.Jobs[2].Submission!.JobId);
+        Assert.Equal(second[0].JobId, done.Jobs[2].Submission!.JobId);
         Assert.Contains("memgen: export-2 done", File.ReadAllText(done.Jobs[2].LogPath!));
         Assert.Contains("memgen: train-1 starts on", File.ReadAllText(done.Jobs[4].LogPath!));
         Assert.Contains("with 1 thread(s)", File.ReadAllText(done.Jobs[4].LogPath!));

@@ -42,8 +42,9 @@ public sealed class SlurmClient : ISlurmScheduler
     /// <inheritdoc/>
     public IReadOnlyList<QueuedTask> Queue()
     {
-        // -r: one line per array task (pending tasks too); %F array job id, %K array index, %T state, %r reason.
-        var output = Run("squeue", ["--me", "--noheader", "--array", "--format=%F|%K|%T|%r"]);
+        // This user's jobs (--user rather than --me, which Slurm < 20.11 lacks); --array: one line per array task,
+        // pending ones too; %F array job id, %K array index, %T state, %r reason.
+        var output = Run("squeue", ["--user=" + Environment.UserName, "--noheader", "--array", "--format=%F|%K|%T|%r"]);
         var tasks = new List<QueuedTask>();
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -38,7 +38,7 @@ public sealed class SlurmClientTests : IDisposable
         Assert.Equal(
             [new QueuedTask("12", 0, "RUNNING", "None"), new QueuedTask("12", 3, "PENDING", "JobArrayTaskLimit"), new QueuedTask("13", -1, "PENDING", "/tmp/c/slurm.conf")],
             tasks);
-        Assert.Equal(["--me", "--noheader", "--array", "--format=%F|%K|%T|%r"], RecordedArguments("squeue"));
+        Assert.Equal([$"--user={Environment.UserName}", "--noheader", "--array", "--format=%F|%K|%T|%r"], RecordedArguments("squeue"));
         Assert.Equal("12_3", tasks[1].TaskId);
         Assert.True(tasks[1].IsPending);
         Assert.False(tasks[0].IsPending);

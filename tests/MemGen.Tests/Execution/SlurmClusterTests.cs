@@ -11,6 +11,7 @@ namespace MemGen.Tests.Execution;
 /// job arrays gives the same files as a local run; a cancelled array task shows as failed, the tasks behind it as waiting
 /// forever; running the submission again resubmits only that task (and replaces the stuck ones) and the plan completes.
 /// </summary>
+[Collection(nameof(SlurmClusterTests))]
 public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelper output) : IClassFixture<LocalSlurmCluster>
 {
     private static readonly ExecutionSettings s_settings = new()
@@ -56,7 +57,7 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         cluster.Client.Cancel([$"{exportId}_2"]);
 
         var stuck = WaitFor(remote, s => s.Jobs.Take(2).All(j => j.State == JobState.Done) && s.Jobs.Skip(3).All(j => j.Task?.WaitsForever == true),
-            TimeSpan.FromSeconds(120), "export-0 and export-1 done, the train tasks waiting forever");
+            TimeSpan.FromSeconds(300), "export-0 and export-1 done, the train tasks waiting forever");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first submission settled: {clock.Elapsed.TotalSeconds:F1} s"));
         var cancelled = stuck.Jobs[2];
         Assert.Equal(("export-2", JobState.Failed), (cancelled.Job.Id, cancelled.State));
@@ -81,7 +82,7 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
             "2 job(s) done earlier, 0 already queued or running (left alone)\n" +
             $"cancelled {trainId}_0, {trainId}_1 (they waited for a job that failed or was resubmitted) and submitted them again\n", text);
 
-        var done = WaitFor(remote, s => s.IsComplete && s.Jobs.All(j => j.Task is null), TimeSpan.FromSeconds(180), "every job done");
+        var done = WaitFor(remote, s => s.IsComplete && s.Jobs.All(j => j.Task is null), TimeSpan.FromSeconds(300), "every job done");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slurm run, cancel and resubmission: {clock.Elapsed.TotalSeconds:F1} s"));
         Assert.Equal(second[0].JobId, done.Jobs[2].Submission!.JobId);
         Assert.Contains("memgen: export-2 done", File.ReadAllText(done.Jobs[2].LogPath!));
@@ -106,3 +107,7 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         Assert.True(third.Before.IsComplete);
     }
 }
+
+/// <summary>The cluster test runs alone, after the parallel tests: its jobs are child processes that other tests would starve.</summary>
+[CollectionDefinition(nameof(SlurmClusterTests), DisableParallelization = true)]
+public sealed class SlurmClusterCollection;

@@ -4,10 +4,9 @@ using MemGen.Execution;
 namespace MemGen.Cli.Commands;
 
 /// <summary>
-/// What an experiment command does with its job plan once its own settings are checked: with <c>--executor slurm</c>
-/// submit it (<see cref="SlurmExecutor"/>) and print what was submitted; with <c>--dry-run</c> print the plan (and the
-/// sbatch scripts and commands) instead; with the local executor run it (<see cref="LocalExecutor"/>) through the
-/// experiment's runner. Errors are the one-line "memgen COMMAND: ..." with exit code 2.
+/// What an experiment command does with its job plan once its own settings are checked: hands it to
+/// <see cref="PlanExecutor"/> (submit to Slurm, run here through the experiment's runner, or list it for --dry-run) and
+/// prints what was done. Errors are the one-line "memgen COMMAND: ..." with exit code 2; an interruption exits with 130.
 /// </summary>
 public static class PlanExecution
 {
@@ -19,35 +18,29 @@ public static class PlanExecution
     public static int Execute(string command, JobPlan plan, string runDirectory, ExecutionSettings settings, IJobRunner localRunner,
         CancellationToken cancellation = default, ISlurmScheduler? slurm = null, MemgenProgram? memgen = null, string runDirectoryLabel = "--out")
     {
-        ArgumentNullException.ThrowIfNull(plan);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(localRunner);
-        if (settings.Validate(runDirectory) is string problem)
-            return CommandError.Report(command, problem.StartsWith("out:", StringComparison.Ordinal) ? runDirectoryLabel + problem["out".Length..] : "--" + problem);
         memgen ??= MemgenProgram.Current();
-        slurm ??= new SlurmClient();
         try
         {
-            if (settings.Executor == ExecutorKind.Slurm)
-            {
-                var result = SlurmExecutor.Submit(plan, runDirectory, settings, memgen, slurm);
-                Console.Write(result.DryRun ? DryRunText(result, memgen) : SubmittedText(result));
-                return 0;
-            }
-            if (settings.DryRun)
-            {
-                plan.CheckRecord(runDirectory);
-                Console.Write(PlanListing.Render(PlanStatus.Of(plan, runDirectory, [], []), memgen));
-                return 0;
-            }
-            var run = LocalExecutor.Run(plan, runDirectory, localRunner, cancellation: cancellation);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"ran {run.Ran.Count} job(s) in {run.Elapsed.TotalSeconds:F1} s{(run.DoneEarlier.Count > 0 ? $" ({run.DoneEarlier.Count} done earlier)" : "")}"));
+            var result = PlanExecutor.Execute(plan, runDirectory, settings, localRunner, slurm ?? new SlurmClient(), memgen, cancellation: cancellation);
+            if (result.Submitted is SlurmSubmitResult submitted)
+                Console.Write(submitted.DryRun ? DryRunText(submitted, memgen) : SubmittedText(submitted));
+            else if (result.Listed is PlanStatus listed)
+                Console.Write(PlanListing.Render(listed, memgen));
+            else if (result.Ran is LocalRunResult run)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ran {run.Ran.Count} job(s) in {run.Elapsed.TotalSeconds:F1} s{(run.DoneEarlier.Count > 0 ? $" ({run.DoneEarlier.Count} done earlier)" : "")}"));
             return 0;
         }
         catch (ExecutionException e)
         {
-            return CommandError.Report(command, e.Message);
+            // Settings name the run directory "--out"; say it as this command takes it.
+            var message = e.Message.StartsWith("--out:", StringComparison.Ordinal) ? runDirectoryLabel + e.Message["--out".Length..] : e.Message;
+            return CommandError.Report(command, message);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"memgen {command}: interrupted; run the same command again to resume.");
+            return 130;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

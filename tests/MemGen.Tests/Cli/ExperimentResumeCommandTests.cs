@@ -99,4 +99,22 @@ public sealed class ExperimentResumeCommandTests : IDisposable
         Assert.Equal(["41", "42"], SlurmSubmission.LoadAll(RunDir).Select(s => s.JobId));
         Assert.Equal($"--parsable --array=0 --dependency=afterok:41 {PlanFiles.Script(RunDir, "second")}", File.ReadAllLines(Path.Combine(bin, "sbatch.log"))[1]);
     }
+
+    [Fact]
+    public void ALocalRunIsRefusedWhileTasksOfAnEarlierSlurmSubmissionAreQueued()
+    {
+        RecordTwoExports();
+        SlurmSubmission.Append(RunDir, new SlurmSubmission("first", "51", [0], [], DateTimeOffset.UnixEpoch));
+        var bin = Path.Combine(_dir, "bin");
+        FakeCommand.Write(bin, "squeue", "echo '51|0|RUNNING|None'");
+        var (code, _, stderr) = MemgenProcess.Run(new Dictionary<string, string?> { ["PATH"] = bin }, "experiment", "resume", RunDir);
+        Assert.Equal(2, code);
+        Assert.Equal($"memgen experiment: --executor: 1 job(s) of {RunDir} are still queued on Slurm (51_0); wait for them or scancel them before running locally.", stderr.TrimEnd());
+        Assert.False(File.Exists(Path.Combine(RunDir, "first.npy")));
+
+        FakeCommand.Write(bin, "squeue", "true"); // the task has left the queue without finishing: run it here
+        (code, _, stderr) = MemgenProcess.Run(new Dictionary<string, string?> { ["PATH"] = bin + ":/usr/bin:/bin" }, "experiment", "resume", RunDir);
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(RunDir, "second.npy")));
+    }
 }

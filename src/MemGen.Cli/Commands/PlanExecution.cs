@@ -31,11 +31,13 @@ public static class PlanExecution
                     $"ran {run.Ran.Count} job(s) in {run.Elapsed.TotalSeconds:F1} s{(run.DoneEarlier.Count > 0 ? $" ({run.DoneEarlier.Count} done earlier)" : "")}"));
             return 0;
         }
+        catch (InvalidSettingException e)
+        {
+            return CommandError.Report(command, e, new Dictionary<string, string> { ["out"] = runDirectoryLabel });
+        }
         catch (ExecutionException e)
         {
-            // Settings name the run directory "--out"; say it as this command takes it.
-            var message = e.Message.StartsWith("--out:", StringComparison.Ordinal) ? runDirectoryLabel + e.Message["--out".Length..] : e.Message;
-            return CommandError.Report(command, message);
+            return CommandError.Report(command, e.Message);
         }
         catch (OperationCanceledException)
         {

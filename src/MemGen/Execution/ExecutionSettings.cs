@@ -5,7 +5,7 @@ namespace MemGen.Execution;
 
 /// <summary>
 /// How an experiment's job plan is executed: <c>--executor local|slurm</c> and the Slurm resources of every task.
-/// <see cref="Validate"/> names the setting at fault by its flag name (without the leading "--").
+/// <see cref="Validate"/> names the setting at fault (its flag without "--"; <c>out</c> is the run directory).
 /// </summary>
 public sealed partial record ExecutionSettings
 {
@@ -55,11 +55,12 @@ public sealed partial record ExecutionSettings
     ];
 
     /// <summary>
-    /// The first problem with these settings for a run in <paramref name="runDirectory"/> as "flag: message" (flag
-    /// without "--"; "out" is the run directory), or null. Slurm needs an absolute run directory (every node reads and writes it, so it must be on a
-    /// filesystem they share); the Slurm options are refused with the local executor, where they would be ignored.
+    /// Throws <see cref="InvalidSettingException"/> naming the first problem with these settings for a run in
+    /// <paramref name="runDirectory"/> (setting <c>out</c>). Slurm needs an absolute run directory (every node reads and
+    /// writes it, so it must be on a filesystem they share); the Slurm options are refused with the local executor,
+    /// where they would be ignored.
     /// </summary>
-    public string? Validate(string runDirectory)
+    public void Validate(string runDirectory)
     {
         ArgumentNullException.ThrowIfNull(runDirectory);
         if (Executor == ExecutorKind.Local)
@@ -71,37 +72,39 @@ public sealed partial record ExecutionSettings
                 ("sbatch-arg", SbatchArguments.Count > 0),
             };
             if (slurmOnly.FirstOrDefault(s => s.Given) is { Flag: not null } given)
-                return $"{given.Flag}: only applies with --executor slurm";
-            return null;
+                throw new InvalidSettingException(given.Flag, "only applies with --executor slurm");
+            return;
         }
         if (!Path.IsPathFullyQualified(runDirectory))
-            return $"out: '{runDirectory}' is not an absolute path; with --executor slurm every node reads and writes the run directory, " +
-                   "so give its absolute path on a filesystem all nodes share";
+            throw new InvalidSettingException("out", $"'{runDirectory}' is not an absolute path; with --executor slurm every node reads and writes the run directory, " +
+                   "so give its absolute path on a filesystem all nodes share");
         if (runDirectory.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            return $"out: '{runDirectory.ReplaceLineEndings(" ")}' contains whitespace, which #SBATCH lines cannot hold; choose a path without spaces";
+            throw new InvalidSettingException("out", $"'{runDirectory.ReplaceLineEndings(" ")}' contains whitespace, which #SBATCH lines cannot hold; choose a path without spaces");
         if (Partition is not null && !SlurmNamePattern().IsMatch(Partition))
-            return $"partition: '{Partition}' is not a partition name (letters, digits and _ . , + : -)";
+            throw new InvalidSettingException("partition", $"'{Partition}' is not a partition name (letters, digits and _ . , + : -)");
         if (Account is not null && !SlurmNamePattern().IsMatch(Account))
-            return $"account: '{Account}' is not an account name (letters, digits and _ . , + : -)";
+            throw new InvalidSettingException("account", $"'{Account}' is not an account name (letters, digits and _ . , + : -)");
         if (Time is not null && !TimePattern().IsMatch(Time))
-            return $"time: '{Time}' is not a Slurm time limit (minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED)";
-        if (CpusPerTask is < 1) return string.Create(CultureInfo.InvariantCulture, $"cpus-per-task: must be at least 1, not {CpusPerTask}");
-        if (GpusPerTask is < 1) return string.Create(CultureInfo.InvariantCulture, $"gpus-per-task: must be at least 1, not {GpusPerTask} (leave it out for no GPU)");
-        if (MaxConcurrent is < 1) return string.Create(CultureInfo.InvariantCulture, $"max-concurrent: must be at least 1, not {MaxConcurrent}");
+            throw new InvalidSettingException("time", $"'{Time}' is not a Slurm time limit (minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED)");
+        if (CpusPerTask is < 1)
+            throw new InvalidSettingException("cpus-per-task", string.Create(CultureInfo.InvariantCulture, $"must be at least 1, not {CpusPerTask}"));
+        if (GpusPerTask is < 1)
+            throw new InvalidSettingException("gpus-per-task", string.Create(CultureInfo.InvariantCulture, $"must be at least 1, not {GpusPerTask} (leave it out for no GPU)"));
+        if (MaxConcurrent is < 1)
+            throw new InvalidSettingException("max-concurrent", string.Create(CultureInfo.InvariantCulture, $"must be at least 1, not {MaxConcurrent}"));
         foreach (var arg in SbatchArguments)
         {
             if (!arg.StartsWith('-') || arg == "-" || arg == "--")
-                return $"sbatch-arg: '{arg}' is not an sbatch option; give one option per --sbatch-arg, its value after '=' (e.g. --sbatch-arg=--constraint=a100)";
+                throw new InvalidSettingException("sbatch-arg", $"'{arg}' is not an sbatch option; give one option per --sbatch-arg, its value after '=' (e.g. --sbatch-arg=--constraint=a100)");
             if (arg.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-                return $"sbatch-arg: '{arg.ReplaceLineEndings(" ")}' contains whitespace; give one option per --sbatch-arg, its value after '=' without spaces";
+                throw new InvalidSettingException("sbatch-arg", $"'{arg.ReplaceLineEndings(" ")}' contains whitespace; give one option per --sbatch-arg, its value after '=' without spaces");
             foreach (var (longName, shortName, use) in s_reserved)
             {
                 bool isLong = arg == longName || arg.StartsWith(longName + "=", StringComparison.Ordinal);
                 bool isShort = shortName is not null && !arg.StartsWith("--", StringComparison.Ordinal) && arg.StartsWith(shortName, StringComparison.Ordinal);
-                if (isLong || isShort) return $"sbatch-arg: '{arg}' cannot be passed through: {use}";
+                if (isLong || isShort) throw new InvalidSettingException("sbatch-arg", $"'{arg}' cannot be passed through: {use}");
             }
         }
-        return null;
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9_.,+:-]+$")]

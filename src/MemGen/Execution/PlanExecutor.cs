@@ -10,7 +10,8 @@ public sealed record PlanExecutionResult(SlurmSubmitResult? Submitted, LocalRunR
 /// The one entry point an experiment command calls with its job plan: submits it to Slurm (<see cref="SlurmExecutor"/>),
 /// runs it here (<see cref="LocalExecutor"/>), or, with <see cref="ExecutionSettings.DryRun"/>, only lists it. A local run
 /// is refused while tasks of an earlier Slurm submission of the same run directory are still queued (both would run the
-/// same jobs). Problems are <see cref="ExecutionException"/>s with one line (bad settings start with "--FLAG:").
+/// same jobs). Bad settings are an <see cref="InvalidSettingException"/>, other problems an <see cref="ExecutionException"/>
+/// (one line each).
 /// </summary>
 public static class PlanExecutor
 {
@@ -22,7 +23,7 @@ public static class PlanExecutor
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(localRunner);
         ArgumentNullException.ThrowIfNull(slurm);
-        if (settings.Validate(runDirectory) is string problem) throw new ExecutionException("--" + problem);
+        settings.Validate(runDirectory);
         if (settings.Executor == ExecutorKind.Slurm)
             return new PlanExecutionResult(SlurmExecutor.Submit(plan, runDirectory, settings, memgen, slurm), null, null);
 

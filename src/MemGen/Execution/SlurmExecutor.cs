@@ -38,8 +38,9 @@ public static class SlurmExecutor
 {
     /// <summary>
     /// Submits (or, with <see cref="ExecutionSettings.DryRun"/>, only plans the submission of) what is not done of
-    /// <paramref name="plan"/> in the absolute <paramref name="runDirectory"/>. Throws an <see cref="ExecutionException"/>
-    /// (one line) for bad settings, a run directory holding another plan, or a failing Slurm command; stages submitted
+    /// <paramref name="plan"/> in the absolute <paramref name="runDirectory"/>. Throws an <see cref="InvalidSettingException"/>
+    /// for bad settings, an <see cref="ExecutionException"/> (one line) for a run directory holding another plan or a
+    /// failing Slurm command; stages submitted
     /// before a failure stay recorded, so running again continues from there.
     /// </summary>
     public static SlurmSubmitResult Submit(JobPlan plan, string runDirectory, ExecutionSettings settings, MemgenProgram memgen, ISlurmScheduler slurm)
@@ -49,7 +50,7 @@ public static class SlurmExecutor
         ArgumentNullException.ThrowIfNull(memgen);
         ArgumentNullException.ThrowIfNull(slurm);
         if (settings.Executor != ExecutorKind.Slurm) throw new ArgumentException("The settings do not select the Slurm executor.", nameof(settings));
-        if (settings.Validate(runDirectory) is string problem) throw new ExecutionException("--" + problem);
+        settings.Validate(runDirectory);
         plan.Validate();
         if (settings.DryRun) plan.CheckRecord(runDirectory);
         else plan.Record(runDirectory);

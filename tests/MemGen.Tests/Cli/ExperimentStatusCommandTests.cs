@@ -107,7 +107,7 @@ public sealed class ExperimentStatusCommandTests : IDisposable
         var defaults = options.Parse(command.Parse([]));
         Assert.Equal(new ExecutionSettings().Executor, defaults.Executor);
         Assert.Empty(defaults.SbatchArguments);
-        Assert.Null(defaults.Validate("runs/relative-is-fine-locally"));
+        defaults.Validate("runs/relative-is-fine-locally");
         Assert.NotEmpty(command.Parse(["--executor", "pbs"]).Errors);
     }
 }

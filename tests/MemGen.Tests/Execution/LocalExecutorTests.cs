@@ -2,13 +2,9 @@ using MemGen.Execution;
 
 namespace MemGen.Tests.Execution;
 
-public sealed class LocalExecutorTests : IDisposable, IProgress<LocalJobProgress>
+public sealed class LocalExecutorTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("memgen-local-executor-").FullName;
-    private readonly List<string> _started = [];
-
-    /// <summary>Records the jobs the executor reports as starting (the executor reports on its own thread).</summary>
-    void IProgress<LocalJobProgress>.Report(LocalJobProgress value) => _started.Add($"{value.Position}/{value.Count} {value.Stage.Name}:{value.Job.Id}");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -20,9 +16,10 @@ public sealed class LocalExecutorTests : IDisposable, IProgress<LocalJobProgress
     public void RunsEveryJobInPlanOrderAndRunningAgainOnlyRedoesWhatIsMissing()
     {
         var plan = FakeExperiment.Plan(_dir);
-        var first = LocalExecutor.Run(plan, _dir, Runner(), this);
+        var started = new List<string>();
+        var first = LocalExecutor.Run(plan, _dir, Runner(), new SynchronousProgress<LocalJobProgress>(p => started.Add($"{p.Position}/{p.Count} {p.Stage.Name}:{p.Job.Id}")));
         Assert.Equal(["export-0", "export-1", "export-2", "train-0", "train-1"], first.Ran);
-        Assert.Equal(["0/5 export:export-0", "1/5 export:export-1", "2/5 export:export-2", "3/5 train:train-0", "4/5 train:train-1"], _started);
+        Assert.Equal(["0/5 export:export-0", "1/5 export:export-1", "2/5 export:export-2", "3/5 train:train-0", "4/5 train:train-1"], started);
         Assert.All(plan.Jobs, j => Assert.True(j.IsDone(_dir), j.Id));
         Assert.True(File.Exists(Path.Combine(_dir, "logs", "train-1.log")));
         Assert.True(File.Exists(PlanFiles.Plan(_dir)));

@@ -47,10 +47,10 @@ public sealed class PlanExecutorTests : IDisposable
     }
 
     [Fact]
-    public void BadSettingsAreOneLineNamingTheFlag()
+    public void BadSettingsNameTheSetting()
     {
-        var e = Assert.Throws<ExecutionException>(() => Execute(new ExecutionSettings { Executor = ExecutorKind.Slurm, MaxConcurrent = 0 }));
-        Assert.Equal("--max-concurrent: must be at least 1, not 0", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => Execute(new ExecutionSettings { Executor = ExecutorKind.Slurm, MaxConcurrent = 0 }));
+        Assert.Equal("max-concurrent: must be at least 1, not 0", e.Message);
         Assert.Empty(_slurm.Submitted);
     }
 }

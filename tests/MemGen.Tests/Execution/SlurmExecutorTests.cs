@@ -161,9 +161,9 @@ public sealed class SlurmExecutorTests : IDisposable
     [Fact]
     public void BadSettingsAndAnotherPlanInTheRunDirectoryAreRefusedBeforeAnythingIsSubmitted()
     {
-        var relative = Assert.Throws<ExecutionException>(() =>
+        var relative = Assert.Throws<InvalidSettingException>(() =>
             SlurmExecutor.Submit(FakeExperiment.Plan("runs/x"), "runs/x", s_settings, FakeExperiment.Memgen, _slurm));
-        Assert.StartsWith("--out: 'runs/x' is not an absolute path", relative.Message);
+        Assert.StartsWith("out: 'runs/x' is not an absolute path", relative.Message);
 
         new JobPlan("other", [new PlanStage { Name = "s", Jobs = [new PlannedJob("j", ["version"], "j.done")] }]).Record(_dir);
         var other = Assert.Throws<ExecutionException>(() => Submit());

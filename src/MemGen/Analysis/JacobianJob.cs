@@ -61,25 +61,9 @@ public static class JacobianJob
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Checks that read nothing.
-        DenoiserSpec spec;
-        try
-        {
-            spec = DenoiserSpec.Parse(settings.Denoiser);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("denoiser", e.Message, e);
-        }
+        var spec = DenoiserSpec.ParseAs("denoiser", settings.Denoiser);
         if (spec.Kind != DenoiserKind.Checkpoint) throw new InvalidSettingException("denoiser", $"'{spec}' is not a network; the Jacobian analysis needs checkpoint:PATH");
-        DatasetSpec dataSpec;
-        try
-        {
-            dataSpec = DatasetSpec.Parse(settings.Data);
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var dataSpec = DatasetSpec.ParseAs("data", settings.Data);
         if (!double.IsFinite(settings.Sigma) || settings.Sigma <= 0)
             throw new InvalidSettingException("sigma", $"must be a positive number, got {settings.Sigma.ToString(CultureInfo.InvariantCulture)}");
         if (settings.Index < 0) throw new InvalidSettingException("index", $"must be at least 0, got {settings.Index}");
@@ -92,15 +76,7 @@ public static class JacobianJob
                 if (File.Exists(Path.Combine(outDir, f))) throw new InvalidSettingException("out", $"{outDir} already holds {f} (use --force to overwrite)");
 
         // 2. Read the data and the network.
-        ImageSet images;
-        try
-        {
-            images = DatasetLoader.Load(dataSpec);
-        }
-        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var images = DatasetLoader.LoadAs("data", dataSpec);
         if (settings.Index >= images.Count) throw new InvalidSettingException("index", $"'{dataSpec}' has {images.Count} images, index {settings.Index} is out of range");
 
         CheckpointMetadata meta;

@@ -155,14 +155,14 @@ public static class GaussianNetworkExperiment
             }
         }
 
-        reporter.Report("report");
+        reporter.Closing("report");
         var summaries = Summarize(settings, measurements);
         MeasurementsTable(measurements).Write(Path.Combine(run.Path, "measurements"), new JsonObject { ["config"] = identity.DeepClone() });
         SummaryTable(summaries).Write(Path.Combine(run.Path, "summary"), new JsonObject { ["config"] = identity.DeepClone() });
         var report = GaussianNetworkReport.Build(settings, summaries, measurements, grids, identity, record);
         var output = report.Write(run.Path, reportOptions);
         record.Finish();
-        reporter.Report("done", "", finished: true);
+        reporter.Closing("done", "", finished: true);
         return new GaussianNetworkResult(measurements, summaries, record.Elapsed, output.Problems);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
@@ -217,6 +218,8 @@ public static class ExperimentCommand
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
         foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
             command.Options.Add(o);
+        var execution = new ExecutionOptions();
+        execution.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
@@ -235,12 +238,18 @@ public static class ExperimentCommand
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            var executor = execution.Parse(parse);
             if (parse.GetValue(job) is string id)
             {
+                if (executor.Executor == ExecutorKind.Slurm) throw new InvalidSettingException("job", "runs one job here; leave out --executor slurm");
                 ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions); return 0; });
                 Console.WriteLine($"job {id} done in {dir}");
                 return 0;
             }
+            if (executor.Executor == ExecutorKind.Slurm || executor.DryRun)
+                return TransitionPlan.Execute(settings, p, dir, executor, reportOptions, cancellation);
+            executor.Validate(dir);
+            TransitionPlan.CheckNothingQueued(settings, p, dir, reportOptions.ExportSvg);
             var result = ConsoleProgress.RunExperiment("transition", progress =>
                 TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
@@ -274,6 +283,10 @@ public static class ExperimentCommand
         catch (InvalidSettingException e)
         {
             return CommandError.Report("experiment", e);
+        }
+        catch (ExecutionException e)
+        {
+            return Fail(e.Message);
         }
         catch (OperationCanceledException)
         {

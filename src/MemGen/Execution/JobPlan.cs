@@ -26,6 +26,26 @@ public sealed partial record JobPlan(string Name, IReadOnlyList<PlanStage> Stage
         Stages.FirstOrDefault(s => s.Name == name) ?? throw new ArgumentException($"The plan has no stage '{name}'.", nameof(name));
 
     /// <summary>
+    /// The plan of jobs listed in run order with their stage names: consecutive jobs of one stage form a stage, and each
+    /// stage runs after the one before it (e.g. train → measure → report).
+    /// </summary>
+    public static JobPlan Chain(string name, IEnumerable<(string Stage, PlannedJob Job)> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        var stages = new List<PlanStage>();
+        foreach (var (stage, job) in jobs)
+        {
+            if (stages.Count > 0 && stages[^1].Name == stage)
+                stages[^1] = stages[^1] with { Jobs = [.. stages[^1].Jobs, job] };
+            else
+                stages.Add(new PlanStage { Name = stage, Jobs = [job], After = stages.Count > 0 ? [stages[^1].Name] : [] });
+        }
+        var plan = new JobPlan(name, stages);
+        plan.Validate();
+        return plan;
+    }
+
+    /// <summary>
     /// Checks that the plan is well formed: names and ids in the allowed alphabet, unique stage names, job ids and
     /// markers, every stage non-empty, dependencies only on earlier stages (so the order is a valid run order),
     /// relative markers inside the run directory, arguments without line breaks or NUL. A bad plan is a bug of the
@@ -123,19 +143,21 @@ public sealed partial record JobPlan(string Name, IReadOnlyList<PlanStage> Stage
     }
 
     /// <summary>
-    /// Writes the plan to <see cref="PlanFiles.Plan"/> of <paramref name="runDirectory"/>, or, if one is there, checks
-    /// that it is this plan (<see cref="CheckRecord"/>).
+    /// Writes the plan to <see cref="PlanFiles.Plan"/> of <paramref name="runDirectory"/> unless the very same plan is
+    /// recorded there; a recorded plan with other stages, job ids or markers is refused (<see cref="CheckRecord"/>), one
+    /// that differs only in the jobs' command lines (e.g. a report option) is replaced: the next submissions run the new
+    /// commands.
     /// </summary>
     public void Record(string runDirectory)
     {
-        if (CheckRecord(runDirectory)) return;
+        if (CheckRecord(runDirectory) && Load(runDirectory).ToJson().ToJsonString() == ToJson().ToJsonString()) return;
         AtomicFile.WriteAllText(PlanFiles.Plan(runDirectory), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>
-    /// Whether <paramref name="runDirectory"/> records this plan already (false: it records none). A run directory
-    /// holding a different plan (other jobs, commands or markers) is refused with an <see cref="ExecutionException"/>
-    /// naming the first difference, since the jobs of that plan may still be queued or running.
+    /// Whether <paramref name="runDirectory"/> records a plan with the same stages, job ids and markers (false: it records
+    /// none). A run directory holding a different plan is refused with an <see cref="ExecutionException"/> naming the first
+    /// difference, since the jobs of that plan may still be queued or running.
     /// </summary>
     public bool CheckRecord(string runDirectory)
     {
@@ -148,7 +170,7 @@ public sealed partial record JobPlan(string Name, IReadOnlyList<PlanStage> Stage
         return true;
     }
 
-    /// <summary>The first difference between two plans, in words, or null if they are the same.</summary>
+    /// <summary>The first difference between two plans in stages, job ids or markers, in words; null if they have the same structure.</summary>
     internal static string? FirstDifference(JobPlan there, JobPlan here)
     {
         if (there.Name != here.Name) return $"it is a plan of '{there.Name}', not '{here.Name}'";
@@ -159,10 +181,10 @@ public sealed partial record JobPlan(string Name, IReadOnlyList<PlanStage> Stage
                 if (!thereJobs.TryGetValue(job.Id, out var old)) return $"job {job.Id} is not in the recorded plan";
                 if (old.Stage.Name != stage.Name) return $"job {job.Id} is in stage {old.Stage.Name} there, {stage.Name} here";
                 if (old.Job.Marker != job.Marker) return $"job {job.Id} marks its end with {old.Job.Marker} there, {job.Marker} here";
-                if (!old.Job.Arguments.SequenceEqual(job.Arguments)) return $"job {job.Id} runs another command there";
             }
         if (thereJobs.Keys.FirstOrDefault(id => !here.Jobs.Any(j => j.Id == id)) is string gone) return $"job {gone} of the recorded plan is not planned now";
-        return there.ToJson().ToJsonString() == here.ToJson().ToJsonString() ? null : "the stages or their order differ";
+        static string Shape(JobPlan p) => string.Join(";", p.Stages.Select(s => $"{s.Name}<{string.Join(",", s.After)}>:{string.Join(",", s.Jobs.Select(j => j.Id))}"));
+        return Shape(there) == Shape(here) ? null : "the stages, their order or their dependencies differ";
     }
 
     private static string Required(JsonNode? o, string key) =>

@@ -27,15 +27,24 @@ public static class PlanExecutor
         if (settings.Executor == ExecutorKind.Slurm)
             return new PlanExecutionResult(SlurmExecutor.Submit(plan, runDirectory, settings, memgen, slurm), null, null);
 
-        bool recorded = plan.CheckRecord(runDirectory);
-        if (recorded && SlurmSubmission.LoadAll(runDirectory).Count > 0)
-        {
-            var queued = PlanStatus.Of(plan, runDirectory, slurm).Jobs.Where(j => j.State is JobState.Running or JobState.Pending).ToList();
-            if (queued.Count > 0)
-                throw new ExecutionException($"--executor: {queued.Count} job(s) of {runDirectory} are still queued on Slurm " +
-                    $"({string.Join(", ", queued.Take(3).Select(j => j.Task!.TaskId))}{(queued.Count > 3 ? ", ..." : "")}); wait for them or scancel them before running locally");
-        }
+        CheckNothingQueued(plan, runDirectory, slurm);
         if (settings.DryRun) return new PlanExecutionResult(null, null, PlanStatus.Of(plan, runDirectory, [], []));
         return new PlanExecutionResult(null, LocalExecutor.Run(plan, runDirectory, localRunner, progress, cancellation), null);
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="ExecutionException"/>, naming up to three tasks) while tasks of an earlier Slurm submission of
+    /// <paramref name="plan"/> in <paramref name="runDirectory"/> are still queued or running: running the same jobs here as
+    /// well would clash. Asks the queue only if the run directory records this plan and submissions.
+    /// </summary>
+    public static void CheckNothingQueued(JobPlan plan, string runDirectory, ISlurmScheduler slurm)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(slurm);
+        if (!plan.CheckRecord(runDirectory) || SlurmSubmission.LoadAll(runDirectory).Count == 0) return;
+        var queued = PlanStatus.Of(plan, runDirectory, slurm).Jobs.Where(j => j.State is JobState.Running or JobState.Pending).ToList();
+        if (queued.Count > 0)
+            throw new ExecutionException($"--executor: {queued.Count} job(s) of {runDirectory} are still queued on Slurm " +
+                $"({string.Join(", ", queued.Take(3).Select(j => j.Task!.TaskId))}{(queued.Count > 3 ? ", ..." : "")}); wait for them or scancel them before running locally");
     }
 }

@@ -83,15 +83,34 @@ public sealed class JobPlanTests : IDisposable
         Assert.True(plan.CheckRecord(_dir));
         plan.Record(_dir); // same plan again: fine
 
-        var otherCommand = TwoStages(s => s with { Jobs = [new PlannedJob("b-0", ["data", "info", "y"], "b/0")] });
-        var e = Assert.Throws<ExecutionException>(() => otherCommand.Record(_dir));
-        Assert.Contains("job b-0 runs another command there", e.Message);
         var extraJob = TwoStages(s => s with { Jobs = [Job("b-0", "b/0"), Job("b-1", "b/1")] });
         Assert.Contains("job b-1 is not in the recorded plan", Assert.Throws<ExecutionException>(() => extraJob.Record(_dir)).Message);
+        var otherMarker = TwoStages(s => s with { Jobs = [Job("b-0", "b/zero")] });
+        Assert.Contains("job b-0 marks its end with b/0 there, b/zero here", Assert.Throws<ExecutionException>(() => otherMarker.Record(_dir)).Message);
+        var otherOrder = TwoStages(s => s with { After = [] });
+        Assert.Contains("dependencies differ", Assert.Throws<ExecutionException>(() => otherOrder.Record(_dir)).Message);
         Assert.Equal(TwoStages().ToJson().ToJsonString(), JobPlan.Load(_dir).ToJson().ToJsonString());
+
+        // The same jobs with another command line (e.g. a report option): the new commands replace the recorded ones.
+        var otherCommand = TwoStages(s => s with { Jobs = [new PlannedJob("b-0", ["data", "info", "y"], "b/0")] });
+        otherCommand.Record(_dir);
+        Assert.Equal(otherCommand.ToJson().ToJsonString(), JobPlan.Load(_dir).ToJson().ToJsonString());
 
         File.WriteAllText(PlanFiles.Plan(_dir), "{ not json");
         Assert.Contains("plan.json is not a readable job plan", Assert.Throws<ExecutionException>(() => JobPlan.Load(_dir)).Message);
         Assert.Contains("holds no plan.json", Assert.Throws<ExecutionException>(() => JobPlan.Load(Path.Combine(_dir, "none"))).Message);
+    }
+
+    [Fact]
+    public void ChainGroupsConsecutiveJobsIntoStagesEachAfterThePrevious()
+    {
+        var plan = JobPlan.Chain("t", [("train", Job("t-1", "t/1")), ("train", Job("t-2", "t/2")), ("measure", Job("m-1", "m/1")), ("report", Job("r", "r"))]);
+        Assert.Equal(["train", "measure", "report"], plan.Stages.Select(s => s.Name));
+        Assert.Equal(["t-1", "t-2"], plan.Stage("train").Jobs.Select(j => j.Id));
+        Assert.Empty(plan.Stage("train").After);
+        Assert.Equal(["train"], plan.Stage("measure").After);
+        Assert.Equal(["measure"], plan.Stage("report").After);
+        // A stage name coming back after another stage would be a second stage of that name: refused.
+        Assert.Throws<ArgumentException>(() => JobPlan.Chain("t", [("a", Job("a-1", "a/1")), ("b", Job("b-1", "b/1")), ("a", Job("a-2", "a/2"))]));
     }
 }

@@ -22,13 +22,15 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         Time = "10",
     };
 
-    private PlanStatus WaitFor(string runDirectory, Func<PlanStatus, bool> condition, TimeSpan limit, string what)
+    private PlanStatus WaitFor(string runDirectory, Func<PlanStatus, bool> condition, TimeSpan limit, string what) =>
+        WaitFor(() => PlanStatus.Of(FakeExperiment.Plan(runDirectory), runDirectory, cluster.Client), condition, limit, what);
+
+    private static PlanStatus WaitFor(Func<PlanStatus> read, Func<PlanStatus, bool> condition, TimeSpan limit, string what)
     {
         var clock = Stopwatch.StartNew();
-        var plan = FakeExperiment.Plan(runDirectory);
         while (true)
         {
-            var status = PlanStatus.Of(plan, runDirectory, cluster.Client);
+            var status = read();
             if (condition(status)) return status;
             if (clock.Elapsed > limit)
             {
@@ -105,6 +107,78 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         var third = SlurmExecutor.Submit(plan, remote, s_settings, FakeExperiment.Memgen, cluster.Client);
         Assert.Empty(third.Submissions);
         Assert.True(third.Before.IsComplete);
+    }
+
+    private static readonly string[] s_tinyTransition =
+    [
+        "experiment", "transition", "--data", "disks:size=12,n=120,seed=3", "--sizes", "1,4", "--model", "bfcnn:layers=3,width=4",
+        "--budget", "64", "--batch-size", "16", "--samples", "4", "--eval-images", "12", "--sampler", "algorithm1:variant=code,max_steps=300",
+        "--seed", "5", "--no-svg",
+    ];
+
+    /// <summary>summary.json without the wall-time fields, which differ from run to run.</summary>
+    private static string SummaryWithoutTimes(string runDirectory)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(runDirectory, "summary.json")))!;
+        void Strip(JsonNode? node)
+        {
+            if (node is JsonObject o)
+            {
+                o.Remove("training_s");
+                o.Remove("search_pairs_per_s");
+                foreach (var (_, child) in o.ToList()) Strip(child);
+            }
+            else if (node is JsonArray a)
+            {
+                foreach (var child in a) Strip(child);
+            }
+        }
+        Strip(json);
+        return json.ToJsonString();
+    }
+
+    [Fact]
+    public void TinyTransitionOnSlurmEqualsTheLocalRunAndACancelledTrainingIsAllThatIsResubmitted()
+    {
+        var clock = Stopwatch.StartNew();
+        var local = Path.Combine(cluster.Folder, "transition-local");
+        var (code, _, err) = MemgenProcess.Run(FakeExperiment.Environment1Thread, [.. s_tinyTransition, "--out", local]);
+        Assert.True(code == 0, err);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local tiny transition: {clock.Elapsed.TotalSeconds:F1} s"));
+
+        clock.Restart();
+        var remote = Path.Combine(cluster.Folder, "transition-slurm");
+        string[] onSlurm = [.. s_tinyTransition, "--out", remote, "--executor", "slurm", "--cpus-per-task", "1", "--max-concurrent", "1"];
+        (code, var text, err) = MemgenProcess.Run(cluster.Environment, onSlurm);
+        Assert.True(code == 0, err);
+        var first = SlurmSubmission.LoadAll(remote);
+        Assert.Equal(["train", "measure", "report"], first.Select(s => s.Stage));
+        string trainId = first[0].JobId, measureId = first[1].JobId, reportId = first[2].JobId;
+        Assert.StartsWith($"submitted stage train: Slurm job {trainId}, task(s) 0-3 (4)\n", text);
+        cluster.Client.Cancel([$"{trainId}_3"]); // train-n4-s2, held back by the throttle
+
+        var plan = JobPlan.Load(remote);
+        PlanStatus Status() => PlanStatus.Of(plan, remote, cluster.Client);
+        var stuck = WaitFor(Status, s => s.Jobs.Take(3).All(j => j.State == JobState.Done) && s.Jobs.Skip(4).Take(2).All(j => j.Task?.WaitsForever == true),
+            TimeSpan.FromSeconds(300), "train-n1-s1, train-n1-s2, train-n4-s1 done and the measure tasks waiting forever");
+        Assert.Equal(("train-n4-s2", JobState.Failed), (stuck.Jobs[3].Job.Id, stuck.Jobs[3].State));
+
+        // The same command again: only train-n4-s2 is trained again; measure and report are replaced, since they waited for it.
+        (code, text, err) = MemgenProcess.Run(cluster.Environment, onSlurm);
+        Assert.True(code == 0, err);
+        var second = SlurmSubmission.LoadAll(remote).Skip(3).ToList();
+        Assert.Equal([("train", "3"), ("measure", "0,1"), ("report", "0")], second.Select(s => (s.Stage, string.Join(",", s.Indices))));
+        Assert.Contains($"cancelled {measureId}_0, {measureId}_1, {reportId}_0 ", text);
+
+        var done = WaitFor(Status, s => s.IsComplete && s.Jobs.All(j => j.Task is null), TimeSpan.FromSeconds(300), "every job done");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tiny transition on slurm, cancel and resubmission: {clock.Elapsed.TotalSeconds:F1} s"));
+        Assert.Equal(second[0].JobId, done.Jobs[3].Submission!.JobId);
+
+        Assert.Equal(SummaryWithoutTimes(local), SummaryWithoutTimes(remote));
+        foreach (var n in new[] { 1, 4 })
+            foreach (var model in new[] { "s1", "s2", "optimal-s1" })
+                Assert.Equal(File.ReadAllBytes(Path.Combine(local, $"n-{n}", $"samples-{model}.npy")), File.ReadAllBytes(Path.Combine(remote, $"n-{n}", $"samples-{model}.npy")));
+        Assert.True(File.Exists(Path.Combine(remote, "report.html")));
     }
 }
 

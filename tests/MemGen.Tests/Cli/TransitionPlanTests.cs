@@ -15,10 +15,12 @@ public sealed class TransitionPlanTests : IDisposable
 
     private static readonly Dictionary<string, string?> s_noSlurm = new() { ["PATH"] = "/nonexistent" };
 
-    private static readonly string[] s_tiny =
+    /// <summary>A transition of seconds on 12×12 disks (the settings of TransitionExperimentTests' tiny run), without --out.</summary>
+    internal static readonly string[] TinyTransition =
     [
         "experiment", "transition", "--data", "disks:size=12,n=120,seed=3", "--sizes", "1,4", "--model", "bfcnn:layers=3,width=4",
-        "--budget", "64", "--batch-size", "16", "--samples", "4", "--eval-images", "12", "--seed", "5", "--no-svg",
+        "--budget", "64", "--batch-size", "16", "--samples", "4", "--eval-images", "12", "--sampler", "algorithm1:variant=code,max_steps=300",
+        "--seed", "5", "--no-svg",
     ];
 
     [Fact]
@@ -77,10 +79,10 @@ public sealed class TransitionPlanTests : IDisposable
         var relative = Path.GetRelativePath(Environment.CurrentDirectory, run);
         string[] args = which switch
         {
-            "relative" => [.. s_tiny, "--out", relative, "--executor", "slurm"],
-            "partition" => [.. s_tiny, "--out", run, "--partition", "gpu"],
-            "job" => [.. s_tiny, "--out", run, "--executor", "slurm", "--job", "report"],
-            _ => [.. s_tiny.Select(a => a == "1,4" ? "1,100" : a), "--out", run, "--executor", "slurm"],
+            "relative" => [.. TinyTransition, "--out", relative, "--executor", "slurm"],
+            "partition" => [.. TinyTransition, "--out", run, "--partition", "gpu"],
+            "job" => [.. TinyTransition, "--out", run, "--executor", "slurm", "--job", "report"],
+            _ => [.. TinyTransition.Select(a => a == "1,4" ? "1,100" : a), "--out", run, "--executor", "slurm"],
         };
         var (code, _, stderr) = MemgenProcess.Run(s_noSlurm, args);
         Assert.Equal(2, code);
@@ -92,7 +94,7 @@ public sealed class TransitionPlanTests : IDisposable
     public void DryRunListsTheJobsAndScriptsWithoutLoadingMoreThanTheDataOrWritingAnything()
     {
         var run = Path.Combine(_dir, "run");
-        var (code, stdout, stderr) = MemgenProcess.Run(s_noSlurm, [.. s_tiny, "--out", run, "--executor", "slurm", "--dry-run", "--time", "30"]);
+        var (code, stdout, stderr) = MemgenProcess.Run(s_noSlurm, [.. TinyTransition, "--out", run, "--executor", "slurm", "--dry-run", "--time", "30"]);
         Assert.True(code == 0, stderr);
         Assert.StartsWith($"plan transition in {run}: 3 stage(s), 7 job(s), 0 done\n", stdout);
         Assert.Contains($"----- {PlanFiles.Script(run, "measure")}\n", stdout);
@@ -101,7 +103,7 @@ public sealed class TransitionPlanTests : IDisposable
         Assert.False(Directory.Exists(run));
 
         // Locally, --dry-run lists the jobs in the order they would run.
-        (code, stdout, stderr) = MemgenProcess.Run(s_noSlurm, [.. s_tiny, "--out", run, "--dry-run"]);
+        (code, stdout, stderr) = MemgenProcess.Run(s_noSlurm, [.. TinyTransition, "--out", run, "--dry-run"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("stage report (1 job(s), after measure):\n", stdout);
         Assert.False(Directory.Exists(run));

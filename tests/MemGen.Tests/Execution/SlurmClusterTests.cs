@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Execution;
+using MemGen.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace MemGen.Tests.Execution;
@@ -109,13 +110,6 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
         Assert.True(third.Before.IsComplete);
     }
 
-    private static readonly string[] s_tinyTransition =
-    [
-        "experiment", "transition", "--data", "disks:size=12,n=120,seed=3", "--sizes", "1,4", "--model", "bfcnn:layers=3,width=4",
-        "--budget", "64", "--batch-size", "16", "--samples", "4", "--eval-images", "12", "--sampler", "algorithm1:variant=code,max_steps=300",
-        "--seed", "5", "--no-svg",
-    ];
-
     /// <summary>summary.json without the wall-time fields, which differ from run to run.</summary>
     private static string SummaryWithoutTimes(string runDirectory)
     {
@@ -142,13 +136,13 @@ public sealed class SlurmClusterTests(LocalSlurmCluster cluster, ITestOutputHelp
     {
         var clock = Stopwatch.StartNew();
         var local = Path.Combine(cluster.Folder, "transition-local");
-        var (code, _, err) = MemgenProcess.Run(FakeExperiment.Environment1Thread, [.. s_tinyTransition, "--out", local]);
+        var (code, _, err) = MemgenProcess.Run(FakeExperiment.Environment1Thread, [.. TransitionPlanTests.TinyTransition, "--out", local]);
         Assert.True(code == 0, err);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local tiny transition: {clock.Elapsed.TotalSeconds:F1} s"));
 
         clock.Restart();
         var remote = Path.Combine(cluster.Folder, "transition-slurm");
-        string[] onSlurm = [.. s_tinyTransition, "--out", remote, "--executor", "slurm", "--cpus-per-task", "1", "--max-concurrent", "1"];
+        string[] onSlurm = [.. TransitionPlanTests.TinyTransition, "--out", remote, "--executor", "slurm", "--cpus-per-task", "1", "--max-concurrent", "1"];
         (code, var text, err) = MemgenProcess.Run(cluster.Environment, onSlurm);
         Assert.True(code == 0, err);
         var first = SlurmSubmission.LoadAll(remote);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
@@ -169,8 +170,10 @@ public static class ExperimentCommand
             if (parse.GetValue(sigma0) is double s0) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma0", s0, "sigma0") };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
             var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
             var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
-                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
@@ -239,19 +242,31 @@ public static class ExperimentCommand
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
             var executor = execution.Parse(parse);
-            if (parse.GetValue(job) is string id)
+            var id = parse.GetValue(job);
+            if (id is not null && executor.Executor == ExecutorKind.Slurm) throw new InvalidSettingException("job", "runs one job here; leave out --executor slurm");
+            if (id is null && (executor.Executor == ExecutorKind.Slurm || executor.DryRun))
             {
-                if (executor.Executor == ExecutorKind.Slurm) throw new InvalidSettingException("job", "runs one job here; leave out --executor slurm");
-                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions); return 0; });
+                // The tasks open the engine on their nodes; here the device flags are only checked and passed on.
+                if (!DeviceOptions.TryParse(parse, "experiment", out _, out _, out int bad)) return bad;
+                string[] engineFlags = [DeviceOptions.DeviceName, parse.GetValue<string>(DeviceOptions.DeviceName) ?? "cpu",
+                    DeviceOptions.PrecisionName, parse.GetValue<string>(DeviceOptions.PrecisionName) ?? "fp32"];
+                return TransitionPlan.Execute(settings, p, dir, executor, reportOptions, engineFlags, cancellation);
+            }
+            if (id is null)
+            {
+                executor.Validate(dir);
+                TransitionPlan.CheckNothingQueued(settings, p, dir, reportOptions.ExportSvg);
+            }
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
+            if (id is not null)
+            {
+                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions, engine); return 0; });
                 Console.WriteLine($"job {id} done in {dir}");
                 return 0;
             }
-            if (executor.Executor == ExecutorKind.Slurm || executor.DryRun)
-                return TransitionPlan.Execute(settings, p, dir, executor, reportOptions, cancellation);
-            executor.Validate(dir);
-            TransitionPlan.CheckNothingQueued(settings, p, dir, reportOptions.ExportSvg);
             var result = ConsoleProgress.RunExperiment("transition", progress =>
-                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions));
+                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("N\tregime\tS1-S2\tnearest\tcopies\tPSNR gap");
             foreach (var pt in result.Points)

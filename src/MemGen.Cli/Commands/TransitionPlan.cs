@@ -12,11 +12,14 @@ namespace MemGen.Cli.Commands;
 /// </summary>
 public static class TransitionPlan
 {
-    /// <summary>The plan of the experiment <paramref name="settings"/> (preset <paramref name="preset"/>) in the absolute <paramref name="runDirectory"/>.</summary>
-    public static JobPlan Of(TransitionSettings settings, string preset, string runDirectory, bool exportSvg)
+    /// <summary>
+    /// The plan of the experiment <paramref name="settings"/> (preset <paramref name="preset"/>) in the absolute
+    /// <paramref name="runDirectory"/>; <paramref name="engineFlags"/> (e.g. <c>--device cuda --precision tf32</c>) go to every job.
+    /// </summary>
+    public static JobPlan Of(TransitionSettings settings, string preset, string runDirectory, bool exportSvg, IReadOnlyList<string>? engineFlags = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var common = Arguments(settings, preset, runDirectory, exportSvg);
+        IReadOnlyList<string> common = [.. Arguments(settings, preset, runDirectory, exportSvg), .. engineFlags ?? []];
         return JobPlan.Chain("transition", TransitionExperiment.Jobs(settings)
             .Select(j => (j.Stage, new PlannedJob(j.Id, [.. common, "--job", j.Id], j.Marker))));
     }
@@ -52,14 +55,15 @@ public static class TransitionPlan
     /// (<see cref="TransitionExperiment.Prepare"/>), then submits or lists the plan (<see cref="PlanExecution"/>).
     /// </summary>
     public static int Execute(TransitionSettings settings, string preset, string runDirectory, ExecutionSettings execution,
-        ReportWriteOptions reportOptions, CancellationToken cancellation)
+        ReportWriteOptions reportOptions, IReadOnlyList<string> engineFlags, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(execution);
         ArgumentNullException.ThrowIfNull(reportOptions);
         execution.Validate(runDirectory);
         TransitionExperiment.Prepare(settings, runDirectory, preset, checkOnly: execution.DryRun);
-        var plan = Of(settings, preset, Path.GetFullPath(runDirectory), reportOptions.ExportSvg);
+        var plan = Of(settings, preset, Path.GetFullPath(runDirectory), reportOptions.ExportSvg, engineFlags);
+        // Only a local --dry-run comes here without Slurm, and it runs nothing; a local run goes through TransitionExperiment.Run.
         var here = new InProcessJobRunner((job, c) =>
         {
             TransitionExperiment.RunJob(settings, runDirectory, preset, job.Id, null, c, reportOptions);

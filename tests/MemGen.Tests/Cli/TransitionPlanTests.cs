@@ -37,6 +37,9 @@ public sealed class TransitionPlanTests : IDisposable
         Assert.Equal(["--job", "train-n10-s2"], job.Arguments.TakeLast(2));
         Assert.DoesNotContain("--no-svg", job.Arguments);
         Assert.Contains("--no-svg", TransitionPlan.Of(settings, "quick", "/shared/run", exportSvg: false).Jobs.First().Arguments);
+        // The engine flags of the submitting command go to every task (which opens the engine on its node).
+        var onGpu = TransitionPlan.Of(settings, "quick", "/shared/run", exportSvg: true, ["--device", "cuda", "--precision", "tf32"]).Jobs.Last();
+        Assert.Equal(["--device", "cuda", "--precision", "tf32", "--job", "report"], onGpu.Arguments.TakeLast(6));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MemGen.Compute;
+using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
@@ -24,6 +25,8 @@ public static class ExperimentCommand
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
+        command.Subcommands.Add(ExperimentStatusCommand.Create());
+        command.Subcommands.Add(ExperimentResumeCommand.Create());
         return command;
     }
 
@@ -233,6 +236,8 @@ public static class ExperimentCommand
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
         foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
             command.Options.Add(o);
+        var execution = new ExecutionOptions();
+        execution.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
@@ -251,9 +256,25 @@ public static class ExperimentCommand
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            var executor = execution.Parse(parse);
+            var id = parse.GetValue(job);
+            if (id is not null && executor.Executor == ExecutorKind.Slurm) throw new InvalidSettingException("job", "runs one job here; leave out --executor slurm");
+            if (id is null && (executor.Executor == ExecutorKind.Slurm || executor.DryRun))
+            {
+                // The tasks open the engine on their nodes; here the device flags are only checked and passed on.
+                if (!DeviceOptions.TryParse(parse, "experiment", out _, out _, out int bad)) return bad;
+                string[] engineFlags = [DeviceOptions.DeviceName, parse.GetValue<string>(DeviceOptions.DeviceName) ?? "cpu",
+                    DeviceOptions.PrecisionName, parse.GetValue<string>(DeviceOptions.PrecisionName) ?? "fp32"];
+                return TransitionPlan.Execute(settings, p, dir, executor, reportOptions, engineFlags, cancellation);
+            }
+            if (id is null)
+            {
+                executor.Validate(dir);
+                TransitionPlan.CheckNothingQueued(settings, p, dir, reportOptions.ExportSvg);
+            }
             if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
             using var engine = backend;
-            if (parse.GetValue(job) is string id)
+            if (id is not null)
             {
                 ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions, engine); return 0; });
                 Console.WriteLine($"job {id} done in {dir}");
@@ -292,6 +313,10 @@ public static class ExperimentCommand
         catch (InvalidSettingException e)
         {
             return CommandError.Report("experiment", e);
+        }
+        catch (ExecutionException e)
+        {
+            return Fail(e.Message);
         }
         catch (OperationCanceledException)
         {

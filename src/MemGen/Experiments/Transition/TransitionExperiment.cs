@@ -232,6 +232,22 @@ public static class TransitionExperiment
             RunPoint(settings, pool, testSet, size, opened, convolutions, reporter.Unit(0, $"N={size}"), cancellation);
     }
 
+    /// <summary>
+    /// Checks everything a run or a job checks (the settings, the run directory, the data against the sizes and the model)
+    /// and, unless <paramref name="checkOnly"/>, opens the run directory (writes experiment.json). A cluster executor calls
+    /// it once before submitting <see cref="Jobs"/>: bad input is then one line at submission rather than a failure in
+    /// every task, and a de-duplicated pool is cached before the tasks load it.
+    /// </summary>
+    public static void Prepare(TransitionSettings settings, string runDirectory, string preset, bool checkOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var identity = settings.ToJson(preset);
+        RunDirectory.CheckCompatible(runDirectory, identity);
+        LoadTestSet(settings, LoadPool(settings));
+        if (!checkOnly) RunDirectory.Open(runDirectory, identity, unit: "");
+    }
+
     /// <summary>The finished point of size <paramref name="n"/> if its point.json and every artefact are there; null otherwise (then it is redone).</summary>
     private static TransitionPoint? TryLoadPoint(RunDirectory run, int n)
     {

@@ -1,3 +1,4 @@
+using MemGen.Images;
 using MemGen.Denoisers;
 using MemGen.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -54,6 +55,9 @@ public sealed class Algorithm1Sampler
         var steps = new int[count];
         var finalSigma = new float[count];
         var outcomes = new SampleOutcome[count];
+        var shape = new ImageShape(channels, height, width);
+        if (o.SaveEvery > 0) SampledTrajectories.CheckMemory(count, shape, o.MaxSteps, o.SaveEvery, "Algorithm 1");
+        var trajectories = o.SaveEvery > 0 ? new SampledTrajectories(count, shape, o.SaveEvery) : null;
 
         int capacity = Math.Min(o.BatchSize, count);
         var y = new Tensor(capacity, channels, height, width);
@@ -76,6 +80,7 @@ public sealed class Algorithm1Sampler
             slotState[slot] = SlotState.Running;
             sigmaIn[slot] = o.InitialSigma;
             InitialNoise.Fill(y.Item(slot), slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma);
+            trajectories?.Start(k, y.Item(slot));
         }
 
         while (active < capacity && next < count) Load(active++);
@@ -103,6 +108,7 @@ public sealed class Algorithm1Sampler
                 if (slotState[s] == SlotState.Finalizing)
                 {
                     fs.CopyTo(samples.Item(k));
+                    trajectories?.Finish(k, slotStep[s], ys);
                     retire = true;
                 }
                 else
@@ -116,6 +122,7 @@ public sealed class Algorithm1Sampler
                     {
                         outcomes[k] = SampleOutcome.SigmaExceeded;
                         ys.CopyTo(samples.Item(k));
+                        trajectories?.Finish(k, t - 1, ys); // no update at step t: the iterate is still y_{t−1}
                         retire = true;
                     }
                     else
@@ -128,6 +135,7 @@ public sealed class Algorithm1Sampler
                         TensorPrimitives.MultiplyAdd(residual, -hf, ys, ys);  // y − h·r
                         TensorPrimitives.MultiplyAdd(z, gamma, ys, ys);       // + γ·z
                         sigmaIn[s] = (float)(sigma * a); // noise expected after this step
+                        trajectories?.Step(k, t, ys);
                         if (sigma <= o.FinalSigma)
                         {
                             outcomes[k] = SampleOutcome.Converged;
@@ -139,6 +147,7 @@ public sealed class Algorithm1Sampler
                             else
                             {
                                 ys.CopyTo(samples.Item(k));
+                                trajectories?.Finish(k, t, ys);
                                 retire = true;
                             }
                         }
@@ -146,6 +155,7 @@ public sealed class Algorithm1Sampler
                         {
                             outcomes[k] = SampleOutcome.MaxStepsExceeded;
                             ys.CopyTo(samples.Item(k));
+                            trajectories?.Finish(k, t, ys);
                             retire = true;
                         }
                         else
@@ -181,6 +191,6 @@ public sealed class Algorithm1Sampler
                 }
             }
         }
-        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name);
+        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name, trajectories);
     }
 }

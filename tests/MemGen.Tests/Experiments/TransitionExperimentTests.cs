@@ -1,6 +1,7 @@
 using MemGen.Cli;
 using MemGen.Data;
-using MemGen.Experiments;
+using MemGen.Experiments.Kit;
+using MemGen.Experiments.Transition;
 using MemGen.Images;
 using MemGen.Reporting;
 using MemGen.Tests.Reporting;
@@ -20,7 +21,7 @@ public class TransitionExperimentTests
         Samples = 4,
         EvalImages = 12,
         GridRows = 3,
-        SamplerMaxSteps = 300,
+        Sampler = "algorithm1:variant=code,max_steps=300",
         Seed = 5,
     };
 
@@ -47,7 +48,7 @@ public class TransitionExperimentTests
         {
             var dir = Path.Combine(root, "run");
             var stages = new List<string>();
-            var result = TransitionExperiment.Run(Tiny(), dir, "test", new InlineProgress(p => stages.Add($"{p.N}:{p.Stage}")), reportOptions: NoSvg);
+            var result = TransitionExperiment.Run(Tiny(), dir, "test", new SynchronousProgress<ExperimentProgress>(p => stages.Add($"{p.Unit}:{p.Stage}")), reportOptions: NoSvg);
 
             Assert.Equal([1, 4], result.Points.Select(p => p.N));
             Assert.Empty(result.ReusedSizes);
@@ -64,8 +65,8 @@ public class TransitionExperimentTests
                 Assert.Empty(manifest.S1Indices.Intersect(manifest.S2Indices));
                 Assert.Empty(manifest.TestIndices.Intersect(manifest.S1Indices.Concat(manifest.S2Indices)));
             }
-            Assert.Contains("4:train S2", stages);
-            Assert.Contains("4:sample optimal-s2", stages);
+            Assert.Contains("N=4:train S2", stages);
+            Assert.Contains("N=4:sample optimal-s2", stages);
 
             // The empirical optimal denoiser is a pure memorizer: its samples are copies of its training images.
             foreach (var p in result.Points)
@@ -111,9 +112,9 @@ public class TransitionExperimentTests
             var dir = Path.Combine(root, "resumed");
             using (var cancel = new CancellationTokenSource())
             {
-                var progress = new InlineProgress(p =>
+                var progress = new SynchronousProgress<ExperimentProgress>(p =>
                 {
-                    if (p.N == 4 && p.Stage == "train S2" && p.Detail.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel();
+                    if (p.Unit == "N=4" && p.Stage == "train S2" && p.Detail.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel();
                 });
                 Assert.ThrowsAny<OperationCanceledException>(() => TransitionExperiment.Run(settings, dir, "test", progress, cancel.Token, NoSvg));
             }
@@ -150,8 +151,8 @@ public class TransitionExperimentTests
         try
         {
             string Dir(string name) => Path.Combine(root, name);
-            TransitionExperimentException Fails(TransitionSettings s, string dir) =>
-                Assert.Throws<TransitionExperimentException>(() => TransitionExperiment.Run(s, dir, "test", reportOptions: NoSvg));
+            InvalidSettingException Fails(TransitionSettings s, string dir) =>
+                Assert.Throws<InvalidSettingException>(() => TransitionExperiment.Run(s, dir, "test", reportOptions: NoSvg));
 
             var unknown = Fails(Tiny() with { Data = "nosuch:x=1" }, Dir("unknown"));
             Assert.Contains("unknown source kind 'nosuch'", unknown.Message, StringComparison.Ordinal);
@@ -172,14 +173,14 @@ public class TransitionExperimentTests
             Directory.CreateDirectory(other);
             var config = Tiny().ToJson("test");
             config["seed"] = 99;
-            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), config.ToJsonString());
-            var before = File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile));
+            File.WriteAllText(Path.Combine(other, RunDirectory.ExperimentFile), config.ToJsonString());
+            var before = File.ReadAllBytes(Path.Combine(other, RunDirectory.ExperimentFile));
             var different = Fails(Tiny(), other);
             Assert.Contains("seed: 99 there, 5 requested", different.Message, StringComparison.Ordinal);
-            Assert.Equal(before, File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile)));
+            Assert.Equal(before, File.ReadAllBytes(Path.Combine(other, RunDirectory.ExperimentFile)));
             Assert.Single(Files(other));
 
-            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), """{"experiment":"linear-gaussian"}""");
+            File.WriteAllText(Path.Combine(other, RunDirectory.ExperimentFile), """{"experiment":"linear-gaussian"}""");
             Assert.Contains("different experiment", Fails(Tiny(), other).Message, StringComparison.Ordinal);
             var stranger = Dir("stranger");
             Directory.CreateDirectory(stranger);
@@ -257,10 +258,5 @@ public class TransitionExperimentTests
         Assert.Equal(2 / 5.0, h[0], 12);
         Assert.Equal(1 / 5.0, h[^1], 12);
         Assert.Equal(1 / 5.0, h[(int)Math.Floor((0.49 + 0.2) / 0.05)], 12);
-    }
-
-    private sealed class InlineProgress(Action<TransitionProgress> report) : IProgress<TransitionProgress>
-    {
-        public void Report(TransitionProgress value) => report(value);
     }
 }

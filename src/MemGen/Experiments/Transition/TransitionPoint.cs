@@ -5,7 +5,7 @@ using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Images;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>The regime a pair of models trained on disjoint sets of size N is in (docs/science.md §5, §8).</summary>
 public enum TransitionRegime

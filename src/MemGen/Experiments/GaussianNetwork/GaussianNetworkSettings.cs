@@ -2,7 +2,7 @@ using System.Globalization;
 using MemGen.Nn;
 using MemGen.Sampling;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.GaussianNetwork;
 
 /// <summary>
 /// Settings of the nonlinear variant of docs/science.md §7 (<c>memgen experiment gaussian-network</c>): isotropic Gaussian
@@ -44,23 +44,11 @@ public sealed record GaussianNetworkSettings
     /// <summary>Adam learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
 
-    /// <summary>Algorithm 1 variant (code: growing step and a final denoising step, so samples carry no residual noise).</summary>
-    public Algorithm1Variant Variant { get; init; } = Algorithm1Variant.Code;
-
-    /// <summary>Algorithm 1 h0.</summary>
-    public double InitialStep { get; init; } = 0.01;
-
-    /// <summary>Algorithm 1 β.</summary>
-    public double Beta { get; init; } = 0.1;
-
-    /// <summary>Algorithm 1 σ0, the standard deviation of the start around the training mean (paper: 1).</summary>
-    public float InitialSigma { get; init; } = 1f;
-
-    /// <summary>Algorithm 1 σ∞.</summary>
-    public double FinalSigma { get; init; } = 0.05;
-
-    /// <summary>Algorithm 1 max_T.</summary>
-    public int MaxSteps { get; init; } = 2000;
+    /// <summary>
+    /// The sampler (a <see cref="SamplerSpec"/>; default Algorithm 1, code variant — growing step and a final denoising
+    /// step, so samples carry no residual noise — at most 2000 steps), started at each run's training mean.
+    /// </summary>
+    public string Sampler { get; init; } = "algorithm1:variant=code,max_steps=2000";
 
     /// <summary>Seed of every random stream (data, training, sampling).</summary>
     public long Seed { get; init; }
@@ -71,31 +59,22 @@ public sealed record GaussianNetworkSettings
     /// <summary>The training-set sizes, ascending and distinct.</summary>
     public int[] TrainingCounts => [.. Ratios.Select(r => Math.Max(2, (int)Math.Round(r * Dimension))).Distinct().Order()];
 
-    /// <summary>The Algorithm 1 settings (start mean: set per run to the training mean).</summary>
-    public Algorithm1Options SamplerOptions => new()
-    {
-        Variant = Variant,
-        InitialStep = InitialStep,
-        Beta = Beta,
-        InitialSigma = InitialSigma,
-        FinalSigma = FinalSigma,
-        MaxSteps = MaxSteps,
-        BatchSize = Math.Min(SampleCount, 256),
-    };
+    /// <summary>The parsed sampler spec.</summary>
+    public SamplerSpec SamplerSpec => SamplerSpec.Parse(Sampler);
 
-    /// <summary>The first invalid setting as "flag: problem", or null.</summary>
-    public string? Validate()
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
     {
-        if (Size < 2) return $"size: {Size} must be at least 2";
-        if (!(Std > 0) || !double.IsFinite(Std)) return $"std: {Std} must be positive";
-        if (!double.IsFinite(Mean)) return $"mean: {Mean} must be a number";
-        if (Ratios.Length == 0 || Ratios.Any(r => !(r > 0) || !double.IsFinite(r))) return "ratios: need positive numbers";
-        if (Runs < 1) return $"runs: {Runs} must be at least 1";
-        if (OriginalCount < 2) return $"original-count: {OriginalCount} must be at least 2";
-        if (SampleCount < 2) return $"samples: {SampleCount} must be at least 2";
-        if (TrainingBudget < 1) return $"budget: {TrainingBudget} must be at least 1 image";
-        if (BatchSize < 1) return $"batch: {BatchSize} must be at least 1";
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) return $"lr: {LearningRate} must be positive";
+        if (Size < 2) throw new InvalidSettingException("size", $"{Size} must be at least 2");
+        if (!(Std > 0) || !double.IsFinite(Std)) throw new InvalidSettingException("std", $"{Std} must be positive");
+        if (!double.IsFinite(Mean)) throw new InvalidSettingException("mean", $"{Mean} must be a number");
+        if (Ratios.Length == 0 || Ratios.Any(r => !(r > 0) || !double.IsFinite(r))) throw new InvalidSettingException("ratios", "need positive numbers");
+        if (Runs < 1) throw new InvalidSettingException("runs", $"{Runs} must be at least 1");
+        if (OriginalCount < 2) throw new InvalidSettingException("original-count", $"{OriginalCount} must be at least 2");
+        if (SampleCount < 2) throw new InvalidSettingException("samples", $"{SampleCount} must be at least 2");
+        if (TrainingBudget < 1) throw new InvalidSettingException("budget", $"{TrainingBudget} must be at least 1 image");
+        if (BatchSize < 1) throw new InvalidSettingException("batch", $"{BatchSize} must be at least 1");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("lr", $"{LearningRate} must be positive");
         NetworkSpec spec;
         try
         {
@@ -103,17 +82,17 @@ public sealed record GaussianNetworkSettings
         }
         catch (FormatException e)
         {
-            return "model: " + e.Message.TrimEnd('.');
+            throw new InvalidSettingException("model", e.Message, e);
         }
-        if (Size % spec.SizeDivisor != 0) return string.Create(CultureInfo.InvariantCulture, $"model: {spec} needs an image side divisible by {spec.SizeDivisor}, size is {Size}");
+        if (Size % spec.SizeDivisor != 0)
+            throw new InvalidSettingException("model", string.Create(CultureInfo.InvariantCulture, $"{spec} needs an image side divisible by {spec.SizeDivisor}, size is {Size}"));
         try
         {
-            SamplerOptions.Validate();
+            _ = SamplerSpec;
         }
-        catch (ArgumentException e)
+        catch (FormatException e)
         {
-            return "sampler: " + e.Message.TrimEnd('.');
+            throw new InvalidSettingException("sampler", e.Message, e);
         }
-        return null;
     }
 }

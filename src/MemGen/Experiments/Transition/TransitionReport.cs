@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Analysis;
+using MemGen.Experiments.Kit;
 using MemGen.Images;
 using MemGen.Reporting;
+using MemGen.Results;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>The report of a transition experiment: verdicts, paper-style figures ([K24] Fig 1, 2, 15), image grids and tables.</summary>
 public static class TransitionReport
@@ -20,7 +22,7 @@ public static class TransitionReport
 
     /// <summary>Builds the report (grids are read from each N's folder in <paramref name="runDirectory"/>).</summary>
     public static ReportBuilder Build(TransitionSettings settings, JsonObject config, IReadOnlyList<TransitionPoint> points, string runDirectory,
-        TimeSpan elapsed, DateTimeOffset started)
+        RunRecord record)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(config);
@@ -33,13 +35,12 @@ public static class TransitionReport
             "returns copies of its own training images, so the two models give different images. A model that generalizes learns the " +
             "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5, §8). " +
             "The empirical optimal denoiser of each subset (the optimum of the training loss, a pure memorizer) is sampled the same way as a baseline.\n\n" +
-            $"Sampler: Algorithm 1, {(settings.SamplerVariant == Sampling.Algorithm1Variant.Code ? "reference-code variant (step h_t = h0·t/(1 + h0·(t−1)) growing toward 1, and one final denoising step f(y), which returns clean images rather than images with σ∞ of noise left)" : "paper variant (fixed step h0, returns the last iterate)")}, " +
-            string.Create(CultureInfo.InvariantCulture, $"h0 = {settings.SamplerStep}, β = {settings.SamplerBeta}, σ0 = 1, σ∞ = {settings.SamplerFinalSigma}, at most {settings.SamplerMaxSteps} steps; ") +
+            $"Sampler: {settings.SamplerSpec.Explain()}; " +
             "every model starts from the mean image of S1 ∪ S2 plus the seed's noise. Similarities are cosine similarities after removing each " +
             "image's mean (plain cosine similarities are in the CSV files).",
             heading: "What this shows");
         report.AddText(TransitionPoint.Criterion + "\n\n" + string.Join("\n\n", points.Select(p => p.Verdict)), heading: "Verdict per N");
-        report.AddSettings(config, elapsed, started);
+        report.AddSettings(config, record.Describe());
 
         report.AddTable("summary", "Summary per N",
             "Medians over samples. S1–S2: similarity of the two networks' samples of the same seed; nearest: similarity of each sample to the most similar image of " +
@@ -127,45 +128,24 @@ public static class TransitionReport
             ["output_psnr"] = J(Math.Min(output, PsnrCeiling)),
             ["output_psnr_exact"] = J(output),
         };
-        var x = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative", ["title"] = "input PSNR (dB)" };
-        var y = new JsonObject { ["field"] = "output_psnr", ["type"] = "quantitative", ["title"] = "output PSNR (dB)" };
-        return new JsonObject
+        return VegaLiteCharts.Line(values, "input_psnr", "output_psnr", new LineChartOptions
         {
-            ["data"] = new JsonObject { ["values"] = values },
-            ["facet"] = new JsonObject { ["field"] = "N", ["type"] = "ordinal", ["title"] = "N (images per subset)" },
-            ["columns"] = Math.Min(4, Math.Max(1, points.Count)),
-            ["spec"] = new JsonObject
-            {
-                ["width"] = 220,
-                ["height"] = 200,
-                ["layer"] = new JsonArray(
-                    new JsonObject
-                    {
-                        ["mark"] = new JsonObject { ["type"] = "line", ["point"] = true },
-                        ["encoding"] = new JsonObject
-                        {
-                            ["x"] = x.DeepClone(),
-                            ["y"] = y.DeepClone(),
-                            ["color"] = new JsonObject { ["field"] = "set", ["type"] = "nominal", ["title"] = "images", ["scale"] = new JsonObject { ["domain"] = new JsonArray("train", "test"), ["range"] = new JsonArray("#d62728", "#1f77b4") } },
-                            ["strokeDash"] = new JsonObject
-                            {
-                                ["field"] = "model",
-                                ["type"] = "nominal",
-                                ["title"] = "denoiser",
-                                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300 },
-                            },
-                            ["tooltip"] = new JsonArray(
-                                new JsonObject { ["field"] = "model" }, new JsonObject { ["field"] = "set" },
-                                new JsonObject { ["field"] = "input_psnr", ["format"] = ".2f" }, new JsonObject { ["field"] = "output_psnr_exact", ["format"] = ".2f" }),
-                        },
-                    },
-                    new JsonObject
-                    {
-                        ["mark"] = new JsonObject { ["type"] = "line", ["color"] = "gray", ["strokeDash"] = new JsonArray(2, 2) },
-                        ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative" } },
-                    }),
-            },
-        };
+            XTitle = "input PSNR (dB)",
+            YTitle = "output PSNR (dB)",
+            Color = "set",
+            ColorTitle = "images",
+            ColorDomain = ["train", "test"],
+            ColorRange = ["#d62728", "#1f77b4"],
+            StrokeDash = "model",
+            StrokeDashTitle = "denoiser",
+            Diagonal = true,
+            Facet = "N",
+            FacetTitle = "N (images per subset)",
+            FacetColumns = Math.Min(4, Math.Max(1, points.Count)),
+            Tooltip = [("output_psnr_exact", ".2f")],
+            Width = 220,
+            Height = 200,
+        });
     }
 
     private static JsonObject GapChart(IReadOnlyList<TransitionPoint> points)
@@ -176,20 +156,16 @@ public static class TransitionReport
             foreach (var (model, gap) in new[] { ("S1 network", p.CurveS1.Gap), ("S2 network", p.CurveS2.Gap), ("optimal (S1)", p.CurveOptimal.Gap) })
                 values.Add(new JsonObject { ["N"] = p.N, ["model"] = model, ["gap"] = J(gap) });
         }
-        return new JsonObject
+        return VegaLiteCharts.Line(values, "N", "gap", new LineChartOptions
         {
-            ["width"] = 480,
-            ["height"] = 280,
-            ["data"] = new JsonObject { ["values"] = values },
-            ["mark"] = new JsonObject { ["type"] = "line", ["point"] = true },
-            ["encoding"] = new JsonObject
-            {
-                ["x"] = new JsonObject { ["field"] = "N", ["type"] = "quantitative", ["title"] = "N (images per subset)", ["scale"] = new JsonObject { ["type"] = "log" } },
-                ["y"] = new JsonObject { ["field"] = "gap", ["type"] = "quantitative", ["title"] = "PSNR gap, train − test (dB)" },
-                ["color"] = new JsonObject { ["field"] = "model", ["type"] = "nominal", ["title"] = "denoiser" },
-                ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "N" }, new JsonObject { ["field"] = "model" }, new JsonObject { ["field"] = "gap", ["format"] = ".2f" }),
-            },
-        };
+            XTitle = "N (images per subset)",
+            YTitle = "PSNR gap, train − test (dB)",
+            LogX = true,
+            Color = "model",
+            ColorTitle = "denoiser",
+            Width = 480,
+            Height = 280,
+        });
     }
 
     /// <summary>Fractions of <paramref name="values"/> per bin [BinStart + k·BinWidth, +BinWidth) up to 1 (values below the range go to the first bin).</summary>
@@ -219,9 +195,9 @@ public static class TransitionReport
             var family = optimal ? p.Optimal : p.Network;
             var groups = new[]
             {
-                ("S1 vs S2 sample (same seed)", (IEnumerable<double>)family.CrossCenteredCosine),
-                ("sample vs nearest own training image", family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2)),
-                ("reference: S1 image vs nearest S2 image", p.NearestPairCenteredCosine),
+                (s_histogramGroups[0], (IEnumerable<double>)family.CrossCenteredCosine),
+                (s_histogramGroups[1], family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2)),
+                (s_histogramGroups[2], p.NearestPairCenteredCosine),
             };
             foreach (var (name, data) in groups)
             {
@@ -235,41 +211,22 @@ public static class TransitionReport
                         ["lo"] = Math.Round(BinStart + k * BinWidth, 6),
                         ["hi"] = Math.Round(BinStart + (k + 1) * BinWidth, 6),
                         ["fraction"] = h[k],
-                        ["base"] = 0.0,
                     });
                 }
             }
         }
-        return new JsonObject
+        return VegaLiteCharts.Histogram(values, new HistogramChartOptions
         {
-            ["data"] = new JsonObject { ["values"] = values },
-            ["facet"] = new JsonObject { ["row"] = new JsonObject { ["field"] = "N", ["type"] = "ordinal", ["title"] = "N (images per subset)" } },
-            ["spec"] = new JsonObject
-            {
-                ["width"] = 520,
-                ["height"] = 110,
-                ["mark"] = new JsonObject { ["type"] = "bar", ["opacity"] = 0.55 },
-                ["encoding"] = new JsonObject
-                {
-                    ["x"] = new JsonObject { ["field"] = "lo", ["type"] = "quantitative", ["title"] = "similarity (mean-removed cosine)", ["scale"] = new JsonObject { ["domain"] = new JsonArray(BinStart, 1.0) } },
-                    ["x2"] = new JsonObject { ["field"] = "hi" },
-                    ["y"] = new JsonObject { ["field"] = "fraction", ["type"] = "quantitative", ["title"] = "fraction", ["stack"] = null },
-                    ["y2"] = new JsonObject { ["field"] = "base" },
-                    ["color"] = new JsonObject
-                    {
-                        ["field"] = "quantity",
-                        ["type"] = "nominal",
-                        ["title"] = null,
-                        ["legend"] = new JsonObject { ["labelLimit"] = 400, ["orient"] = "top", ["direction"] = "vertical" },
-                        ["scale"] = new JsonObject
-                        {
-                            ["domain"] = new JsonArray("S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"),
-                            ["range"] = new JsonArray("#1f77b4", "#d62728", "#7f7f7f"),
-                        },
-                    },
-                    ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "quantity" }, new JsonObject { ["field"] = "lo" }, new JsonObject { ["field"] = "fraction", ["format"] = ".2f" }),
-                },
-            },
-        };
+            Group = "quantity",
+            GroupDomain = s_histogramGroups,
+            GroupRange = ["#1f77b4", "#d62728", "#7f7f7f"],
+            FacetRow = "N",
+            FacetTitle = "N (images per subset)",
+            XTitle = "similarity (mean-removed cosine)",
+            XDomain = (BinStart, 1.0),
+        });
     }
+
+    private static readonly string[] s_histogramGroups =
+        ["S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"];
 }

@@ -15,7 +15,7 @@ public sealed record DenoisingCurveOptions
     public static IReadOnlyList<double> StandardSigmas { get; } =
         Enumerable.Range(0, 15).Select(i => Math.Pow(10, 0.3 + (2.4 - 0.3) * i / 14.0) / 255.0).ToArray();
 
-    /// <summary>Noise levels to measure at (any explicit list: <see cref="ParseSigmas"/>, <see cref="GeometricSigmas"/>).</summary>
+    /// <summary>Noise levels to measure at (any explicit list, e.g. <see cref="GeometricSigmas"/> for a fine grid).</summary>
     public IReadOnlyList<double> Sigmas { get; init; } = StandardSigmas;
 
     /// <summary><paramref name="count"/> noise levels from <paramref name="min"/> to <paramref name="max"/>, evenly spaced in input PSNR (geometric in σ).</summary>
@@ -24,30 +24,6 @@ public sealed record DenoisingCurveOptions
         if (!(min > 0) || !(max >= min) || !double.IsFinite(max)) throw new ArgumentException($"Noise levels: need 0 < min ({min}) ≤ max ({max}).");
         if (count < 1 || (count == 1 && max != min)) throw new ArgumentException($"Noise levels: count {count} must be positive (and 1 only when min = max).");
         return Enumerable.Range(0, count).Select(i => count == 1 ? min : min * Math.Pow(max / min, (double)i / (count - 1))).ToArray();
-    }
-
-    /// <summary>
-    /// Parses a list of noise levels on the [0, 1] pixel scale: comma-separated values (<c>0.01,0.02,0.05</c>) or
-    /// <c>geometric:MIN,MAX,COUNT</c> (<see cref="GeometricSigmas"/>). Throws <see cref="ArgumentException"/> naming the bad part.
-    /// </summary>
-    public static double[] ParseSigmas(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        const string Geometric = "geometric:";
-        var culture = System.Globalization.CultureInfo.InvariantCulture;
-        bool geometric = text.Trim().StartsWith(Geometric, StringComparison.OrdinalIgnoreCase);
-        var parts = (geometric ? text.Trim()[Geometric.Length..] : text).Split(',', StringSplitOptions.TrimEntries);
-        var values = new double[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            bool integer = geometric && i == 2;
-            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, culture, out values[i]) || !double.IsFinite(values[i])
-                || (integer ? values[i] != Math.Floor(values[i]) || values[i] < 1 : !(values[i] > 0)))
-                throw new ArgumentException($"noise levels '{text}': '{parts[i]}' is not {(integer ? "a positive integer count" : "a positive number")}.");
-        }
-        if (!geometric) return values;
-        if (values.Length != 3) throw new ArgumentException($"noise levels '{text}': expected geometric:MIN,MAX,COUNT.");
-        return GeometricSigmas(values[0], values[1], (int)values[2]);
     }
 
     /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5: 300.</summary>

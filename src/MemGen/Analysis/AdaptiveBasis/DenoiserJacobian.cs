@@ -35,22 +35,6 @@ public sealed record JacobianAtPoint(ImageShape Shape, float[] Point, float[] De
 {
     /// <summary>d = C·H·W.</summary>
     public int Dimension => Shape.Size;
-
-    /// <summary>J·v for a vector <paramref name="v"/> of d values.</summary>
-    public double[] Times(ReadOnlySpan<float> v)
-    {
-        int d = Dimension;
-        if (v.Length != d) throw new ArgumentException($"The vector has {v.Length} values, the Jacobian is {d}×{d}.");
-        var result = new double[d];
-        for (int r = 0; r < d; r++)
-        {
-            double sum = 0;
-            var row = Matrix.AsSpan(r * d, d);
-            for (int c = 0; c < d; c++) sum += row[c] * v[c];
-            result[r] = sum;
-        }
-        return result;
-    }
 }
 
 /// <summary>

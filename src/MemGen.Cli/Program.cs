@@ -16,6 +16,7 @@ public static class Program
             "Train blind bias-free denoisers on N images, sample from them, measure memorization and generalization.");
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
+        DeviceOptions.AddTo(root);
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());

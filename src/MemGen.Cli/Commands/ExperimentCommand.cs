@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
@@ -166,8 +167,10 @@ public static class ExperimentCommand
             if (parse.GetValue(sigma0) is double s0) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma0", s0, "sigma0") };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
             var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
             var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
-                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
@@ -195,6 +198,7 @@ public static class ExperimentCommand
         };
         preset.AcceptOnlyFromAmong([.. TransitionExperiment.PresetNames]);
         var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
+        var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images, e.g. 'fashion-mnist:test|resize=16' (default: the pool's images between S1 and S2)." };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
         var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
@@ -206,15 +210,20 @@ public static class ExperimentCommand
         var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops (overrides the sampler spec's sigma_inf)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var job = new Option<string?>("--job")
+        {
+            Description = "Run one job only (train-nN-s1, train-nN-s2, measure-nN or report), as a cluster executor does; the same settings and --out as the whole run.",
+        };
         var command = new Command("transition",
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
-        foreach (var o in new Option[] { outDir, preset, data, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg })
+        foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
             command.Options.Add(o);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = TransitionExperiment.Preset(p);
             if (parse.GetValue(data) is string d) settings = settings with { Data = d };
+            if (parse.GetValue(testData) is string td) settings = settings with { TestData = td };
             if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
@@ -226,8 +235,17 @@ public static class ExperimentCommand
             if (parse.GetValue(sigmaInf) is double si) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma_inf", si, "sigma-inf") };
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
+            var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
+            if (parse.GetValue(job) is string id)
+            {
+                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions, engine); return 0; });
+                Console.WriteLine($"job {id} done in {dir}");
+                return 0;
+            }
             var result = ConsoleProgress.RunExperiment("transition", progress =>
-                TransitionExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("N\tregime\tS1-S2\tnearest\tcopies\tPSNR gap");
             foreach (var pt in result.Points)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -73,22 +74,14 @@ public static class EvaluationJob
         return (settings.Test is null ? 1 : 2) * levels * (settings.Wiener ? 2 : 1);
     }
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the number of denoising passes done (see <see cref="Passes"/>).</summary>
-    public static EvaluationJobResult Run(EvaluationJobSettings settings, IProgress<int>? progress = null)
+    /// <summary>Runs the job (a network denoiser on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the number of denoising passes done (see <see cref="Passes"/>).</summary>
+    public static EvaluationJobResult Run(EvaluationJobSettings settings, IProgress<int>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Checks that read nothing.
-        DenoiserSpec spec;
-        try
-        {
-            spec = DenoiserSpec.Parse(settings.Denoiser);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("denoiser", e.Message, e);
-        }
-        var trainSpec = ParseData("train", settings.Train);
-        var testSpec = settings.Test is null ? null : ParseData("test", settings.Test);
+        var spec = DenoiserSpec.ParseAs("denoiser", settings.Denoiser);
+        var trainSpec = DatasetSpec.ParseAs("train", settings.Train);
+        var testSpec = settings.Test is null ? null : DatasetSpec.ParseAs("test", settings.Test);
         if (settings.Images < 1) throw new InvalidSettingException("images", $"must be at least 1, got {settings.Images}");
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         var options = new DenoisingCurveOptions { MaxImages = settings.Images, Seed = settings.Seed, BatchSize = settings.Batch };
@@ -104,24 +97,15 @@ public static class EvaluationJob
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
 
         // 2. Read the data and the denoiser.
-        var trainSet = Load("train", trainSpec);
-        var testSet = testSpec is null ? null : Load("test", testSpec);
+        var trainSet = DatasetLoader.LoadAs("train", trainSpec);
+        var testSet = testSpec is null ? null : DatasetLoader.LoadAs("test", testSpec);
         if (trainSet.Count < (settings.Wiener ? 2 : 1))
             throw new InvalidSettingException("train", $"'{trainSpec}' has {trainSet.Count} images; {(settings.Wiener ? "the Wiener reference needs at least 2" : "need at least 1")}");
         if (testSet is { Count: 0 }) throw new InvalidSettingException("test", $"'{testSpec}' has no images");
         if (testSet is not null && (testSet.Channels, testSet.Height, testSet.Width) != (trainSet.Channels, trainSet.Height, trainSet.Width))
             throw new InvalidSettingException("test", $"images are {Shape(testSet)}, the training images {Shape(trainSet)}");
 
-        OpenedDenoiser opened;
-        try
-        {
-            opened = spec.Open(settings.Batch);
-        }
-        catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("denoiser", e.Message, e);
-        }
-        using (opened)
+        using (var opened = spec.OpenAs("denoiser", settings.Batch, backend))
         {
             if (opened.Checkpoint is { } meta)
             {
@@ -187,30 +171,6 @@ public static class EvaluationJob
                 }
                 throw new InvalidSettingException("out", $"cannot write to {settings.Out} ({e.Message.TrimEnd('.')})", e);
             }
-        }
-    }
-
-    private static DatasetSpec ParseData(string setting, string text)
-    {
-        try
-        {
-            return DatasetSpec.Parse(text);
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException(setting, e.Message, e);
-        }
-    }
-
-    private static ImageSet Load(string setting, DatasetSpec spec)
-    {
-        try
-        {
-            return DatasetLoader.Load(spec);
-        }
-        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException(setting, e.Message, e);
         }
     }
 

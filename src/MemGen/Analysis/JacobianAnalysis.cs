@@ -52,20 +52,25 @@ public static class JacobianAnalysis
         var point = linearized.Point;
         int d = point.ItemLength;
         batch = Math.Min(batch, d);
-        var basis = new Tensor(batch, point.C, point.H, point.W);
-        var products = basis.ZerosLike();
+        // The basis goes to the backend and the products come back once per pass; the products stay on the device.
+        var basis = new float[batch * d];
+        var products = new float[batch * d];
+        var basisOnBackend = linearized.Backend.Zeros(batch, point.C, point.H, point.W);
+        var productsOnBackend = basisOnBackend.ZerosLike();
         var jacobian = new float[(long)d * d];
         for (int start = 0; start < d; start += batch)
         {
-            basis.Span.Clear();
+            Array.Clear(basis);
             int count = Math.Min(batch, d - start);
-            for (int k = 0; k < count; k++) basis.Item(k)[start + k] = 1f;
+            for (int k = 0; k < count; k++) basis[k * d + start + k] = 1f;
+            basisOnBackend.CopyFrom(basis);
             // The last chunk keeps the full batch (zero vectors) so every pass reuses the same buffers.
-            if (rows) linearized.ResidualVjp(basis, products);
-            else linearized.ResidualJvp(basis, products);
+            if (rows) linearized.ResidualVjp(basisOnBackend, productsOnBackend);
+            else linearized.ResidualJvp(basisOnBackend, productsOnBackend);
+            productsOnBackend.CopyTo(0, products.AsSpan(0, count * d));
             for (int k = 0; k < count; k++)
             {
-                var p = products.Item(k);
+                var p = products.AsSpan(k * d, d);
                 int index = start + k;
                 if (rows) p.CopyTo(jacobian.AsSpan((int)((long)index * d), d)); // row i of J is Jᵀe_i
                 else for (int i = 0; i < d; i++) jacobian[(long)i * d + index] = p[i];
@@ -95,10 +100,9 @@ public static class JacobianAnalysis
         new DeterministicRng(seed).FillNormal(y, 0f, (float)sigma);
         for (int i = 0; i < d; i++) y[i] += clean[i];
         var jacobian = DenoiserJacobian.OfNetwork(network, y, new ImageShape(channels, height, width), batch, progress);
-        var spectrum = JacobianSpectrum.Of(jacobian.Matrix, d);
-        var eigenvalues = spectrum.Eigenvalues.ToArray();
+        var spectrum = JacobianSpectrum.Of(jacobian.Matrix, d, network.Backend.LinearAlgebra);
         return new JacobianAnalysisResult(channels, height, width, sigma, seed, y, jacobian.Denoised, jacobian.Matrix,
-            spectrum.Asymmetry, eigenvalues, spectrum.Coefficients(clean), spectrum.Trace, spectrum.SumSquaredEigenvalues,
+            spectrum.Asymmetry, [.. spectrum.Eigenvalues], spectrum.Coefficients(clean), spectrum.Trace, spectrum.SumSquaredEigenvalues,
             HomogeneityCheck.RelativeError(jacobian), spectrum.Eigenvectors(Enumerable.Range(0, top).ToArray()), top);
     }
 }

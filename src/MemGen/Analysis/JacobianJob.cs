@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Results;
 
@@ -56,30 +57,14 @@ public static class JacobianJob
     public static IReadOnlyList<string> OutputFiles { get; } =
         ["eigenvalues.csv", "summary.json", "eigenvectors.npy", "eigenvectors.png", "jacobian.npy"];
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the fraction of the Jacobian assembled.</summary>
-    public static JacobianJobResult Run(JacobianJobSettings settings, IProgress<double>? progress = null)
+    /// <summary>Runs the job (the network on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the fraction of the Jacobian assembled.</summary>
+    public static JacobianJobResult Run(JacobianJobSettings settings, IProgress<double>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Checks that read nothing.
-        DenoiserSpec spec;
-        try
-        {
-            spec = DenoiserSpec.Parse(settings.Denoiser);
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("denoiser", e.Message, e);
-        }
+        var spec = DenoiserSpec.ParseAs("denoiser", settings.Denoiser);
         if (spec.Kind != DenoiserKind.Checkpoint) throw new InvalidSettingException("denoiser", $"'{spec}' is not a network; the Jacobian analysis needs checkpoint:PATH");
-        DatasetSpec dataSpec;
-        try
-        {
-            dataSpec = DatasetSpec.Parse(settings.Data);
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var dataSpec = DatasetSpec.ParseAs("data", settings.Data);
         if (!double.IsFinite(settings.Sigma) || settings.Sigma <= 0)
             throw new InvalidSettingException("sigma", $"must be a positive number, got {settings.Sigma.ToString(CultureInfo.InvariantCulture)}");
         if (settings.Index < 0) throw new InvalidSettingException("index", $"must be at least 0, got {settings.Index}");
@@ -92,15 +77,7 @@ public static class JacobianJob
                 if (File.Exists(Path.Combine(outDir, f))) throw new InvalidSettingException("out", $"{outDir} already holds {f} (use --force to overwrite)");
 
         // 2. Read the data and the network.
-        ImageSet images;
-        try
-        {
-            images = DatasetLoader.Load(dataSpec);
-        }
-        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var images = DatasetLoader.LoadAs("data", dataSpec);
         if (settings.Index >= images.Count) throw new InvalidSettingException("index", $"'{dataSpec}' has {images.Count} images, index {settings.Index} is out of range");
 
         CheckpointMetadata meta;
@@ -121,11 +98,11 @@ public static class JacobianJob
         if (images.Height % div != 0 || images.Width % div != 0)
             throw new InvalidSettingException("denoiser", $"{meta.Spec} needs image sides divisible by {div}, --data images are {shape}");
 
-        using var convolutions = new OneDnnConvolutionFactory();
+        using var ownBackend = backend is null ? new CpuBackend() : null;
         DenoisingNetwork network;
         try
         {
-            network = Checkpoint.Load(file, convolutions);
+            network = Checkpoint.Load(file, backend ?? ownBackend!);
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
         {

@@ -108,6 +108,19 @@ public sealed class DatasetSpec
     /// <summary>The spec in canonical form (source, then transforms, joined by '|').</summary>
     public override string ToString() => string.Join("|", Transforms.Select(t => t.Description).Prepend(Source));
 
+    /// <summary>Parses the value of setting <paramref name="setting"/> (e.g. <c>data</c>); a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
+    public static DatasetSpec ParseAs(string setting, string text)
+    {
+        try
+        {
+            return Parse(text);
+        }
+        catch (DataFormatException e)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
     /// <summary>Parses and validates a spec (kinds, keys, numbers, transforms); nothing is read yet.</summary>
     /// <exception cref="DataFormatException">The spec is malformed; the message names the offending part.</exception>
     public static DatasetSpec Parse(string text)

@@ -30,6 +30,14 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>The process id in the name of one of this class's temp files (<c>.NAME.PID.GUID.tmp</c>), or null for other names.</summary>
+    public static int? WriterOf(string tempPath)
+    {
+        var parts = Path.GetFileName(tempPath).Split('.');
+        return parts.Length >= 5 && parts[^1] == "tmp" && int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            ? pid : null;
+    }
+
     /// <summary>Writes <paramref name="text"/> (UTF-8) atomically.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), leaveOpen: true); w.Write(text); });

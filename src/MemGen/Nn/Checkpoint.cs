@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -94,11 +95,11 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="convolutions"/>) and loads it.</summary>
-    public static DenoisingNetwork Load(string path, IConvolutionFactory convolutions)
+    /// <summary>Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="backend"/>) and loads it.</summary>
+    public static DenoisingNetwork Load(string path, ComputeBackend backend)
     {
-        ArgumentNullException.ThrowIfNull(convolutions);
-        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, seed: 0));
+        ArgumentNullException.ThrowIfNull(backend);
+        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, backend, seed: 0));
     }
 
     /// <summary>The tensors a checkpoint of <paramref name="network"/> holds: parameters, then buffers.</summary>
@@ -127,9 +128,7 @@ public static class Checkpoint
                 throw new CheckpointException(path, stored.Name, $"is not part of {owner} (wrong architecture?).");
         for (int i = 0; i < targets.Count; i++)
         {
-            var value = targets[i].Value;
-            if (value.Layout == TensorLayout.Nchw) value.CopyFrom(sources[i].Values);
-            else TensorLayouts.Convert(Tensor.FromArray(sources[i].Values, value.N, value.C, value.H, value.W), value);
+            targets[i].Value.CopyFrom(sources[i].Values);
         }
     }
 

@@ -78,6 +78,9 @@ public sealed record LineChartOptions
     /// <summary>Title of the facet header (default: the facet field).</summary>
     public string? FacetTitle { get; init; }
 
+    /// <summary>Order of the panels (facet values); null sorts them.</summary>
+    public IReadOnlyList<string>? FacetOrder { get; init; }
+
     /// <summary>Panels per row of a facet chart.</summary>
     public int FacetColumns { get; init; } = 4;
 

@@ -62,7 +62,7 @@ public static class VegaLiteCharts
                 ["field"] = dash,
                 ["type"] = "nominal",
                 ["title"] = options.StrokeDashTitle ?? dash,
-                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300 },
+                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300, ["symbolStrokeColor"] = "black" },
             };
         }
         var tooltip = new JsonArray();
@@ -100,20 +100,22 @@ public static class VegaLiteCharts
             });
         }
         var body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["layer"] = layers };
-        return Faceted(values, body, options.Facet, options.FacetTitle, options.FacetColumns, row: false, options.IndependentScales);
+        return Faceted(values, body, options.Facet, options.FacetTitle, options.FacetColumns, row: false, options.IndependentScales, options.FacetOrder);
     }
 
-    /// <summary>Overlaid histograms of pre-computed bins, one colour per group, optionally one row of panels per facet value.</summary>
-    public static JsonObject Histogram<T>(IEnumerable<T> rows, HistogramChartOptions? options = null)
+    /// <summary>
+    /// Overlaid histograms of pre-computed bins, one colour per group, optionally one row of panels per facet value.
+    /// <paramref name="references"/> (optional) are dashed vertical lines: rows with the facet field (if any), <c>x</c> and
+    /// <c>label</c> (e.g. the held-out images' median similarity), drawn in their panel.
+    /// </summary>
+    public static JsonObject Histogram<T>(IEnumerable<T> rows, HistogramChartOptions? options = null, JsonArray? references = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         options ??= new HistogramChartOptions();
         var values = ToValues(rows);
         var x = Axis(options.Lower, options.XTitle, null, null, options.XDomain);
-        var body = new JsonObject
+        var bars = new JsonObject
         {
-            ["width"] = options.Width,
-            ["height"] = options.Height,
             ["mark"] = new JsonObject { ["type"] = "bar", ["opacity"] = 0.55 },
             ["encoding"] = new JsonObject
             {
@@ -135,10 +137,38 @@ public static class VegaLiteCharts
                     new JsonObject { ["field"] = options.Fraction, ["format"] = ".2f" }),
             },
         };
-        return Faceted(values, body, options.FacetRow, options.FacetTitle, 1, row: true, independent: false);
+        JsonObject body;
+        if (references is { Count: > 0 })
+        {
+            // One data set for the facet: bins and reference lines told apart by a "layer" field.
+            foreach (var v in values) v!["layer"] = "bin";
+            foreach (var r in references)
+            {
+                var copy = (JsonObject)r!.DeepClone();
+                copy["layer"] = "reference";
+                values.Add(copy);
+            }
+            bars["transform"] = new JsonArray(new JsonObject { ["filter"] = "datum.layer === 'bin'" });
+            var rule = new JsonObject
+            {
+                ["transform"] = new JsonArray(new JsonObject { ["filter"] = "datum.layer === 'reference'" }),
+                ["mark"] = new JsonObject { ["type"] = "rule", ["strokeDash"] = new JsonArray(5, 3), ["color"] = "black", ["strokeWidth"] = 1.5 },
+                ["encoding"] = new JsonObject
+                {
+                    ["x"] = new JsonObject { ["field"] = "x", ["type"] = "quantitative" },
+                    ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "label" }, new JsonObject { ["field"] = "x", ["format"] = ".3f" }),
+                },
+            };
+            body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["layer"] = new JsonArray(bars, rule) };
+        }
+        else
+        {
+            body = new JsonObject { ["width"] = options.Width, ["height"] = options.Height, ["mark"] = bars["mark"]!.DeepClone(), ["encoding"] = bars["encoding"]!.DeepClone() };
+        }
+        return Faceted(values, body, options.FacetRow, options.FacetTitle, 1, row: true, independent: false, order: null);
     }
 
-    private static JsonObject Faceted(JsonArray values, JsonObject body, string? facet, string? title, int columns, bool row, bool independent)
+    private static JsonObject Faceted(JsonArray values, JsonObject body, string? facet, string? title, int columns, bool row, bool independent, IReadOnlyList<string>? order)
     {
         if (facet is null)
         {
@@ -146,6 +176,7 @@ public static class VegaLiteCharts
             return body;
         }
         var field = new JsonObject { ["field"] = facet, ["type"] = "ordinal", ["title"] = title ?? facet };
+        if (order is not null) field["sort"] = new JsonArray([.. order.Select(o => (JsonNode?)o)]);
         var spec = new JsonObject { ["data"] = new JsonObject { ["values"] = values } };
         if (row)
         {

@@ -92,10 +92,13 @@ public sealed class SampledTrajectories
     /// <summary>Keeps the start (step 0) of sample <paramref name="sample"/>.</summary>
     internal void Start(int sample, ReadOnlySpan<float> iterate) => Add(sample, 0, iterate);
 
-    /// <summary>Keeps the iterate after step <paramref name="step"/> when the step is a multiple of <see cref="SaveEvery"/>.</summary>
+    /// <summary>Whether the iterate after step <paramref name="step"/> is kept (a multiple of <see cref="SaveEvery"/>).</summary>
+    internal bool Keeps(int step) => step % SaveEvery == 0;
+
+    /// <summary>Keeps the iterate after step <paramref name="step"/> when <see cref="Keeps"/> says so.</summary>
     internal void Step(int sample, int step, ReadOnlySpan<float> iterate)
     {
-        if (step % SaveEvery == 0) Add(sample, step, iterate);
+        if (Keeps(step)) Add(sample, step, iterate);
     }
 
     /// <summary>Keeps the last iterate (after <paramref name="step"/> updates) unless it is already kept.</summary>

@@ -67,6 +67,19 @@ public sealed class SamplerSpec : IEquatable<SamplerSpec>
         return new SamplerSpec(null, options with { MeanImage = null, MeanValue = 0.5f, BatchSize = 64 });
     }
 
+    /// <summary>Parses the value of setting <paramref name="setting"/>; a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
+    public static SamplerSpec ParseAs(string setting, string text)
+    {
+        try
+        {
+            return Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
     /// <summary>Parses <paramref name="text"/> and validates every value.</summary>
     /// <exception cref="FormatException">Not a sampler spec, an unknown key or an invalid value; the message says which.</exception>
     public static SamplerSpec Parse(string text)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -60,13 +61,13 @@ public static class SamplingJob
     /// <summary>Files a sampling job writes into its output folder.</summary>
     public static IReadOnlyList<string> OutputFiles { get; } = ["samples.npy", "samples.png", "trajectories.csv", "sample-config.json"];
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the number of finished samples.</summary>
-    public static SamplingJobResult Run(SamplingJobSettings settings, IProgress<int>? progress = null)
+    /// <summary>Runs the job (a network denoiser on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the number of finished samples.</summary>
+    public static SamplingJobResult Run(SamplingJobSettings settings, IProgress<int>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Everything that can be checked without reading data.
-        var denoiserSpec = Parse("denoiser", () => DenoiserSpec.Parse(settings.Denoiser));
-        var samplerSpec = Parse("sampler", () => SamplerSpec.Parse(settings.Sampler));
+        var denoiserSpec = DenoiserSpec.ParseAs("denoiser", settings.Denoiser);
+        var samplerSpec = SamplerSpec.ParseAs("sampler", settings.Sampler);
         if (settings.Count < 1) throw new InvalidSettingException("count", $"must be at least 1, got {settings.Count}");
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         ImageShape? shapeGiven = null;
@@ -79,16 +80,7 @@ public static class SamplingJob
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
 
         // 2. Read the denoiser (checkpoint or data) and the start mean.
-        OpenedDenoiser opened;
-        try
-        {
-            opened = denoiserSpec.Open(settings.Batch);
-        }
-        catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("denoiser", e.Message, e);
-        }
-        using (opened)
+        using (var opened = denoiserSpec.OpenAs("denoiser", settings.Batch, backend))
         {
             string kind = denoiserSpec.Kind.ToString().ToLowerInvariant();
             var shape = shapeGiven ?? opened.Shape ?? throw new InvalidSettingException("shape", $"is required with the {kind} denoiser (it has no image size)");
@@ -142,31 +134,9 @@ public static class SamplingJob
         return parts.Length == 3 ? new ImageShape(v[0], v[1], v[2]) : new ImageShape(1, v[0], v[1]);
     }
 
-    private static T Parse<T>(string setting, Func<T> parse)
-    {
-        try
-        {
-            return parse();
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException(setting, e.Message, e);
-        }
-    }
-
     private static (float? Value, DatasetSpec? Spec) ParseStartMean(string text)
     {
-        if (text.Contains(':', StringComparison.Ordinal))
-        {
-            try
-            {
-                return (null, DatasetSpec.Parse(text));
-            }
-            catch (DataFormatException e)
-            {
-                throw new InvalidSettingException("start-mean", e.Message, e);
-            }
-        }
+        if (text.Contains(':', StringComparison.Ordinal)) return (null, DatasetSpec.ParseAs("start-mean", text));
         if (text is "auto" or "data") return (null, null);
         if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) || !float.IsFinite(m))
             throw new InvalidSettingException("start-mean", $"'{text}' is not 'auto', 'data', a number or a dataset spec");
@@ -177,15 +147,7 @@ public static class SamplingJob
     {
         if (spec is not null)
         {
-            ImageSet data;
-            try
-            {
-                data = DatasetLoader.Load(spec);
-            }
-            catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidSettingException("start-mean", e.Message, e);
-            }
+            var data = DatasetLoader.LoadAs("start-mean", spec);
             if (data.Count == 0) throw new InvalidSettingException("start-mean", $"'{spec}' has no images");
             if (data.ImageSize != shape.Size)
                 throw new InvalidSettingException("start-mean", $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");

@@ -90,7 +90,7 @@ public static class DenoiserJacobian
         var j = new double[(long)d * d];
         for (long i = 0; i < j.Length; i++) j[i] = -residual[i];
         for (int i = 0; i < d; i++) j[(long)i * d + i] += 1;
-        return new JacobianAtPoint(shape, point.ToArray(), (float[])linearized.Denoised.Data.Clone(), j, JacobianMethod.ExactLinearization);
+        return new JacobianAtPoint(shape, point.ToArray(), linearized.Denoised.ToArray(), j, JacobianMethod.ExactLinearization);
     }
 
     private static JacobianAtPoint Differences(IDenoiser denoiser, ReadOnlySpan<float> point, ImageShape shape, double sigma, double step, int batch)

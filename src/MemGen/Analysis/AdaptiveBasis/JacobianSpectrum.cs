@@ -1,4 +1,4 @@
-using MemGen.Native;
+using MemGen.Compute;
 
 namespace MemGen.Analysis.AdaptiveBasis;
 
@@ -71,8 +71,11 @@ public sealed class JacobianSpectrum
     /// <summary>The number of eigenvalues above <paramref name="threshold"/> ([K24]'s count of λ &gt; ½ against σ).</summary>
     public int CountAbove(double threshold) => Eigenvalues.Count(l => l > threshold);
 
-    /// <summary>Decomposes the symmetric part of the row-major d×d Jacobian <paramref name="jacobian"/> (LAPACK dsyevd).</summary>
-    public static JacobianSpectrum Of(ReadOnlySpan<double> jacobian, int dimension)
+    /// <summary>
+    /// Decomposes the symmetric part of the row-major d×d Jacobian <paramref name="jacobian"/> with
+    /// <paramref name="linearAlgebra"/> (default: the host's, LAPACK dsyevd).
+    /// </summary>
+    public static JacobianSpectrum Of(ReadOnlySpan<double> jacobian, int dimension, LinearAlgebra? linearAlgebra = null)
     {
         int d = dimension;
         ArgumentOutOfRangeException.ThrowIfLessThan(d, 1);
@@ -91,7 +94,7 @@ public sealed class JacobianSpectrum
             }
         }
         var ascending = new double[d];
-        Blas.SymmetricEigen(s, ascending, d);
+        (linearAlgebra ?? ComputeBackend.Host.LinearAlgebra).SymmetricEigen(s, ascending, d);
         var eigenvalues = new double[d];
         var vectors = new double[(long)d * d];
         for (int k = 0; k < d; k++)

@@ -1,4 +1,4 @@
-using MemGen.Native;
+using MemGen.Compute;
 
 namespace MemGen.Analysis.Manifolds;
 
@@ -59,9 +59,10 @@ public static class PrincipalAngles
         int m = q1.Length / d, n = q2.Length / d;
         if (m == 0 || n == 0) return [];
         var product = new double[m * n];
-        Blas.Dgemm(false, true, m, n, d, 1.0, q1, q2, 0.0, product); // Q1·Q2ᵀ
+        var linearAlgebra = ComputeBackend.Host.LinearAlgebra;
+        linearAlgebra.Dgemm(false, true, m, n, d, 1.0, q1, q2, 0.0, product); // Q1·Q2ᵀ
         var singular = new double[Math.Min(m, n)];
-        Blas.SingularValueDecomposition(product, m, n, singular, new double[m * m]);
+        linearAlgebra.SingularValueDecomposition(product, m, n, singular, new double[m * m]);
         for (int i = 0; i < singular.Length; i++) singular[i] = Math.Min(1.0, singular[i]);
         return singular;
     }

@@ -86,13 +86,6 @@ public sealed record GaussianNetworkSettings
         }
         if (Size % spec.SizeDivisor != 0)
             throw new InvalidSettingException("model", string.Create(CultureInfo.InvariantCulture, $"{spec} needs an image side divisible by {spec.SizeDivisor}, size is {Size}"));
-        try
-        {
-            _ = SamplerSpec;
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("sampler", e.Message, e);
-        }
+        SamplerSpec.ParseAs("sampler", Sampler);
     }
 }

@@ -20,11 +20,14 @@ public sealed record ExperimentProgress(string? Unit, string Stage, string Detai
 /// </summary>
 public sealed class ExperimentProgressReporter(IProgress<ExperimentProgress>? sink, int units)
 {
-    private const double Setup = 0.02;
+    private const double SetupShare = 0.02;
 
-    /// <summary>Reports work outside the units: setup (overall 0) before them, the report (overall 1) after.</summary>
-    public void Report(string stage, string detail = "", bool finished = false) =>
-        sink?.Report(new ExperimentProgress(null, stage, detail, finished ? 1 : 0, finished ? 1 : 0));
+    /// <summary>Reports setup work before the units (loading data, planning).</summary>
+    public void Setup(string stage, string detail = "") => sink?.Report(new ExperimentProgress(null, stage, detail, 0, 0));
+
+    /// <summary>Reports work after the units (summaries, the report), or the end with <paramref name="finished"/>.</summary>
+    public void Closing(string stage, string detail = "", bool finished = false) =>
+        sink?.Report(new ExperimentProgress(null, stage, detail, finished ? 1 : 0, finished ? 1 : 1 - SetupShare));
 
     /// <summary>The reporter of unit <paramref name="index"/> (0-based) named <paramref name="name"/>.</summary>
     public UnitProgress Unit(int index, string name) => new(sink, name, index, Math.Max(1, units));
@@ -50,7 +53,7 @@ public sealed class ExperimentProgressReporter(IProgress<ExperimentProgress>? si
         public void Report(string stage, string detail, double fraction)
         {
             double f = Math.Clamp(fraction, 0, 1);
-            _sink?.Report(new ExperimentProgress(Name, stage, detail, f, Setup + (1 - 2 * Setup) * (_index + f) / _count));
+            _sink?.Report(new ExperimentProgress(Name, stage, detail, f, SetupShare + (1 - 2 * SetupShare) * (_index + f) / _count));
         }
 
         /// <summary>A training run's progress mapped onto [<paramref name="from"/>, <paramref name="to"/>] of the unit.</summary>

@@ -75,14 +75,18 @@ public sealed class RunDirectory
 
     /// <summary>
     /// Creates or reopens the run directory after <see cref="CheckCompatible"/>: creates the folder, removes temp files
-    /// left by a killed run and writes experiment.json if it is not there yet.
+    /// left by a killed run and writes experiment.json if it is not there yet. <paramref name="unit"/> is for one job of a
+    /// run whose other jobs may be running at the same time (on a cluster): only temp files below that folder (relative,
+    /// e.g. <c>n-10/s1</c>; "" for the top level alone) are removed then.
     /// </summary>
-    public static RunDirectory Open(string path, JsonObject identity)
+    public static RunDirectory Open(string path, JsonObject identity, string? unit = null)
     {
         CheckCompatible(path, identity);
         var dir = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(dir);
-        RemoveTempFiles(dir);
+        if (unit is null) RemoveTempFiles(dir, recursive: true);
+        else if (unit.Length == 0) RemoveTempFiles(dir, recursive: false);
+        else if (Directory.Exists(System.IO.Path.Combine(dir, unit))) RemoveTempFiles(System.IO.Path.Combine(dir, unit), recursive: true);
         var run = new RunDirectory(dir, (JsonObject)identity.DeepClone());
         if (!System.IO.File.Exists(run.File(ExperimentFile))) run.WriteJson(ExperimentFile, identity);
         return run;
@@ -117,11 +121,15 @@ public sealed class RunDirectory
         WriteText(relative, json.ToJsonString(s_indented) + "\n");
     }
 
-    /// <summary>Removes <c>.*.tmp</c> files (<see cref="AtomicFile"/>'s temp files) a killed process left anywhere below <paramref name="dir"/>.</summary>
-    public static void RemoveTempFiles(string dir)
+    /// <summary>
+    /// Removes <c>.*.tmp</c> files (<see cref="AtomicFile"/>'s temp files) a killed process left in <paramref name="dir"/>
+    /// (and below it when <paramref name="recursive"/>); files of a process still alive on this machine are kept.
+    /// </summary>
+    public static void RemoveTempFiles(string dir, bool recursive = true)
     {
-        foreach (var temp in Directory.EnumerateFiles(dir, ".*.tmp", SearchOption.AllDirectories))
+        foreach (var temp in Directory.EnumerateFiles(dir, ".*.tmp", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly))
         {
+            if (AtomicFile.WriterOf(temp) is int pid && pid != Environment.ProcessId && Directory.Exists($"/proc/{pid}")) continue;
             try
             {
                 System.IO.File.Delete(temp);

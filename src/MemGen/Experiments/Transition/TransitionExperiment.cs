@@ -6,7 +6,8 @@ using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Experiments.Kit;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
@@ -15,6 +16,15 @@ using MemGen.Tensors;
 using MemGen.Training;
 
 namespace MemGen.Experiments.Transition;
+
+/// <summary>
+/// One independent piece of a transition experiment, runnable on its own (<c>memgen experiment transition ... --job ID</c>)
+/// so a cluster can run them in parallel: train the network of one subset of one N, measure one N, write the report.
+/// </summary>
+/// <param name="Stage"><c>train</c>, <c>measure</c> or <c>report</c>; a stage starts when every job of the stages before it is done.</param>
+/// <param name="Id">The job id: <c>train-nN-s1</c>, <c>train-nN-s2</c>, <c>measure-nN</c>, <c>report</c>.</param>
+/// <param name="Marker">The file (relative to the run directory, with '/') the job writes last: it is done exactly when it exists.</param>
+public sealed record TransitionJob(string Stage, string Id, string Marker);
 
 /// <summary>What <see cref="TransitionExperiment.Run"/> produced.</summary>
 /// <param name="Points">One entry per N, in order.</param>
@@ -105,25 +115,29 @@ public static class TransitionExperiment
     /// <summary>
     /// Runs (or resumes) the experiment in <paramref name="runDirectory"/> and writes every result and report.html.
     /// Bad input (invalid settings, data too small for the sizes, a run directory holding another experiment or other
-    /// files) raises an <see cref="InvalidSettingException"/> before anything is written.
+    /// files) raises an <see cref="InvalidSettingException"/> before anything is written. The networks train and sample
+    /// on <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static TransitionResult Run(TransitionSettings settings, string runDirectory, string preset,
-        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var identity = settings.ToJson(preset);
         RunDirectory.CheckCompatible(runDirectory, identity);
         var reporter = new ExperimentProgressReporter(progress, settings.Sizes.Length);
-        reporter.Report("load data", settings.Data);
+        reporter.Setup("load data", settings.Data);
         var pool = LoadPool(settings);
+        var testSet = LoadTestSet(settings, pool);
 
         var run = RunDirectory.Open(runDirectory, identity);
         var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
-        using (var convolutions = new OneDnnConvolutionFactory())
+        using (var ownBackend = backend is null ? new CpuBackend() : null)
         {
+            var convolutions = backend ?? ownBackend!;
             for (int i = 0; i < settings.Sizes.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -136,18 +150,86 @@ public static class TransitionExperiment
                     unit.Report("done earlier", "", 1);
                     continue;
                 }
-                points.Add(RunPoint(settings, pool, n, run, convolutions, unit, cancellation));
+                points.Add(RunPoint(settings, pool, testSet, n, run, convolutions, unit, cancellation));
             }
         }
 
-        reporter.Report("report");
-        var summary = SummaryTable(points);
-        summary.Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
-        var report = TransitionReport.Build(settings, identity, points, run.Path, record);
-        var output = report.Write(run.Path, reportOptions);
-        record.Finish();
-        reporter.Report("done", "", finished: true);
+        var output = WriteReport(settings, identity, run, points, record, reporter, reportOptions);
         return new TransitionResult(points, record.Elapsed, reused, output.HtmlPath, output.Problems);
+    }
+
+    /// <summary>summary.csv|json and report.html from the points; report.html is written last (the report job's marker).</summary>
+    private static ReportOutput WriteReport(TransitionSettings settings, JsonObject identity, RunDirectory run, IReadOnlyList<TransitionPoint> points,
+        RunRecord record, ExperimentProgressReporter reporter, ReportWriteOptions? reportOptions)
+    {
+        reporter.Closing("report");
+        SummaryTable(points).Write(Path.Combine(run.Path, "summary"), SummaryHeader(identity, points));
+        var output = TransitionReport.Build(settings, identity, points, run.Path, record).Write(run.Path, reportOptions);
+        record.Finish();
+        reporter.Closing("done", "", finished: true);
+        return output;
+    }
+
+    /// <summary>The jobs of the experiment in run order (all train jobs, then all measure jobs, then the report).</summary>
+    public static IReadOnlyList<TransitionJob> Jobs(TransitionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var jobs = new List<TransitionJob>();
+        foreach (int n in settings.Sizes)
+            foreach (var subset in new[] { "s1", "s2" })
+                jobs.Add(new TransitionJob("train", I($"train-n{n}-{subset}"), I($"n-{n}/{subset}/{TrainingRun.CheckpointFolder}/{TrainingRun.FinalCheckpointFile}")));
+        foreach (int n in settings.Sizes) jobs.Add(new TransitionJob("measure", I($"measure-n{n}"), I($"n-{n}/{PointFile}")));
+        jobs.Add(new TransitionJob("report", "report", ReportWriter.HtmlFileName));
+        return jobs;
+    }
+
+    /// <summary>
+    /// Runs one job of <see cref="Jobs"/> in <paramref name="runDirectory"/> (resumable, so a failed or preempted job is
+    /// simply run again): a train job trains (or resumes) one network; a measure job needs both networks of its N and
+    /// writes n-N/point.json; the report job needs every point and writes the summaries and report.html. Results are the
+    /// same, bit for bit, as <see cref="Run"/>'s with the same settings and engine thread count. Networks run on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
+    /// </summary>
+    public static void RunJob(TransitionSettings settings, string runDirectory, string preset, string job,
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(job);
+        settings.Validate();
+        var known = Jobs(settings).FirstOrDefault(j => j.Id == job)
+            ?? throw new InvalidSettingException("job", $"'{job}' is not a job of this experiment (expected train-nN-s1, train-nN-s2, measure-nN for N in {{{string.Join(", ", settings.Sizes)}}}, or report)");
+        var identity = settings.ToJson(preset);
+        RunDirectory.CheckCompatible(runDirectory, identity);
+        var reporter = new ExperimentProgressReporter(progress, 1);
+        if (known.Stage == "report")
+        {
+            var run = RunDirectory.Open(runDirectory, identity, unit: "");
+            var points = settings.Sizes.Select(n => TryLoadPoint(run, n)
+                ?? throw new InvalidSettingException("job", $"report needs every N measured, but {PointDirectory(run.Path, n)}/{PointFile} is missing (run measure-n{n} first)")).ToList();
+            WriteReport(settings, identity, run, points, RunRecord.Begin(run), reporter, reportOptions);
+            return;
+        }
+        reporter.Setup("load data", settings.Data);
+        var pool = LoadPool(settings);
+        var testSet = LoadTestSet(settings, pool);
+        int size = int.Parse(known.Id.Split('-')[1][1..], CultureInfo.InvariantCulture);
+        var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
+        var pointDir = PointDirectory(opened.Path, size);
+        using var ownBackend = backend is null ? new CpuBackend() : null;
+        var convolutions = backend ?? ownBackend!;
+        if (known.Stage == "train")
+        {
+            string subset = known.Id[^2..];
+            var split = Split(settings, pool, testSet, size, pointDir);
+            using var network = Train(settings, split, size, subset, pointDir, convolutions, reporter.Unit(0, $"N={size}").Training($"train {subset.ToUpperInvariant()}", 0, 1), cancellation).Network;
+            return;
+        }
+        foreach (var subset in new[] { "s1", "s2" })
+            if (!File.Exists(Path.Combine(pointDir, subset, TrainingRun.CheckpointFolder, TrainingRun.FinalCheckpointFile)))
+                throw new InvalidSettingException("job", $"{known.Id} needs the trained networks of N = {size}, but {subset} is not finished (run train-n{size}-{subset} first)");
+        if (TryLoadPoint(opened, size) is null)
+            RunPoint(settings, pool, testSet, size, opened, convolutions, reporter.Unit(0, $"N={size}"), cancellation);
     }
 
     /// <summary>The finished point of size <paramref name="n"/> if its point.json and every artefact are there; null otherwise (then it is redone).</summary>
@@ -155,36 +237,40 @@ public static class TransitionExperiment
     {
         var pointDir = PointDirectory(run.Path, n);
         var existing = TransitionPoint.TryLoad(Path.Combine(pointDir, PointFile));
-        return existing is not null && existing.N == n && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) ? existing : null;
+        return existing is { IsComplete: true } && existing.N == n && s_pointArtefacts.All(f => File.Exists(Path.Combine(pointDir, f))) ? existing : null;
     }
 
     /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
     private static ImageSet LoadPool(TransitionSettings settings)
     {
-        ImageSet pool;
-        try
-        {
-            pool = DatasetLoader.Load(DatasetSpec.Parse(settings.Data));
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        var pool = DatasetLoader.LoadAs("data", DatasetSpec.ParseAs("data", settings.Data));
         int maxN = settings.Sizes[^1];
         if (maxN > pool.Count / 2)
-            throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}', so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
-        if (pool.Count - 2 * maxN < settings.EvalImages)
-            throw new InvalidSettingException("sizes", $"N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images)");
+            throw new InvalidSettingException("sizes", $"N = {maxN} is more than half of the {pool.Count} images of '{settings.Data}' (after its transforms, e.g. de-duplication), so S1 and S2 would overlap; use N ≤ {pool.Count / 2}");
+        if (settings.TestData is null && pool.Count - 2 * maxN < settings.EvalImages)
+            throw new InvalidSettingException("sizes", $"N = {maxN} leaves {pool.Count - 2 * maxN} held-out images of '{settings.Data}' between S1 and S2, fewer than the {settings.EvalImages} test images (--eval-images); give --test-data or smaller sizes");
         int divisor = settings.Network.SizeDivisor;
         if (pool.Height % divisor != 0 || pool.Width % divisor != 0)
             throw new InvalidSettingException("model", $"{settings.Network} needs image sides divisible by {divisor}, but '{settings.Data}' gives {pool.Height}×{pool.Width}");
         return pool;
     }
 
-    /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
-    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, int n, string pointDir)
+    /// <summary>The held-out test set given by <see cref="TransitionSettings.TestData"/> (its first EvalImages images), or null for the pool's middle.</summary>
+    private static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
     {
-        var split = DisjointSplit.Create(pool, n, settings.EvalImages);
+        if (settings.TestData is null) return null;
+        var test = DatasetLoader.LoadAs("test-data", DatasetSpec.ParseAs("test-data", settings.TestData));
+        if (test.Count < settings.EvalImages)
+            throw new InvalidSettingException("test-data", $"'{settings.TestData}' has {test.Count} images, fewer than the {settings.EvalImages} test images (--eval-images)");
+        if ((test.Channels, test.Height, test.Width) != (pool.Channels, pool.Height, pool.Width))
+            throw new InvalidSettingException("test-data", $"images are {test.Channels}x{test.Height}x{test.Width}, the pool's {pool.Channels}x{pool.Height}x{pool.Width}");
+        return test;
+    }
+
+    /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
+    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, string pointDir)
+    {
+        var split = testSet is null ? DisjointSplit.Create(pool, n, settings.EvalImages) : DisjointSplit.Create(pool, n, testSet, settings.EvalImages);
         var manifestPath = Path.Combine(pointDir, "split.json");
         if (File.Exists(manifestPath))
         {
@@ -202,7 +288,7 @@ public static class TransitionExperiment
 
     /// <summary>Trains (or resumes, or reloads when finished) the network on subset <paramref name="subset"/> (s1 or s2) of size N.</summary>
     private static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
-        IConvolutionFactory convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
+        ComputeBackend convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
     {
         var dir = Path.Combine(pointDir, subset);
         var source = new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(dir, Path.Combine(pointDir, "split.json")));
@@ -218,12 +304,12 @@ public static class TransitionExperiment
         }
     }
 
-    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, int n, RunDirectory run,
-        IConvolutionFactory convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
+    private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, RunDirectory run,
+        ComputeBackend convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
     {
         var pointDir = PointDirectory(run.Path, n);
         string P(string name) => Path.Combine(pointDir, name);
-        var split = Split(settings, pool, n, pointDir);
+        var split = Split(settings, pool, testSet, n, pointDir);
         unit.Report("train S1", "", 0);
         using var s1 = Train(settings, split, n, "s1", pointDir, convolutions, unit.Training("train S1", 0, 0.4), cancellation).Network;
         unit.Report("train S2", "", 0.4);
@@ -249,8 +335,7 @@ public static class TransitionExperiment
         var cOpt = Curve(opt1, split.S1, "optimal");
 
         // Every model starts from the same y0 for a given seed: the mean image of S1 ∪ S2 plus the seed's noise.
-        var both = new ImageSet([.. split.S1.Pixels, .. split.S2.Pixels], 2 * n, pool.Channels, pool.Height, pool.Width, split.S1.Provenance);
-        var sampler = settings.SamplerSpec.Create(SamplingStart.MeanOf(both, "mean image of S1 ∪ S2"), Math.Min(settings.Samples, 64));
+        var sampler = settings.SamplerSpec.Create(SamplingStart.MeanOf(Concat(split.S1, split.S2), "mean image of S1 ∪ S2"), Math.Min(settings.Samples, 64));
         var shape = new ImageShape(pool.Channels, pool.Height, pool.Width);
         int sampled = 0;
         SamplingResult Sample(IDenoiser d, string name)
@@ -286,21 +371,27 @@ public static class TransitionExperiment
         CrossModelSimilarity.WriteCsv(P("cross-model-optimal.csv"), crossOpt);
         var pairs = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.Cosine);
         var pairsCentered = NearestPairSimilarity.Measure(split.S1, split.S2, SimilarityMetric.CenteredCosine);
-        // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the reference two over S1 × S2.
-        double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n;
+        // Sample quality: how close a real unseen image is to the training set (the target of a generalizing sample).
+        var heldOut = NearestPairSimilarity.Measure(split.Test, split.S1, SimilarityMetric.CenteredCosine)
+            .Concat(NearestPairSimilarity.Measure(split.Test, split.S2, SimilarityMetric.CenteredCosine)).Select(p => p.Similarity).ToArray();
+        // Memorization runs three searches (cosine, centred cosine, l2) per sample set; the references three more.
+        double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n + 2.0 * split.Test.Count * n;
         double searchRate = searchPairs / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
         NearestPairsTable(pairs, pairsCentered).Write(P("nearest-pairs"));
-        WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2);
-
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
             FamilyMeasures.From(cross, m1, m2, x1.DivergedCount + x2.DivergedCount, MedianOf(x1.Steps, x2.Steps)),
             FamilyMeasures.From(crossOpt, mo1, mo2, o1.DivergedCount + o2.DivergedCount, MedianOf(o1.Steps, o2.Steps)),
-            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate);
+            [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate,
+            heldOut, RadialPowerSpectrum.Of(Concat(i1, i2)), RadialPowerSpectrum.Of(Concat(split.S1, split.S2)));
+        WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2, $"N = {n}: {point.Regime.ToString().ToLowerInvariant()}");
         point.Save(P(PointFile));
         unit.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);
         return point;
     }
+
+    private static ImageSet Concat(ImageSet a, ImageSet b) =>
+        new([.. a.Pixels.AsSpan(0, a.Count * a.ImageSize), .. b.Pixels.AsSpan(0, b.Count * b.ImageSize)], a.Count + b.Count, a.Channels, a.Height, a.Width, a.Provenance);
 
     /// <summary>The initialization/data-order/noise seed of the network trained on <paramref name="subset"/>: S1 and S2 differ.</summary>
     public static long TrainingSeed(long seed, string subset) => seed * 16 + (subset == "s1" ? 1 : 2);
@@ -325,10 +416,11 @@ public static class TransitionExperiment
 
     /// <summary>
     /// The picture that makes the transition visible: one row per seed with the S1 network's sample, the S2 network's
-    /// sample, and the most similar (mean-removed cosine) training image of each in its own training set.
+    /// sample, and the most similar (mean-removed cosine) training image of each in its own training set; titled with N and
+    /// the regime; tiles enlarged (nearest neighbour) to at least 96 pixels.
     /// </summary>
     public static void WriteGrid(string path, int rows, ImageSet s1Samples, ImageSet s2Samples, ImageSet s1, ImageSet s2,
-        IReadOnlyList<SampleMemorization> m1, IReadOnlyList<SampleMemorization> m2)
+        IReadOnlyList<SampleMemorization> m1, IReadOnlyList<SampleMemorization> m2, string title)
     {
         ArgumentNullException.ThrowIfNull(s1Samples);
         ArgumentNullException.ThrowIfNull(s2Samples);
@@ -347,13 +439,12 @@ public static class TransitionExperiment
             tiles.Add(Of(s1, m1[r].CenteredCosineIndex));
             tiles.Add(Of(s2, m2[r].CenteredCosineIndex));
         }
-        int zoom = Math.Max(1, 64 / Math.Max(s1.Height, s1.Width));
+        int zoom = Math.Clamp((int)Math.Ceiling(96.0 / Math.Max(s1.Height, s1.Width)), 1, 8);
         var grid = ImageGrid.Compose(tiles, new ImageShape(s1.Channels, s1.Height, s1.Width), 4,
-            rowLabels: [.. Enumerable.Range(0, count).Select(r => r.ToString(CultureInfo.InvariantCulture))], padding: 2, zoom: zoom,
-            columnLabels: ["S1", "S2", "NN S1", "NN S2"]);
+            rowLabels: [.. Enumerable.Range(0, count).Select(r => r.ToString(CultureInfo.InvariantCulture))], padding: 3, zoom: zoom,
+            columnLabels: ["S1", "S2", "NN S1", "NN S2"], title: title);
         PngWriter.WriteImage(path, grid.Pixels, grid.Channels, grid.Height, grid.Width);
     }
-
 
     /// <summary>The summary table (summary.csv and summary.json): one row per N with the headline numbers.</summary>
     public static ResultTable SummaryTable(IReadOnlyList<TransitionPoint> points)
@@ -364,7 +455,7 @@ public static class TransitionExperiment
             "n", "regime", "s1s2_centered_median", "s1s2_centered_mean", "s1s2_centered_sd", "s1s2_cosine_median", "s1s2_cosine_mean",
             "nearest_centered_median", "nearest_centered_mean", "nearest_cosine_median", "fraction_memorized", "psnr_gap", "psnr_gap_s1", "psnr_gap_s2",
             "nearest_pair_centered_median", "optimal_s1s2_centered_median", "optimal_nearest_centered_median", "optimal_fraction_memorized",
-            "optimal_psnr_gap", "diverged", "median_steps", "training_s", "search_pairs_per_s",
+            "optimal_psnr_gap", "heldout_nearest_centered_median", "high_frequency_power_ratio", "diverged", "median_steps", "training_s", "search_pairs_per_s",
             .. sigmas.SelectMany(s => new[] { I($"train_psnr_{s:G4}"), I($"test_psnr_{s:G4}") })]);
         foreach (var p in points)
         {
@@ -373,7 +464,7 @@ public static class TransitionExperiment
                 p.Network.CrossPlain.Median, p.Network.CrossPlain.Mean, p.Network.Nearest.Median, p.Network.Nearest.Mean, p.Network.NearestPlain.Median,
                 p.FractionMemorized, p.PsnrGap, p.CurveS1.Gap, p.CurveS2.Gap, SimilaritySummary.Of(p.NearestPairCenteredCosine).Median,
                 p.Optimal.Cross.Median, p.Optimal.Nearest.Median, TransitionPoint.CopyFraction(p.Optimal), p.CurveOptimal.Gap,
-                p.Network.Diverged, p.Network.MedianSteps, p.TrainingSeconds, p.SearchPairsPerSecond,
+                p.HeldOutNearestMedian, p.HighFrequencyRatio, p.Network.Diverged, p.Network.MedianSteps, p.TrainingSeconds, p.SearchPairsPerSecond,
                 .. Enumerable.Range(0, p.Sigmas.Length).SelectMany(k => new object?[]
                 {
                     (p.CurveS1.TrainPsnr[k] + p.CurveS2.TrainPsnr[k]) / 2, (p.CurveS1.TestPsnr[k] + p.CurveS2.TestPsnr[k]) / 2,

@@ -45,12 +45,15 @@ public static class TransitionReport
         report.AddTable("summary", "Summary per N",
             "Medians over samples. S1–S2: similarity of the two networks' samples of the same seed; nearest: similarity of each sample to the most similar image of " +
             "its own training set; copies: fraction of samples that are copies of a training image (criterion below); reference: similarity of each S1 image to its nearest S2 image; gap: mean over σ of " +
-            "train − test PSNR (S1 and S2 networks averaged); NN search: rate of the exact nearest-neighbour searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
-            ["N", "regime", "S1–S2", "nearest", "copies", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
+            "train − test PSNR (S1 and S2 networks averaged); held-out: similarity of each held-out test image to its nearest training image (a generalizing " +
+            "sample should sit about as close to the training set as a real unseen image); HF power: high-frequency power of the samples relative to the training " +
+            "images (radially averaged spectrum, top half of the frequencies; below 1 = blurrier than the data); NN search: rate of the exact nearest-neighbour " +
+            "searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
+            ["N", "regime", "S1–S2", "nearest", "held-out", "copies", "HF power", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
             points.Select(p => (IReadOnlyList<object?>)
             [
-                p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), P(p.FractionMemorized),
-                R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
+                p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), R(p.HeldOutNearestMedian), P(p.FractionMemorized),
+                R(p.HighFrequencyRatio), R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
                 p.Network.Diverged, double.IsFinite(p.TrainingSeconds) ? Math.Round(p.TrainingSeconds) : null,
                 double.IsFinite(p.SearchPairsPerSecond) ? p.SearchPairsPerSecond.ToString("G3", CultureInfo.InvariantCulture) : null,
             ]));
@@ -62,14 +65,20 @@ public static class TransitionReport
             "(the empirical optimal denoiser recovers its own training images almost exactly; exact values in the tooltips and curve-*.csv).",
             CurvesChart(points));
         report.AddFigure("psnr-gap", "PSNR gap vs N",
-            "Mean over the noise levels of train PSNR − test PSNR, for the S1 and S2 networks and the empirical optimal denoiser of S1 ([K24] Fig 15). " +
-            "It falls toward 0 as the networks pass from memorization to generalization; the empirical optimal denoiser keeps a large gap at every N.",
+            "Mean over the noise levels of train PSNR − test PSNR ([K24] Fig 15). Left: the S1 and S2 networks; it falls toward 0 as they pass from " +
+            "memorization to generalization. Right, on its own axis: the empirical optimal denoiser of S1, a pure memorizer, which keeps a large gap at every N.",
             GapChart(points));
         report.AddFigure("similarity-histograms", "Similarity histograms per N",
             "Fraction of samples per similarity bin: S1 vs S2 network samples of the same seed; each network sample vs the most similar image of its own " +
             "training set; and the reference, each S1 image vs its most similar S2 image. Memorization: samples sit at similarity ≈ 1 to a training " +
-            "image and the S1–S2 similarity is low. Generalization: the S1–S2 similarity moves to ≈ 1, above both other distributions ([K24] Fig 2).",
+            "image and the S1–S2 similarity is low. Generalization: the S1–S2 similarity moves to ≈ 1, above both other distributions ([K24] Fig 2). " +
+            "The dashed line is the median similarity of held-out test images to their nearest training image: samples of a model that generalizes well sit " +
+            "near it (as close to the training set as real unseen images); samples far below it are not yet on the image manifold.",
             HistogramChart(points));
+        report.AddFigure("power-spectrum", "Sample quality: radially averaged power spectrum per N",
+            "Mean power of the mean-removed images at each spatial frequency (radius in cycles per pixel; log scale) for the networks' samples and for their " +
+            "training images. Blurry samples fall below the training images at high frequencies; the table's HF power is the ratio over the top half of the frequencies.",
+            SpectrumChart(points));
         report.AddFigure("optimal-histograms", "Baseline: the empirical optimal denoisers",
             "The same histograms for samples of the empirical optimal denoisers of S1 and S2 (pure memorizers): their samples are training images at every N.",
             HistogramChart(points, optimal: true));
@@ -150,11 +159,12 @@ public static class TransitionReport
 
     private static JsonObject GapChart(IReadOnlyList<TransitionPoint> points)
     {
+        const string networks = "trained networks", optimal = "empirical optimal denoiser (own axis)";
         var values = new JsonArray();
         foreach (var p in points)
         {
-            foreach (var (model, gap) in new[] { ("S1 network", p.CurveS1.Gap), ("S2 network", p.CurveS2.Gap), ("optimal (S1)", p.CurveOptimal.Gap) })
-                values.Add(new JsonObject { ["N"] = p.N, ["model"] = model, ["gap"] = J(gap) });
+            foreach (var (model, gap, panel) in new[] { ("S1 network", p.CurveS1.Gap, networks), ("S2 network", p.CurveS2.Gap, networks), ("optimal (S1)", p.CurveOptimal.Gap, optimal) })
+                values.Add(new JsonObject { ["N"] = p.N, ["model"] = model, ["gap"] = J(gap), ["panel"] = panel });
         }
         return VegaLiteCharts.Line(values, "N", "gap", new LineChartOptions
         {
@@ -163,8 +173,44 @@ public static class TransitionReport
             LogX = true,
             Color = "model",
             ColorTitle = "denoiser",
-            Width = 480,
-            Height = 280,
+            Facet = "panel",
+            FacetTitle = "",
+            FacetOrder = [networks, optimal],
+            FacetColumns = 2,
+            IndependentScales = true,
+            Width = 320,
+            Height = 260,
+        });
+    }
+
+    private static JsonObject SpectrumChart(IReadOnlyList<TransitionPoint> points)
+    {
+        var values = new JsonArray();
+        foreach (var p in points)
+        {
+            if (p.SampleSpectrum is not { } samples || p.TrainingSpectrum is not { } training) continue;
+            int s = 2 * (samples.Length - 1);
+            for (int k = 1; k < samples.Length; k++)
+            {
+                double radius = (double)k / Math.Max(1, s);
+                values.Add(new JsonObject { ["N"] = p.N, ["images"] = "network samples", ["radius"] = radius, ["power"] = J(samples[k] > 0 ? samples[k] : double.NaN) });
+                values.Add(new JsonObject { ["N"] = p.N, ["images"] = "training images", ["radius"] = radius, ["power"] = J(training[k] > 0 ? training[k] : double.NaN) });
+            }
+        }
+        return VegaLiteCharts.Line(values, "radius", "power", new LineChartOptions
+        {
+            XTitle = "spatial frequency (cycles per pixel)",
+            YTitle = "mean power",
+            LogY = true,
+            Color = "images",
+            ColorTitle = null,
+            ColorDomain = ["network samples", "training images"],
+            ColorRange = ["#1f77b4", "#7f7f7f"],
+            Facet = "N",
+            FacetTitle = "N (images per subset)",
+            FacetColumns = Math.Min(4, Math.Max(1, points.Count)),
+            Width = 200,
+            Height = 170,
         });
     }
 
@@ -215,6 +261,10 @@ public static class TransitionReport
                 }
             }
         }
+        var references = new JsonArray();
+        if (!optimal)
+            foreach (var p in points.Where(p => double.IsFinite(p.HeldOutNearestMedian)))
+                references.Add(new JsonObject { ["N"] = p.N, ["x"] = p.HeldOutNearestMedian, ["label"] = "held-out images vs nearest training image (median)" });
         return VegaLiteCharts.Histogram(values, new HistogramChartOptions
         {
             Group = "quantity",
@@ -224,7 +274,7 @@ public static class TransitionReport
             FacetTitle = "N (images per subset)",
             XTitle = "similarity (mean-removed cosine)",
             XDomain = (BinStart, 1.0),
-        });
+        }, references);
     }
 
     private static readonly string[] s_histogramGroups =

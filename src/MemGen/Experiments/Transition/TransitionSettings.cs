@@ -17,6 +17,12 @@ public sealed record TransitionSettings
     /// <summary>Dataset spec of the pool S1 and S2 are drawn from (S1 = first N, S2 = last N; see <see cref="DisjointSplit"/>).</summary>
     public string Data { get; init; } = "fashion-mnist:train|resize=16|dedup";
 
+    /// <summary>
+    /// Dataset spec of the held-out test images (e.g. <c>fashion-mnist:test|resize=16</c>); null takes them from the pool,
+    /// between S1 and S2.
+    /// </summary>
+    public string? TestData { get; init; }
+
     /// <summary>Training-set sizes N per subset, strictly increasing.</summary>
     public int[] Sizes { get; init; } = [1, 10, 100, 1000];
 
@@ -62,14 +68,8 @@ public sealed record TransitionSettings
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        try
-        {
-            DatasetSpec.Parse(Data);
-        }
-        catch (DataFormatException e)
-        {
-            throw new InvalidSettingException("data", e.Message, e);
-        }
+        DatasetSpec.ParseAs("data", Data);
+        if (TestData is not null) DatasetSpec.ParseAs("test-data", TestData);
         if (Sizes is null || Sizes.Length == 0) throw new InvalidSettingException("sizes", "give at least one N");
         if (Sizes[0] < 1) throw new InvalidSettingException("sizes", $"N must be at least 1, got {Sizes[0]}");
         for (int i = 1; i < Sizes.Length; i++)
@@ -89,14 +89,7 @@ public sealed record TransitionSettings
         if (Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {Samples}");
         if (EvalImages < 1) throw new InvalidSettingException("eval-images", $"must be at least 1, got {EvalImages}");
         if (GridRows < 1) throw new InvalidSettingException("grid-rows", $"must be at least 1, got {GridRows}");
-        try
-        {
-            _ = SamplerSpec;
-        }
-        catch (FormatException e)
-        {
-            throw new InvalidSettingException("sampler", e.Message, e);
-        }
+        SamplerSpec.ParseAs("sampler", Sampler);
     }
 
     /// <summary>The training recipe of every model: docs/science.md §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
@@ -118,6 +111,7 @@ public sealed record TransitionSettings
         ["experiment"] = "transition",
         ["preset"] = preset,
         ["data"] = Data,
+        ["test_data"] = TestData,
         ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
         ["model"] = Network.ToString(),
         ["budget_images_per_model"] = Budget,

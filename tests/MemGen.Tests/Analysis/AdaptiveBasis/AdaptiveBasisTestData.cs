@@ -1,4 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Denoisers;
 using MemGen.Images;
 using MemGen.Nn;
@@ -43,7 +45,7 @@ internal static class AdaptiveBasisTestData
     /// <summary>A small BF-CNN on the reference convolution, γ near 1 so evaluation activations keep their scale.</summary>
     public static DenoisingNetwork SmallNetwork()
     {
-        var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, new ReferenceConvolutionFactory(), seed: 11);
+        var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, new CpuBackend(new ReferenceConvolutionFactory()), seed: 11);
         var rng = new DeterministicRng(12);
         foreach (var p in net.Parameters.Where(p => p.Name.EndsWith(".gamma", StringComparison.Ordinal))) rng.FillUniform(p.Value.Span, 0.5f, 1.5f);
         return net;

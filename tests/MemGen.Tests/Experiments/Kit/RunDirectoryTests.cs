@@ -79,10 +79,10 @@ public class RunDirectoryTests
     {
         var seen = new List<ExperimentProgress>();
         var reporter = new ExperimentProgressReporter(new SynchronousProgress<ExperimentProgress>(seen.Add), units: 4);
-        reporter.Report("load");
+        reporter.Setup("load");
         reporter.Unit(1, "N=10").Report("train", "", 0.5);
         reporter.Unit(3, "N=1000").Count("sample", 10, 0.5, 1.0).Report(10);
-        reporter.Report("report", finished: true);
+        reporter.Closing("report", finished: true);
         Assert.Equal(0, seen[0].Overall);
         Assert.Equal(0.02 + 0.96 * 1.5 / 4, seen[1].Overall, 12);
         Assert.Equal("N=1000", seen[2].Unit);

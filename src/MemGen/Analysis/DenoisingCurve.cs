@@ -15,8 +15,16 @@ public sealed record DenoisingCurveOptions
     public static IReadOnlyList<double> StandardSigmas { get; } =
         Enumerable.Range(0, 15).Select(i => Math.Pow(10, 0.3 + (2.4 - 0.3) * i / 14.0) / 255.0).ToArray();
 
-    /// <summary>Noise levels to measure at.</summary>
+    /// <summary>Noise levels to measure at (any explicit list, e.g. <see cref="GeometricSigmas"/> for a fine grid).</summary>
     public IReadOnlyList<double> Sigmas { get; init; } = StandardSigmas;
+
+    /// <summary><paramref name="count"/> noise levels from <paramref name="min"/> to <paramref name="max"/>, evenly spaced in input PSNR (geometric in σ).</summary>
+    public static double[] GeometricSigmas(double min, double max, int count)
+    {
+        if (!(min > 0) || !(max >= min) || !double.IsFinite(max)) throw new ArgumentException($"Noise levels: need 0 < min ({min}) ≤ max ({max}).");
+        if (count < 1 || (count == 1 && max != min)) throw new ArgumentException($"Noise levels: count {count} must be positive (and 1 only when min = max).");
+        return Enumerable.Range(0, count).Select(i => count == 1 ? min : min * Math.Pow(max / min, (double)i / (count - 1))).ToArray();
+    }
 
     /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5.1: 300.</summary>
     public int MaxImages { get; init; } = 300;

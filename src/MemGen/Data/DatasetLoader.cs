@@ -72,7 +72,7 @@ public static class DatasetLoader
                     break;
                 }
             case "disks":
-                set = Disks.Generate(spec.GetInt("n"), spec.GetInt("size"), spec.GetLong("seed"), spec.GetInt("aa", 1), provenance).Images;
+                set = Disks.Generate(spec.GetInt("n"), spec.GetInt("size"), spec.GetLong("seed"), spec.DiskSupersampling(), provenance).Images;
                 break;
             case "gaussian":
                 {

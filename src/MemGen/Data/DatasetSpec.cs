@@ -51,7 +51,7 @@ public sealed class DatasetSpec
         "  idx:PATH        IDX images (N,H,W), raw or .gz          npy:PATH   .npy uint8/float32/float64, (N,H,W) (N,C,H,W) (N,H,W,C)\n" +
         "  png:DIR         all *.png in DIR, sorted by file name   jpeg:DIR   all *.jpg/*.jpeg in DIR, sorted by file name\n" +
         "  calpha:alpha=A,size=S,n=N,seed=K[,beta=B]       C-alpha images (beta defaults to alpha)\n" +
-        "  disks:size=S,n=N,seed=K[,aa=F]                  disks, hard edge or FxF supersampled\n" +
+        "  disks:size=S,n=N,seed=K[,aa=F|exact]            disks, hard edge, FxF supersampled or exact pixel areas\n" +
         "  gaussian:d=D|size=S,mean=M,std=S,n=N,seed=K     isotropic Gaussian N(M*1, S^2 I)\n" +
         "  sinusoids:size=S,n=N,seed=K[,fx=3,fy=2,amp=0.5] 0.5 + A cos(2pi(fx*x+fy*y)/S + phi), A~U(0,amp), phi~U(0,2pi)\n" +
         "  rescaled:n=N,seed=K[,index=0,min=0,max=1],from=SOURCE   image INDEX of SOURCE times a~U(min,max) (from= last)\n" +
@@ -189,6 +189,10 @@ public sealed class DatasetSpec
         return v;
     }
 
+    /// <summary>The disks' <c>aa=</c>: 1 (hard edge, default), F ≥ 2 (F×F supersampled) or <c>exact</c> (<see cref="Disks.ExactArea"/>).</summary>
+    public int DiskSupersampling() =>
+        string.Equals(GetString("aa"), "exact", StringComparison.OrdinalIgnoreCase) ? Disks.ExactArea : GetInt("aa", 1, min: 1);
+
     /// <summary>The string value of an option, or <paramref name="fallback"/>.</summary>
     public string? GetString(string key, string? fallback = null) => Options.TryGetValue(key, out var s) ? s : fallback;
 
@@ -204,7 +208,7 @@ public sealed class DatasetSpec
                 break;
             case "disks":
                 ValidateSizeCountSeed(9);
-                GetInt("aa", 1, min: 1);
+                DiskSupersampling();
                 break;
             case "gaussian":
                 bool hasD = Options.ContainsKey("d"), hasSize = Options.ContainsKey("size");

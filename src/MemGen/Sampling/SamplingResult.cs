@@ -26,14 +26,16 @@ public enum SampleOutcome
 /// </summary>
 public sealed class SamplingResult
 {
-    /// <summary>Creates a result; the arrays must have one entry per sample.</summary>
+    /// <summary>Creates a result; the arrays must have one entry per sample (and <paramref name="trajectories"/>, if any, one trajectory).</summary>
     public SamplingResult(Tensor samples, int[] steps, float[] finalSigma, SampleOutcome[] outcomes,
-        long seed, int firstIndex, string sampler, string denoiser)
+        long seed, int firstIndex, string sampler, string denoiser, SampledTrajectories? trajectories = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
         int n = samples.Shape[0];
         if (steps.Length != n || finalSigma.Length != n || outcomes.Length != n)
             throw new ArgumentException($"Per-sample arrays must have {n} entries.");
+        if (trajectories is not null && trajectories.Count != n) throw new ArgumentException($"Trajectories must have {n} entries.");
+        Trajectories = trajectories;
         Samples = samples;
         Steps = steps;
         FinalSigma = finalSigma;
@@ -67,6 +69,9 @@ public sealed class SamplingResult
 
     /// <summary>The denoiser's name.</summary>
     public string Denoiser { get; }
+
+    /// <summary>Every k-th iterate of each sample, when the sampler's options asked for them (SaveEvery = k); else null.</summary>
+    public SampledTrajectories? Trajectories { get; }
 
     /// <summary>Number of samples.</summary>
     public int Count => Samples.Shape[0];

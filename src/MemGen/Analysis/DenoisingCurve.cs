@@ -54,10 +54,8 @@ public sealed record DenoisingCurveOptions
 /// </summary>
 public sealed class DenoisingCurve
 {
-    /// <summary>The per-image PSNR of an exact recovery: 160 dB (MSE 1e-16, below float32 resolution of [0,1] pixels).</summary>
-    public const double MaxPsnr = 160.0;
-
-    private const double MseFloor = 1e-16;
+    /// <summary>The per-image PSNR of an exact recovery (<see cref="DenoisingPsnr.MaxPsnr"/>).</summary>
+    public const double MaxPsnr = DenoisingPsnr.MaxPsnr;
 
     private DenoisingCurve(string denoiser, double[] sigmas, double[] train, double[] trainErr, double[] test, double[] testErr,
         int trainImages, int testImages, long seed)
@@ -127,49 +125,13 @@ public sealed class DenoisingCurve
         return new DenoisingCurve(denoiser.Name, options.Sigmas.ToArray(), trainPsnr, trainErr, testPsnr, testErr, trainN, testN, options.Seed);
     }
 
-    /// <summary>Mean and standard error of the output PSNR of <paramref name="denoiser"/> on <paramref name="images"/> at each σ.</summary>
+    /// <summary>Mean and standard error of the output PSNR of <paramref name="denoiser"/> on <paramref name="images"/> at each σ (<see cref="DenoisingPsnr"/>).</summary>
     public static (double[] Psnr, double[] StandardError, int Images) MeasureSet(IDenoiser denoiser, ImageSet images,
         DenoisingCurveOptions options, Action<int>? levelDone = null)
     {
-        ArgumentNullException.ThrowIfNull(denoiser);
-        ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(options);
-        int n = Math.Min(options.MaxImages, images.Count);
-        if (n == 0) throw new ArgumentException("Denoising curve: the image set is empty.");
-        int levels = options.Sigmas.Count, batch = Math.Min(options.BatchSize, n);
-        var mean = new double[levels];
-        var stdErr = new double[levels];
-        var psnr = new double[n];
-        for (int k = 0; k < levels; k++)
-        {
-            float sigma = (float)options.Sigmas[k];
-            for (int start = 0; start < n; start += batch)
-            {
-                int b = Math.Min(batch, n - start);
-                var noisy = new Tensor(b, images.Channels, images.Height, images.Width);
-                var denoised = noisy.ZerosLike();
-                for (int i = 0; i < b; i++)
-                {
-                    var row = noisy.Item(i);
-                    Noise(options.Seed, k, start + i).FillNormal(row, 0f, sigma);
-                    var clean = images.Image(start + i);
-                    for (int j = 0; j < row.Length; j++) row[j] += clean[j];
-                }
-                var sigmas = new float[b];
-                Array.Fill(sigmas, sigma);
-                denoiser.Denoise(noisy, denoised, sigmas);
-                for (int i = 0; i < b; i++)
-                    psnr[start + i] = -10.0 * Math.Log10(Math.Max(MseFloor, ImageStatistics.MeanSquaredError(denoised.Item(i), images.Image(start + i))));
-            }
-            mean[k] = psnr.Average();
-            stdErr[k] = n > 1 ? Math.Sqrt(psnr.Sum(p => (p - mean[k]) * (p - mean[k])) / (n - 1) / n) : double.NaN;
-            levelDone?.Invoke(k + 1);
-        }
-        return (mean, stdErr, n);
+        return DenoisingPsnr.Measure(denoiser, images, options.Sigmas, options.MaxImages, options.Seed, options.BatchSize, levelDone);
     }
-
-    /// <summary>The noise stream of image <paramref name="image"/> at level <paramref name="level"/>.</summary>
-    public static DeterministicRng Noise(long seed, int level, int image) => new(seed, ((long)level << 32) | (uint)image);
 
     /// <summary>The curves of several denoisers as one table: a row per (denoiser, σ) with input, train and test PSNR, standard errors and the gap.</summary>
     public static ResultTable Table(IEnumerable<DenoisingCurve> curves, bool withDenoiser = true)

@@ -1,10 +1,13 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace MemGen.Images;
 
 /// <summary>
 /// Writes files atomically: content goes to a temporary file in the same folder, which is renamed over the
 /// target only once complete, so a killed process never leaves a half-written result behind.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>Writes through <paramref name="write"/> into a temp file, then renames it to <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
@@ -40,4 +43,46 @@ public static class AtomicFile
         var copy = bytes.ToArray();
         Write(path, s => s.Write(copy));
     }
+
+    /// <summary>
+    /// Deletes the temp files (<c>.NAME.PID.GUID.tmp</c>) that writers killed mid-write left in <paramref name="folder"/>
+    /// and its subfolders: only those whose writer process is no longer running, so a live writer is never disturbed.
+    /// Returns the number of bytes freed.
+    /// </summary>
+    public static long RemoveStaleTemporaries(string folder)
+    {
+        if (!Directory.Exists(folder) || !Directory.Exists("/proc/self")) return 0; // without /proc no writer can be told alive
+        long freed = 0;
+        IEnumerable<string> files;
+        try
+        {
+            files = Directory.EnumerateFiles(folder, ".*.tmp", SearchOption.AllDirectories).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+        foreach (var file in files)
+        {
+            var match = TemporaryName().Match(Path.GetFileName(file));
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try
+            {
+                long length = new FileInfo(file).Length;
+                File.Delete(file);
+                freed += length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return freed;
+    }
+
+    /// <summary>True when a process with id <paramref name="pid"/> exists on this machine (Linux: /proc/PID).</summary>
+    internal static bool IsRunning(int pid) => pid > 0 && Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
+
+    [GeneratedRegex(@"^\..+\.(\d+)\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex TemporaryName();
 }

@@ -132,7 +132,7 @@ public sealed class DenoiserSpec
                     var convolutions = new OneDnnConvolutionFactory();
                     try
                     {
-                        var network = Checkpoint.Load(file, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, 0));
+                        var network = Checkpoint.Load(file, convolutions);
                         var shape = new ImageShape(metadata.Channels, metadata.Height, metadata.Width);
                         return new OpenedDenoiser(this, new NetworkDenoiser(network, batchSize), shape, null, metadata, [network, convolutions]);
                     }

@@ -77,6 +77,7 @@ public static class AnalyzeCommand
         if (top < 1) return Fail($"--top must be at least 1, got {top}");
         if (batch < 1) return Fail($"--batch must be at least 1, got {batch}");
         if (File.Exists(outDir)) return Fail($"--out: {outDir} is a file, not a directory");
+        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(outDir);
         if (!force)
             foreach (var f in JacobianOutputFiles)
                 if (File.Exists(Path.Combine(outDir, f))) return Fail($"--out: {outDir} already holds {f} (use --force to overwrite)");

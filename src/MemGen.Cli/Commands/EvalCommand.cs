@@ -72,6 +72,7 @@ public static class EvalCommand
         if (images < 1) return Fail($"--images must be at least 1, got {images}");
         if (batch < 1) return Fail($"--batch must be at least 1, got {batch}");
         if (File.Exists(outDir)) return Fail($"--out: {outDir} is a file, not a directory");
+        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(outDir);
         if (!force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(outDir, f))) return Fail($"--out: {outDir} already holds {f} (use --force to overwrite)");

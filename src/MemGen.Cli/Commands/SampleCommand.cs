@@ -128,6 +128,7 @@ public static class SampleCommand
             meanValue = m;
         }
         if (File.Exists(r.Out)) return Fail($"--out: {r.Out} is a file, not a directory");
+        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(r.Out);
         if (!r.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(r.Out, f))) return Fail($"--out: {r.Out} already holds {f} (use --force to overwrite)");

@@ -101,7 +101,9 @@ public static class TrainCommand
                     return Fail(FlagMessage(e.Message));
                 }
                 var dir = Path.GetFullPath(outDir);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !parse.GetValue(force))
+                if (File.Exists(dir)) return Fail($"--out '{dir}' is a file, not a folder");
+                using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir);
+                if (!MemGen.Runs.RunFolderLock.IsEmpty(dir) && !parse.GetValue(force))
                     return Fail($"--out '{dir}' already exists and is not empty; add --force to overwrite it or use --resume to continue it");
                 return Start(dir, dataSpec, size, which, parse.GetValue(testData), parse.GetValue(testCount), spec, options, parse.GetValue(seed));
             }
@@ -153,6 +155,8 @@ public static class TrainCommand
     private static int Resume(string resumeDir)
     {
         var dir = Path.GetFullPath(resumeDir);
+        TrainingRun.ReadConfig(dir);
+        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir, create: false);
         var file = TrainingRun.ReadConfig(dir);
         if (file.EngineThreads is int threads && threads != RunConfigFile.CurrentEngineThreads)
             Console.Error.WriteLine($"memgen train: warning: the run started with {threads} engine threads, this process has {RunConfigFile.CurrentEngineThreads} (set OMP_NUM_THREADS={threads}); the weights will not be bit-identical to an uninterrupted run.");

@@ -10,6 +10,7 @@ using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
+using MemGen.Runs;
 using MemGen.Sampling;
 using MemGen.Training;
 
@@ -120,7 +121,7 @@ public static class GaussianNetworkExperiment
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(runDirectory);
+        using var folderLock = RunFolderLock.Acquire(runDirectory);
         var config = ConfigJson(settings, preset);
         AtomicFile.WriteAllText(Path.Combine(runDirectory, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
 

@@ -6,6 +6,7 @@ using MemGen.Analysis.LinearGaussian;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Reporting;
+using MemGen.Runs;
 
 namespace MemGen.Experiments;
 
@@ -54,7 +55,7 @@ public static class LinearGaussianExperiment
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(runDirectory);
+        using var folderLock = RunFolderLock.Acquire(runDirectory);
         var config = ConfigJson(settings, preset);
         var files = new List<string>();
         string Path_(string name) { var p = Path.Combine(runDirectory, name); files.Add(p); return p; }

@@ -9,6 +9,7 @@ using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
+using MemGen.Runs;
 using MemGen.Sampling;
 using MemGen.Tensors;
 using MemGen.Training;
@@ -130,6 +131,7 @@ public static class TransitionExperiment
         var started = DateTimeOffset.UtcNow;
         var dir = Path.GetFullPath(runDirectory);
         var config = settings.ToJson(preset);
+        using var folderLock = RunFolderLock.Acquire(dir);
         CheckRunDirectory(dir, config);
 
         progress?.Report(new TransitionProgress(0, "load data", settings.Data, 0));
@@ -188,7 +190,7 @@ public static class TransitionExperiment
         var path = Path.Combine(dir, ExperimentFile);
         if (!File.Exists(path))
         {
-            if (Directory.EnumerateFileSystemEntries(dir).Any())
+            if (!RunFolderLock.IsEmpty(dir))
                 throw new TransitionExperimentException($"--out: {dir} is not empty and holds no {ExperimentFile}; choose a new or empty directory");
             return;
         }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Nn;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Training;
@@ -83,7 +84,8 @@ public static class TrainingRun
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         var dir = Path.GetFullPath(runDirectory);
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        using var folderLock = RunFolderLock.Acquire(dir);
+        if (!RunFolderLock.IsEmpty(dir))
         {
             if (!overwrite)
                 throw new TrainingRunException($"Run directory '{dir}' already exists and is not empty; use --force to overwrite it or --resume to continue it.");
@@ -119,6 +121,8 @@ public static class TrainingRun
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var dir = Path.GetFullPath(runDirectory);
+        ReadConfig(dir); // "not a training run" before anything else
+        using var folderLock = RunFolderLock.Acquire(dir, create: false);
         var file = ReadConfig(dir);
         CheckData(file, train, test, dir);
         return Continue(dir, file, train, test, build, progress, cancellation);
@@ -134,6 +138,7 @@ public static class TrainingRun
     {
         ArgumentNullException.ThrowIfNull(config);
         var dir = Path.GetFullPath(runDirectory);
+        using var folderLock = RunFolderLock.Acquire(dir);
         if (!File.Exists(Path.Combine(dir, ConfigFile))) return Start(dir, config, train, test, build, overwrite: false, progress, cancellation);
         var existing = ReadConfig(dir);
         var difference = FirstDifference(RunConfigFile.ConfigTree(existing.Config), RunConfigFile.ConfigTree(config with { Options = config.Options.Resolve() }), "config");

@@ -75,6 +75,19 @@ public sealed class Trainer
     public double LearningRateAt(long step) => _schedule.At((int)Math.Min(EpochOf(step), int.MaxValue));
 
     /// <summary>
+    /// The training-set index of the first image of the last step's batch that holds NaN or ±∞ pixels, or null
+    /// (to tell bad data from a too-high learning rate when a loss is not finite).
+    /// </summary>
+    public int? NonFiniteImageInBatch()
+    {
+        int d = _clean.ItemLength;
+        for (int i = 0; i < Options.BatchSize; i++)
+            foreach (float v in _clean.Data.AsSpan(i * d, d))
+                if (!float.IsFinite(v)) return _indices[i];
+        return null;
+    }
+
+    /// <summary>
     /// Runs step <paramref name="step"/> (zero-based): forward in training mode, loss, backward, and, when everything
     /// is finite, the Adam update. Returns the batch loss.
     /// </summary>

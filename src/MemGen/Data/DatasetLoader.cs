@@ -86,6 +86,7 @@ public static class DatasetLoader
             default:
                 throw new DataFormatException($"dataset spec '{spec.Source}': unknown source kind '{spec.Kind}'.");
         }
+        if (spec.IsSynthetic) set.RequireFinite($"dataset spec '{spec.Source}'"); // e.g. std or max beyond float range
         for (int i = applied; i < spec.Transforms.Count; i++)
         {
             set = spec.Transforms[i] switch

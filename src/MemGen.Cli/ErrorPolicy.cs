@@ -58,7 +58,7 @@ public static class ErrorPolicy
         {
             CommandError.ExitCode => $"{command}: {OneLine(e.Message)}.",
             Stopped => $"{command}: stopped.",
-            _ when e is TrainingDivergedException => $"{command}: {OneLine(e.Message)}.",
+            _ when e is TrainingDivergedException or NonFiniteResultException => $"{command}: {OneLine(e.Message)}.",
             _ when verbose => $"{command}: internal error: {e.GetType().Name}: {OneLine(e.Message)}.",
             _ => $"{command}: internal error: {e.GetType().Name}: {OneLine(e.Message)} (rerun with --verbose for the stack trace).",
         };
@@ -70,7 +70,7 @@ public static class ErrorPolicy
     /// <summary>2 for bad input (including missing memory and a folder another process holds), 130 when stopped, else 1.</summary>
     public static int ExitCode(Exception exception) => Unwrap(exception) switch
     {
-        TrainingDivergedException => InternalFault,
+        TrainingDivergedException or NonFiniteResultException => InternalFault,
         DataFormatException or CheckpointException or MemoryLimitException or RunFolderLockedException or TrainingRunException
             or TransitionExperimentException or InvalidDataException or FormatException or IOException or UnauthorizedAccessException => CommandError.ExitCode,
         OperationCanceledException => Stopped,

@@ -140,6 +140,8 @@ public static class EvalCommand
                 return (c, w);
             });
             double seconds = clock.Elapsed.TotalSeconds;
+            curve.RequireFinite();
+            wiener?.RequireFinite();
 
             // 4. Write (all or nothing).
             var config = new JsonObject

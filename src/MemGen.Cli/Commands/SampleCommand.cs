@@ -105,7 +105,7 @@ public static class SampleCommand
         ImageShape? shapeFlag = null;
         if (r.Shape is not null)
         {
-            if (ParseShape(r.Shape) is not ImageShape s) return Fail($"--shape: '{r.Shape}' is not CxHxW with positive integers (e.g. 1x28x28)");
+            if (ParseShape(r.Shape) is not ImageShape s) return Fail($"--shape: '{r.Shape}' is not CxHxW with positive integers, at most {ImageShape.MaxChannels} channels and {ImageShape.MaxPixels} pixels (e.g. 1x28x28)");
             shapeFlag = s;
         }
         float? meanValue = null;
@@ -214,6 +214,7 @@ public static class SampleCommand
                 _ => throw new InvalidOperationException("Unknown sampler options."),
             });
             double seconds = clock.Elapsed.TotalSeconds;
+            result.RequireFinite();
 
             // 4. Write (all or nothing).
             var config = ConfigJson(r, spec, opened, shape, samplerOptions, meanDescription, result, seconds, started);
@@ -367,16 +368,8 @@ public static class SampleCommand
         }
     }
 
-    /// <summary>Parses CxHxW (or HxW, one channel).</summary>
-    internal static ImageShape? ParseShape(string text)
-    {
-        var parts = text.ToLowerInvariant().Split('x', StringSplitOptions.TrimEntries);
-        if (parts.Length is not (2 or 3)) return null;
-        var v = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out v[i]) || v[i] <= 0) return null;
-        return parts.Length == 3 ? new ImageShape(v[0], v[1], v[2]) : new ImageShape(1, v[0], v[1]);
-    }
+    /// <summary>Parses CxHxW (<see cref="ImageShape.TryParse"/>).</summary>
+    internal static ImageShape? ParseShape(string text) => ImageShape.TryParse(text, out var shape) ? shape : null;
 
     private static string Describe(ImageShape s) => $"{s.Channels}x{s.Height}x{s.Width}";
 

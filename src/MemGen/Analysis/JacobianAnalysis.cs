@@ -1,5 +1,7 @@
+using MemGen.Machine;
 using MemGen.Native;
 using MemGen.Nn;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Analysis;
@@ -89,6 +91,11 @@ public static class JacobianAnalysis
         if (clean.Length != d) throw new ArgumentException($"The clean image has {clean.Length} values, {channels}×{height}×{width} needs {d}.");
         network.CheckImageSize(height, width);
         top = Math.Clamp(top, 0, d);
+        // J_r (float), J_f and its symmetric part (double), the eigen-solver's workspace (≈ 2 d² doubles) and a float copy to write.
+        long squared = MemoryBudget.Product(d, d);
+        if (squared > Array.MaxLength)
+            throw new MemoryLimitException($"the Jacobian of a {channels}×{height}×{width} image has d² = {squared} entries, more than one array holds ({Array.MaxLength}); use a smaller image");
+        MemoryBudget.Require(MemoryBudget.Product(squared, 40), $"the {d}×{d} Jacobian of a {channels}×{height}×{width} image");
 
         var y = new Tensor(1, channels, height, width);
         new DeterministicRng(seed).FillNormal(y.Span, 0f, (float)sigma);
@@ -125,6 +132,8 @@ public static class JacobianAnalysis
             fSq += (double)f[r] * f[r];
         }
 
+        if (!double.IsFinite(normSq))
+            throw new NonFiniteResultException($"the Jacobian of {network.Spec} at this image is not finite (the network's output overflows or is NaN there); nothing was written");
         var ascending = new double[d];
         Blas.SymmetricEigen(s, ascending, d);
         var eigenvalues = new double[d];

@@ -76,6 +76,9 @@ public sealed class DatasetSpec
 
     private static readonly string[] FileKinds = ["idx", "npy", "png", "jpeg"];
 
+    /// <summary>Most pixels (H·W, or d) an image of a spec may have (<see cref="ImageShape.MaxPixels"/>).</summary>
+    public const int MaxPixels = ImageShape.MaxPixels;
+
     private DatasetSpec(string kind, string argument, IReadOnlyDictionary<string, string> options, IReadOnlyList<SetTransform> transforms)
     {
         Kind = kind;
@@ -196,11 +199,11 @@ public sealed class DatasetSpec
             case "gaussian":
                 bool hasD = Options.ContainsKey("d"), hasSize = Options.ContainsKey("size");
                 if (hasD == hasSize) Fail(hasD ? "size" : "d", "give exactly one of d= (pixels) or size= (side of a square image)");
-                if (hasD) GetInt("d", min: 1);
-                else GetInt("size", min: 1);
+                if (hasD && GetInt("d", min: 1) > MaxPixels) Fail("d", $"must be at most {MaxPixels} pixels");
+                if (!hasD) ValidateSide(1);
                 GetDouble("mean");
                 if (GetDouble("std") < 0) Fail("std", "must not be negative");
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 break;
             case "sinusoids":
@@ -210,7 +213,7 @@ public sealed class DatasetSpec
                 if (GetDouble("amp", 0.5) < 0) Fail("amp", "must not be negative");
                 break;
             case "rescaled":
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 GetInt("index", 0, min: 0);
                 if (GetDouble("max", 1) < GetDouble("min", 0)) Fail("max", "must be at least min");
@@ -222,9 +225,15 @@ public sealed class DatasetSpec
 
     private void ValidateSizeCountSeed(int minSize)
     {
-        GetInt("size", min: minSize);
-        GetInt("n", min: 0);
+        ValidateSide(minSize);
+        GetInt("n", min: 1);
         GetLong("seed");
+    }
+
+    private void ValidateSide(int minSize)
+    {
+        long side = GetInt("size", min: minSize);
+        if (side * side > MaxPixels) Fail("size", $"must be at most {(int)Math.Sqrt(MaxPixels)} (images of at most {MaxPixels} pixels)");
     }
 
     private void Fail(string key, string what) => throw new DataFormatException($"dataset spec '{Source}': key '{key}' {what}.");
@@ -318,8 +327,8 @@ public sealed class DatasetSpec
                     return new DedupStep(threshold, keptOnly);
                 }
             case "take":
-                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-                    throw new DataFormatException($"transform '{text}': count must be a non-negative integer.");
+                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+                    throw new DataFormatException($"transform '{text}': count must be a positive integer.");
                 return new TakeStep(n);
             default:
                 throw new DataFormatException($"transform '{text}': unknown transform '{name}' (known: crop, resize, gray, shuffle, dedup, take).");
@@ -332,6 +341,8 @@ public sealed class DatasetSpec
         if (items.Length > 2 || !items.All(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int x) && x > 0))
             throw new DataFormatException($"transform '{text}': size must be N or HxW with positive integers.");
         int h = int.Parse(items[0], CultureInfo.InvariantCulture);
-        return (h, items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h);
+        int w = items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h;
+        if ((long)h * w > MaxPixels) throw new DataFormatException($"transform '{text}': {h}×{w} is larger than {MaxPixels} pixels.");
+        return (h, w);
     }
 }

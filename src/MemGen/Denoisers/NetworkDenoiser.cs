@@ -1,3 +1,4 @@
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -65,6 +66,8 @@ public sealed class NetworkDenoiser : IDenoiser
     {
         if (!_chunks.TryGetValue((n, c, h, w), out var t))
         {
+            MemoryBudget.Require(MemoryBudget.Sum(Network.Spec.ActivationBytes(n, h, w, training: false), MemoryBudget.Product(2, n, c, h, w, sizeof(float))),
+                $"{Name} on {n} images of {c}×{h}×{w} at a time");
             t = new Tensor(n, c, h, w);
             _chunks.Add((n, c, h, w), t);
         }

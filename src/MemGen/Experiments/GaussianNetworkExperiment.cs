@@ -7,6 +7,7 @@ using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
@@ -119,6 +120,7 @@ public static class GaussianNetworkExperiment
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
+        RequireMemory(settings); // before anything is written
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var folderLock = RunFolderLock.Acquire(runDirectory);
@@ -159,6 +161,19 @@ public static class GaussianNetworkExperiment
         var report = BuildReport(settings, summaries, measurements, grids, config, clock.Elapsed, started);
         var output = report.Write(runDirectory, reportOptions);
         return new GaussianNetworkResult(measurements, summaries, clock.Elapsed, output.Problems);
+    }
+
+    /// <summary>
+    /// Refuses settings whose largest unit would take more than the memory budget: its training, fresh, original,
+    /// evaluation and law sets and its samples (with their written copy), plus the network's training activations.
+    /// </summary>
+    private static void RequireMemory(GaussianNetworkSettings s)
+    {
+        long n = s.TrainingCounts[^1], d = s.Dimension;
+        long images = MemoryBudget.Sum(MemoryBudget.Product(2, n), s.OriginalCount, 32, MemoryBudget.Product(3, s.SampleCount));
+        long bytes = MemoryBudget.Sum(MemoryBudget.Product(images, d, sizeof(float)),
+            NetworkSpec.Parse(s.Model).ActivationBytes(s.BatchSize, s.Size, s.Size, training: true));
+        MemoryBudget.Require(bytes, $"gaussian-network with {s.Size}×{s.Size} images and n up to {n}");
     }
 
     /// <summary>The seed of one random role (training set, original set, ...) of one (n, run).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Sampling;
 
@@ -87,6 +88,7 @@ public sealed record GaussianNetworkSettings
     public string? Validate()
     {
         if (Size < 2) return $"size: {Size} must be at least 2";
+        if ((long)Size * Size > ImageShape.MaxPixels) return $"size: {Size} must be at most {(int)Math.Sqrt(ImageShape.MaxPixels)}";
         if (!(Std > 0) || !double.IsFinite(Std)) return $"std: {Std} must be positive";
         if (!double.IsFinite(Mean)) return $"mean: {Mean} must be a number";
         if (Ratios.Length == 0 || Ratios.Any(r => !(r > 0) || !double.IsFinite(r))) return "ratios: need positive numbers";

@@ -53,6 +53,7 @@ public static class LinearGaussianExperiment
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
+        LinearGaussianSweep.RequireMemory(settings); // before anything is written
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var folderLock = RunFolderLock.Acquire(runDirectory);

@@ -16,6 +16,14 @@ public sealed class MemoryLimitException : Exception
         Available = available;
     }
 
+    /// <summary>Creates the exception for a request no machine can meet (e.g. an array beyond .NET's limit); <paramref name="message"/> is one line.</summary>
+    public MemoryLimitException(string message) : base(message)
+    {
+        What = message;
+        Bytes = long.MaxValue;
+        Available = MemoryBudget.Available;
+    }
+
     /// <summary>The input that asked for the memory.</summary>
     public string What { get; }
 

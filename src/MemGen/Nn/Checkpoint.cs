@@ -122,7 +122,7 @@ public static class Checkpoint
     public const int MaxImageSide = 8192;
 
     /// <summary>Largest channel count a checkpoint may declare (gray, gray+alpha, RGB, RGBA).</summary>
-    public const int MaxChannels = 4;
+    public const int MaxChannels = MemGen.Images.ImageShape.MaxChannels;
 
     /// <summary>
     /// Checks that <paramref name="content"/> holds exactly the tensors of <paramref name="targets"/> with their shapes

@@ -61,6 +61,30 @@ public sealed record NetworkSpec(NetworkArchitecture Architecture, int Depth, in
     public int SizeDivisor => Architecture == NetworkArchitecture.Unet ? 1 << Depth : 1;
 
     /// <summary>
+    /// A lower estimate of the bytes of activations the network keeps for a batch of <paramref name="batch"/>
+    /// <paramref name="height"/>×<paramref name="width"/> images: one output per layer in evaluation mode (a UNet
+    /// level b has 2^b·K channels at 1/4^b of the pixels), about three times that in training (batch-norm inputs and
+    /// gradients). Used to refuse absurd batches or image sizes before the first forward pass.
+    /// </summary>
+    public long ActivationBytes(int batch, int height, int width, bool training)
+    {
+        long pixels = MemoryBudget.Product(batch, height, width);
+        long perPixel; // float32 values per full-resolution pixel
+        if (Architecture == NetworkArchitecture.BfCnn)
+        {
+            perPixel = MemoryBudget.Product(Depth, Width);
+        }
+        else
+        {
+            double sum = 0;
+            for (int b = 0; b < Depth; b++) sum += 6.0 * Width * (1L << b) / (1L << (2 * b));
+            sum += 4.0 * Width * (1L << Depth) / (1L << (2 * Depth));
+            perPixel = sum >= long.MaxValue ? long.MaxValue : (long)sum;
+        }
+        return MemoryBudget.Product(pixels, perPixel, sizeof(float), training ? 3 : 1);
+    }
+
+    /// <summary>
     /// The number of float32 values a checkpoint of this network for <paramref name="channels"/>-channel images holds
     /// (parameters and buffers), in closed form so a checkpoint's metadata can be checked against its tensors before
     /// anything is built. Saturates at <see cref="long.MaxValue"/> for absurd widths.

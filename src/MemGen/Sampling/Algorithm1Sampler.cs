@@ -49,6 +49,7 @@ public sealed class Algorithm1Sampler
         int d = channels * height * width;
         var o = Options;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
 
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];

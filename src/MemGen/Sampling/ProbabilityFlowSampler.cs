@@ -97,6 +97,7 @@ public sealed class ProbabilityFlowSampler
         var o = Options;
         int d = channels * height * width;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var schedule = o.Schedule();
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Sampling;
@@ -76,6 +77,28 @@ public sealed class SamplingResult
 
     /// <summary>Number of samples that did not converge.</summary>
     public int DivergedCount => Outcomes.Count(o => o != SampleOutcome.Converged);
+
+    /// <summary>
+    /// Throws a <see cref="NonFiniteResultException"/> when any sample holds NaN or ±∞ pixels (the denoiser's output
+    /// was not finite along its trajectory): such samples must not be written as a result.
+    /// </summary>
+    public void RequireFinite()
+    {
+        int n = Samples.Shape[0], d = Samples.ItemLength, bad = 0, first = -1;
+        for (int i = 0; i < n; i++)
+        {
+            foreach (float v in Samples.Data.AsSpan(i * d, d))
+            {
+                if (float.IsFinite(v)) continue;
+                bad++;
+                if (first < 0) first = i;
+                break;
+            }
+        }
+        if (bad > 0)
+            throw new NonFiniteResultException(
+                $"{bad} of {n} samples from {Denoiser} hold NaN or infinite pixels (first: sample {FirstIndex + first}); the denoiser's output is not finite along their trajectories; nothing was written");
+    }
 
     /// <summary>The samples as an image set (pixels copied) with a provenance naming sampler, denoiser and seed.</summary>
     public ImageSet ToImageSet()

@@ -1,5 +1,6 @@
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -42,6 +43,9 @@ public sealed class Trainer
         if (train.Channels != network.Channels)
             throw new ArgumentException($"The network takes {network.Channels}-channel images, the training set has {train.Channels}.");
         network.CheckImageSize(train.Height, train.Width);
+        MemoryBudget.Require(MemoryBudget.Sum(network.Spec.ActivationBytes(options.BatchSize, train.Height, train.Width, training: true),
+                MemoryBudget.Product(4, options.BatchSize, train.ImageSize, sizeof(float))),
+            $"training {network.Spec} on {train.Height}×{train.Width} images in batches of {options.BatchSize}");
         Network = network;
         Options = options;
         _train = train;

@@ -149,7 +149,15 @@ public static class TrainCommand
         Directory.CreateDirectory(dir);
         split.Manifest.Save(Path.Combine(dir, SplitFile));
         var config = new TrainingConfig(spec, new TrainingDataSource(dataSpec, n, subset, SplitFile), seed, options);
-        return Train(dir, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
+        try
+        {
+            return Train(dir, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !TrainingRun.HasCheckpoints(dir))
+        {
+            File.Delete(Path.Combine(dir, SplitFile)); // failed before a first checkpoint: nothing to resume, nothing left
+            throw;
+        }
     }
 
     private static int Resume(string resumeDir)

@@ -111,6 +111,22 @@ public sealed class DatasetSpec
     /// <summary>The spec in canonical form (source, then transforms, joined by '|').</summary>
     public override string ToString() => string.Join("|", Transforms.Select(t => t.Description).Prepend(Source));
 
+    /// <summary>
+    /// True when loading this spec again would read <paramref name="file"/>: it lies in the folder of a png: source
+    /// (and is a .png) or of a jpeg: source (and is a .jpg/.jpeg), here or in a rescaled: source's from=.
+    /// Writing such a file (e.g. a preview into the folder it shows) would break the next load.
+    /// </summary>
+    public bool WouldRead(string file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (Kind == "rescaled") return Parse(GetString("from")!).WouldRead(file);
+        if (Kind is not ("png" or "jpeg")) return false;
+        var extension = System.IO.Path.GetExtension(file).ToLowerInvariant();
+        bool read = Kind == "png" ? extension == ".png" : extension is ".jpg" or ".jpeg";
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file));
+        return read && string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(Argument)), folder, StringComparison.Ordinal);
+    }
+
     /// <summary>Parses and validates a spec (kinds, keys, numbers, transforms); nothing is read yet.</summary>
     /// <exception cref="DataFormatException">The spec is malformed; the message names the offending part.</exception>
     public static DatasetSpec Parse(string text)

@@ -26,6 +26,12 @@ public static partial class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "value")
+        {
+            // .NET reports EFBIG (a file past the file system's or the process's size limit) this way: a disk problem.
+            try { File.Delete(temp); } catch (IOException) { }
+            throw new IOException($"cannot write {full}: the file system refuses a file this large ({e.Message})", e);
+        }
         catch
         {
             try { File.Delete(temp); } catch (IOException) { }

@@ -79,25 +79,29 @@ public sealed class SamplingResult
     public int DivergedCount => Outcomes.Count(o => o != SampleOutcome.Converged);
 
     /// <summary>
-    /// Throws a <see cref="NonFiniteResultException"/> when any sample holds NaN or ±∞ pixels (the denoiser's output
-    /// was not finite along its trajectory): such samples must not be written as a result.
+    /// Throws a <see cref="NonFiniteResultException"/> when any sample holds NaN or ±∞ pixels or ended with a
+    /// non-finite σ_t (its values overflowed): the denoiser's output was not finite along the trajectory, and such
+    /// samples must not be written as a result.
     /// </summary>
     public void RequireFinite()
     {
         int n = Samples.Shape[0], d = Samples.ItemLength, bad = 0, first = -1;
         for (int i = 0; i < n; i++)
         {
-            foreach (float v in Samples.Data.AsSpan(i * d, d))
-            {
-                if (float.IsFinite(v)) continue;
-                bad++;
-                if (first < 0) first = i;
-                break;
-            }
+            if (float.IsFinite(FinalSigma[i]) && AllFinite(Samples.Data.AsSpan(i * d, d))) continue;
+            bad++;
+            if (first < 0) first = i;
         }
         if (bad > 0)
             throw new NonFiniteResultException(
-                $"{bad} of {n} samples from {Denoiser} hold NaN or infinite pixels (first: sample {FirstIndex + first}); the denoiser's output is not finite along their trajectories; nothing was written");
+                $"{bad} of {n} samples from {Denoiser} hold NaN or infinite pixels or noise levels (first: sample {FirstIndex + first}); the denoiser's output is not finite along their trajectories; nothing was written");
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     /// <summary>The samples as an image set (pixels copied) with a provenance naming sampler, denoiser and seed.</summary>

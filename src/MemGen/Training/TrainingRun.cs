@@ -89,9 +89,7 @@ public static class TrainingRun
         {
             if (!overwrite)
                 throw new TrainingRunException($"Run directory '{dir}' already exists and is not empty; use --force to overwrite it or --resume to continue it.");
-            File.Delete(Path.Combine(dir, ConfigFile));
-            File.Delete(Path.Combine(dir, MetricsFile));
-            if (Directory.Exists(Path.Combine(dir, CheckpointFolder))) Directory.Delete(Path.Combine(dir, CheckpointFolder), recursive: true);
+            RemoveRunFiles(dir);
         }
         var file = new RunConfigFile(
             config with { Options = config.Options.Resolve() },
@@ -99,8 +97,17 @@ public static class TrainingRun
             RunConfigFile.CurrentEngineThreads);
         CheckData(file, train, test, dir);
         Directory.CreateDirectory(Path.Combine(dir, CheckpointFolder));
-        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), file.ToJson());
-        return Continue(dir, file, train, test, build, progress, cancellation);
+        try
+        {
+            AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), file.ToJson());
+            return Continue(dir, file, train, test, build, progress, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !HasCheckpoints(dir))
+        {
+            // A run that failed before its first checkpoint (diverged at once, disk full) has nothing to resume: leave nothing half-written.
+            RemoveRunFiles(dir);
+            throw;
+        }
     }
 
     /// <summary>Reads the config.json of <paramref name="runDirectory"/> (to load its data before <see cref="Resume"/>).</summary>
@@ -271,6 +278,21 @@ public static class TrainingRun
             throw new TrainingRunException(
                 $"Run '{dir}' has checkpoints but none can be resumed ({string.Join("; ", problems)}); nothing was changed. Start it again with --force to train from step 0.");
         return (0, 0);
+    }
+
+    /// <summary>True when <paramref name="runDirectory"/> holds any checkpoint file.</summary>
+    public static bool HasCheckpoints(string runDirectory)
+    {
+        var folder = Path.Combine(runDirectory, CheckpointFolder);
+        return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.safetensors").Any();
+    }
+
+    /// <summary>Removes MemGen's run files (config, metrics, checkpoints) from <paramref name="dir"/>, nothing else.</summary>
+    private static void RemoveRunFiles(string dir)
+    {
+        File.Delete(Path.Combine(dir, ConfigFile));
+        File.Delete(Path.Combine(dir, MetricsFile));
+        if (Directory.Exists(Path.Combine(dir, CheckpointFolder))) Directory.Delete(Path.Combine(dir, CheckpointFolder), recursive: true);
     }
 
     /// <summary>The steps of the weight checkpoints in <paramref name="runDirectory"/>, newest first.</summary>

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using MemGen.Cli.Commands;
-using MemGen.Experiments;
 using MemGen.Images;
 using MemGen.Machine;
 using MemGen.Nn;
@@ -56,6 +55,7 @@ public static class ErrorPolicy
         int code = ExitCode(e);
         string line = code switch
         {
+            CommandError.ExitCode when e is InvalidSettingException s => $"{command}: {CommandError.FlagOf(s.Setting)}: {OneLine(s.Problem)}.",
             CommandError.ExitCode => $"{command}: {OneLine(e.Message)}.",
             Stopped => $"{command}: stopped.",
             _ when e is TrainingDivergedException or NonFiniteResultException => $"{command}: {OneLine(e.Message)}.",
@@ -71,8 +71,8 @@ public static class ErrorPolicy
     public static int ExitCode(Exception exception) => Unwrap(exception) switch
     {
         TrainingDivergedException or NonFiniteResultException => InternalFault,
-        DataFormatException or CheckpointException or MemoryLimitException or RunFolderLockedException or TrainingRunException
-            or TransitionExperimentException or InvalidDataException or FormatException or IOException or UnauthorizedAccessException => CommandError.ExitCode,
+        InvalidSettingException or DataFormatException or CheckpointException or MemoryLimitException or RunFolderLockedException or TrainingRunException
+            or InvalidDataException or FormatException or IOException or UnauthorizedAccessException => CommandError.ExitCode,
         OperationCanceledException => Stopped,
         _ => InternalFault,
     };

@@ -2,15 +2,17 @@ using System.CommandLine;
 using System.Globalization;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
+using MemGen.Experiments.GaussianNetwork;
+using MemGen.Experiments.Transition;
+using MemGen.Sampling;
 using MemGen.Reporting;
-using Spectre.Console;
 
 namespace MemGen.Cli.Commands;
 
 /// <summary>
 /// <c>memgen experiment ...</c>: end-to-end studies that write a run directory (results + report.html).
 /// Each experiment is one method returning its subcommand; add it to <see cref="Create"/>. Shared pieces:
-/// <see cref="OutOption"/>, <see cref="RunWithProgress{T}"/> (progress bar on stderr), <see cref="Fail"/>.
+/// <see cref="OutOption"/>, <see cref="SamplerOption"/>, <see cref="ConsoleProgress"/>, <see cref="Fail"/>.
 /// </summary>
 public static class ExperimentCommand
 {
@@ -30,42 +32,6 @@ public static class ExperimentCommand
         Description = "Run directory for results and report.html (created if missing).",
         Required = true,
     };
-
-    /// <summary>
-    /// Runs <paramref name="work"/> with a progress bar on stderr; <paramref name="work"/> receives a callback
-    /// taking the fraction done (0..1, callable from any thread).
-    /// </summary>
-    public static T RunWithProgress<T>(string description, Func<Action<double>, T> work)
-    {
-        ArgumentNullException.ThrowIfNull(work);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (Console.IsErrorRedirected)
-        {
-            // No live bar in logs: print a line every 10 %.
-            int lastDecile = -1;
-            var gate = new object();
-            return work(f =>
-            {
-                int decile = (int)Math.Floor(f * 10);
-                lock (gate)
-                {
-                    if (decile <= lastDecile) return;
-                    lastDecile = decile;
-                }
-                Console.Error.WriteLine($"{description}: {decile * 10}%");
-            });
-        }
-        T result = default!;
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(Markup.Escape(description), maxValue: 1.0);
-                result = work(f => task.Value = Math.Min(1.0, f));
-                task.Value = 1.0;
-            });
-        return result;
-    }
 
     /// <summary>Prints "memgen experiment: MESSAGE." on stderr and returns exit code 2.</summary>
     public static int Fail(string message) => CommandError.Report("experiment", message);
@@ -130,8 +96,8 @@ public static class ExperimentCommand
             LinearGaussianResult result;
             try
             {
-                result = RunWithProgress("linear-gaussian", progress =>
-                    LinearGaussianExperiment.Run(settings, dir, p, progress, reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                result = ConsoleProgress.Run("linear-gaussian", report => LinearGaussianExperiment.Run(settings, dir, p, f => report(f, null, null),
+                    reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -172,9 +138,8 @@ public static class ExperimentCommand
         var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
         var batch = new Option<int?>("--batch") { Description = "Training batch size." };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 1e-3)." };
-        var sampler = new Option<string?>("--sampler") { Description = "algorithm1-code (default: growing h, final denoising step) or algorithm1 (paper)." };
-        sampler.AcceptOnlyFromAmong("algorithm1", "algorithm1-code");
-        var sigma0 = new Option<float?>("--sigma0") { Description = "Algorithm 1 σ0 of the start around the training mean (default 1, the paper's)." };
+        var sampler = SamplerOption($"Sampler spec (default {quick.SamplerSpec}).");
+        var sigma0 = new Option<double?>("--sigma0") { Description = "σ0 of the start around the training mean (default 1, the paper's; overrides the sampler spec's sigma0)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("gaussian-network",
@@ -182,16 +147,11 @@ public static class ExperimentCommand
             "Re-running into the same --out resumes the trained networks.");
         foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, sigma0, seed, noSvg })
             command.Options.Add(o);
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = GaussianNetworkExperiment.Preset(p);
-            if (parse.GetValue(ratios) is string rs)
-            {
-                if (ParseList(rs, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null) is not double[] list)
-                    return Fail($"--ratios: '{rs}' is not a comma-separated list of numbers");
-                settings = settings with { Ratios = list };
-            }
+            if (parse.GetValue(ratios) is string rs) settings = settings with { Ratios = FlagLists.Numbers("ratios", rs) };
             if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
             if (parse.GetValue(mean) is double m) settings = settings with { Mean = m };
             if (parse.GetValue(std) is double sd) settings = settings with { Std = sd };
@@ -202,28 +162,12 @@ public static class ExperimentCommand
             if (parse.GetValue(budget) is long b) settings = settings with { TrainingBudget = b };
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
-            if (parse.GetValue(sampler) is string sm)
-                settings = settings with { Variant = sm == "algorithm1" ? MemGen.Sampling.Algorithm1Variant.Paper : MemGen.Sampling.Algorithm1Variant.Code };
-            if (parse.GetValue(sigma0) is float s0) settings = settings with { InitialSigma = s0 };
+            if (parse.GetValue(sampler) is string sm) settings = settings with { Sampler = sm };
+            if (parse.GetValue(sigma0) is double s0) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma0", s0, "sigma0") };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
-            if (settings.Validate() is string problem) return Fail("--" + problem);
             var dir = parse.GetValue(outDir)!;
-            if (File.Exists(dir)) return Fail($"--out: {dir} is a file, not a directory");
-
-            GaussianNetworkResult result;
-            try
-            {
-                result = RunWithProgress("gaussian-network", progress =>
-                    GaussianNetworkExperiment.Run(settings, dir, p, progress, reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
-            }
-            catch (MemGen.Training.TrainingRunException e)
-            {
-                return Fail($"--out: {e.Message.TrimEnd('.')}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Fail($"--out: cannot write to {dir} ({e.Message})");
-            }
+            var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
+                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
@@ -231,7 +175,7 @@ public static class ExperimentCommand
                     $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.SampleStd:F4}\t{s.Diverged}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
-        });
+        }, parse.GetValue(outDir)!)));
         return command;
     }
 
@@ -251,6 +195,7 @@ public static class ExperimentCommand
         };
         preset.AcceptOnlyFromAmong([.. TransitionExperiment.PresetNames]);
         var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
+        var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images, e.g. 'fashion-mnist:test|resize=16' (default: the pool's images between S1 and S2)." };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
         var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
@@ -258,52 +203,44 @@ public static class ExperimentCommand
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
         var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
         var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5: 300)." };
-        var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops." };
+        var sampler = SamplerOption($"Sampler spec (default of the preset: {quick.SamplerSpec}).");
+        var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops (overrides the sampler spec's sigma_inf)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var job = new Option<string?>("--job")
+        {
+            Description = "Run one job only (train-nN-s1, train-nN-s2, measure-nN or report), as a cluster executor does; the same settings and --out as the whole run.",
+        };
         var command = new Command("transition",
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
-        foreach (var o in new Option[] { outDir, preset, data, sizes, model, samples, budget, batch, lr, evalImages, sigmaInf, seed, noSvg })
+        foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
             command.Options.Add(o);
-        command.SetAction((parse, cancellation) =>
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = TransitionExperiment.Preset(p);
             if (parse.GetValue(data) is string d) settings = settings with { Data = d };
-            if (parse.GetValue(sizes) is string ns)
-            {
-                if (ParseList(ns, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null) is not int[] list)
-                    return Task.FromResult(Fail($"--sizes: '{ns}' is not a comma-separated list of integers"));
-                settings = settings with { Sizes = list };
-            }
+            if (parse.GetValue(testData) is string td) settings = settings with { TestData = td };
+            if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
             if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
             if (parse.GetValue(evalImages) is int e) settings = settings with { EvalImages = e };
-            if (parse.GetValue(sigmaInf) is double si) settings = settings with { SamplerFinalSigma = si };
+            if (parse.GetValue(sampler) is string sp) settings = settings with { Sampler = sp };
+            if (parse.GetValue(sigmaInf) is double si) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma_inf", si, "sigma-inf") };
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
-            if (settings.Validate() is string problem) return Task.FromResult(Fail("--" + problem));
             var dir = parse.GetValue(outDir)!;
-            TransitionResult result;
-            try
+            var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            if (parse.GetValue(job) is string id)
             {
-                result = RunTransitionWithProgress(settings, dir, p, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, cancellation);
+                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions); return 0; });
+                Console.WriteLine($"job {id} done in {dir}");
+                return 0;
             }
-            catch (TransitionExperimentException ex)
-            {
-                return Task.FromResult(Fail(ex.Message.TrimEnd('.')));
-            }
-            catch (OperationCanceledException)
-            {
-                Console.Error.WriteLine("memgen experiment: interrupted; run the same command again to resume.");
-                return Task.FromResult(130);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return Task.FromResult(Fail($"--out: cannot write to {dir} ({ex.Message})"));
-            }
+            var result = ConsoleProgress.RunExperiment("transition", progress =>
+                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("N\tregime\tS1-S2\tnearest\tcopies\tPSNR gap");
             foreach (var pt in result.Points)
@@ -311,67 +248,53 @@ public static class ExperimentCommand
                     $"{pt.N}\t{pt.Regime.ToString().ToLowerInvariant()}\t{pt.Network.Cross.Median:F3}\t{pt.Network.Nearest.Median:F3}\t{pt.FractionMemorized:F2}\t{pt.PsnrGap:F2}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"finished in {result.Elapsed.TotalSeconds:F1} s{(result.ReusedSizes.Count > 0 ? $" (N = {List(result.ReusedSizes)} done earlier)" : "")}; report: {result.ReportPath}"));
-            return Task.FromResult(0);
-        });
+            return 0;
+        }, parse.GetValue(outDir)!)));
         return command;
     }
 
-    private static TransitionResult RunTransitionWithProgress(TransitionSettings settings, string dir, string preset, ReportWriteOptions reportOptions,
-        CancellationToken cancellation)
+    /// <summary>The <c>--sampler SPEC</c> option of the experiments.</summary>
+    public static Option<string?> SamplerOption(string description) => new("--sampler")
     {
-        if (Console.IsErrorRedirected)
+        Description = description + " Syntax: " + SamplerSpec.SyntaxHelp + ".",
+    };
+
+    /// <summary>
+    /// Runs an experiment body: invalid settings become one line under their flag (exit 2), an interruption exit 130 with
+    /// how to resume, a failure to write the run directory one line naming it.
+    /// </summary>
+    private static int Guard(Func<int> body, string dir)
+    {
+        try
         {
-            // Logs: one line per stage change.
-            string last = "";
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var lastTime = TimeSpan.Zero;
-            return TransitionExperiment.Run(settings, dir, preset, new InlineReporter(p =>
-            {
-                var line = p.N > 0 ? $"N={p.N}: {p.Stage}" : p.Stage;
-                if (line == last && clock.Elapsed - lastTime < TimeSpan.FromSeconds(30)) return;
-                last = line;
-                lastTime = clock.Elapsed;
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"transition {clock.Elapsed:mm\\:ss} [{p.Overall:P0}] {line} {p.Detail}"));
-            }), cancellation, reportOptions);
+            return body();
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        TransitionResult result = null!;
-        console.Progress()
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var overall = ctx.AddTask("transition", maxValue: 1.0);
-                ProgressTask? current = null;
-                int currentN = -1;
-                result = TransitionExperiment.Run(settings, dir, preset, new InlineReporter(p =>
-                {
-                    overall.Value = p.Overall;
-                    if (p.N > 0 && p.N != currentN)
-                    {
-                        current?.StopTask();
-                        currentN = p.N;
-                        current = ctx.AddTask($"N={p.N}", maxValue: 1.0);
-                    }
-                    if (current is not null && p.N > 0)
-                    {
-                        current.Description = Markup.Escape($"N={p.N}: {p.Stage} {p.Detail}");
-                        double start = 0.02 + 0.96 * Array.IndexOf(settings.Sizes, p.N) / settings.Sizes.Length;
-                        current.Value = Math.Clamp((p.Overall - start) / (0.96 / settings.Sizes.Length), 0, 1);
-                    }
-                    else
-                    {
-                        overall.Description = Markup.Escape($"transition: {p.Stage}");
-                    }
-                }), cancellation, reportOptions);
-                current?.StopTask();
-                overall.Value = 1.0;
-            });
-        return result;
+        catch (InvalidSettingException e)
+        {
+            return CommandError.Report("experiment", e);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("memgen experiment: interrupted; run the same command again to resume.");
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail($"--out: cannot write to {dir} ({e.Message})");
+        }
     }
 
-    private sealed class InlineReporter(Action<TransitionProgress> report) : IProgress<TransitionProgress>
+    /// <summary><paramref name="spec"/> with one key set from a flag (the flag is named when the key does not apply).</summary>
+    private static string WithKey(string spec, string key, double value, string flag)
     {
-        public void Report(TransitionProgress value) => report(value);
+        try
+        {
+            return SamplerSpec.Parse(spec).With(key, value.ToString("R", CultureInfo.InvariantCulture)).ToString();
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidSettingException(flag, e.Message, e);
+        }
     }
 
     private static void WriteSummary(LinearGaussianResult result)

@@ -1,6 +1,7 @@
 using System.Text;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Results;
 
 namespace MemGen.Analysis;
 
@@ -43,11 +44,9 @@ public static class CrossModelSimilarity
     public static void WriteCsv(string path, IReadOnlyList<SamplePairSimilarity> pairs)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        var sb = new StringBuilder("sample,cosine,centered_cosine,distance\n");
-        foreach (var p in pairs)
-            sb.Append(p.Sample).Append(',').Append(CsvNumber.Format(p.Cosine)).Append(',')
-              .Append(CsvNumber.Format(p.CenteredCosine)).Append(',').Append(CsvNumber.Format(p.Distance)).Append('\n');
-        AtomicFile.WriteAllText(path, sb.ToString());
+        var table = new ResultTable(["sample", "cosine", "centered_cosine", "distance"]);
+        foreach (var p in pairs) table.Add(p.Sample, p.Cosine, p.CenteredCosine, p.Distance);
+        table.WriteCsv(path);
     }
 }
 
@@ -80,9 +79,8 @@ public static class NearestPairSimilarity
     public static void WriteCsv(string path, IReadOnlyList<NearestPair> pairs)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        var sb = new StringBuilder("image,nearest_index,similarity\n");
-        foreach (var p in pairs)
-            sb.Append(p.Image).Append(',').Append(p.NearestIndex).Append(',').Append(CsvNumber.Format(p.Similarity)).Append('\n');
-        AtomicFile.WriteAllText(path, sb.ToString());
+        var table = new ResultTable(["image", "nearest_index", "similarity"]);
+        foreach (var p in pairs) table.Add(p.Image, p.NearestIndex, p.Similarity);
+        table.WriteCsv(path);
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
+using MemGen.Results;
 using MemGen.Tensors;
 using MemGen.Runs;
 
@@ -176,18 +177,26 @@ public sealed class DenoisingCurve
     /// <summary>The noise stream of image <paramref name="image"/> at level <paramref name="level"/>.</summary>
     public static DeterministicRng Noise(long seed, int level, int image) => new(seed, ((long)level << 32) | (uint)image);
 
-    /// <summary>Writes one row per σ as CSV (sigma, sigma_255, input_psnr, train_psnr, train_se, test_psnr, test_se, gap), atomically.</summary>
-    public void WriteCsv(string path)
+    /// <summary>The curves of several denoisers as one table: a row per (denoiser, σ) with input, train and test PSNR, standard errors and the gap.</summary>
+    public static ResultTable Table(IEnumerable<DenoisingCurve> curves, bool withDenoiser = true)
     {
-        var sb = new StringBuilder("sigma,sigma_255,input_psnr,train_psnr,train_psnr_se,test_psnr,test_psnr_se,gap\n");
-        var input = InputPsnr;
-        for (int k = 0; k < Sigmas.Count; k++)
-            sb.Append(CsvNumber.Format(Sigmas[k])).Append(',').Append(CsvNumber.Format(Sigmas[k] * 255)).Append(',')
-              .Append(CsvNumber.Format(input[k])).Append(',').Append(CsvNumber.Format(TrainPsnr[k])).Append(',')
-              .Append(CsvNumber.Format(TrainPsnrStandardError[k])).Append(',').Append(CsvNumber.Format(TestPsnr[k])).Append(',')
-              .Append(CsvNumber.Format(TestPsnrStandardError[k])).Append(',').Append(CsvNumber.Format(TrainPsnr[k] - TestPsnr[k])).Append('\n');
-        AtomicFile.WriteAllText(path, sb.ToString());
+        ArgumentNullException.ThrowIfNull(curves);
+        string[] columns = ["sigma", "sigma_255", "input_psnr", "train_psnr", "train_psnr_se", "test_psnr", "test_psnr_se", "gap"];
+        var table = new ResultTable(withDenoiser ? ["denoiser", .. columns] : columns);
+        foreach (var c in curves)
+        {
+            var input = c.InputPsnr;
+            for (int k = 0; k < c.Sigmas.Count; k++)
+            {
+                object?[] row = [c.Sigmas[k], c.Sigmas[k] * 255, input[k], c.TrainPsnr[k], c.TrainPsnrStandardError[k], c.TestPsnr[k], c.TestPsnrStandardError[k], c.TrainPsnr[k] - c.TestPsnr[k]];
+                table.Add(withDenoiser ? [c.Denoiser, .. row] : row);
+            }
+        }
+        return table;
     }
+
+    /// <summary>Writes one row per σ as CSV (sigma, sigma_255, input_psnr, train_psnr, train_se, test_psnr, test_se, gap), atomically.</summary>
+    public void WriteCsv(string path) => Table([this], withDenoiser: false).WriteCsv(path);
 
     /// <summary>The curve as indented JSON (NaN written as null).</summary>
     public string ToJson()

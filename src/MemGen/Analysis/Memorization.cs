@@ -1,6 +1,7 @@
 using System.Text;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Results;
 
 namespace MemGen.Analysis;
 
@@ -84,13 +85,11 @@ public static class Memorization
     public static void WriteCsv(string path, IReadOnlyList<SampleMemorization> measures)
     {
         ArgumentNullException.ThrowIfNull(measures);
-        var sb = new StringBuilder("sample,cosine_index,cosine,centered_cosine_index,centered_cosine,nearest_index,nearest_distance,second_distance,ratio,memorized\n");
+        var table = new ResultTable(["sample", "cosine_index", "cosine", "centered_cosine_index", "centered_cosine", "nearest_index", "nearest_distance",
+            "second_distance", "ratio", "memorized"]);
         foreach (var m in measures)
-            sb.Append(m.Sample).Append(',').Append(m.CosineIndex).Append(',').Append(CsvNumber.Format(m.Cosine)).Append(',')
-              .Append(m.CenteredCosineIndex).Append(',').Append(CsvNumber.Format(m.CenteredCosine)).Append(',')
-              .Append(m.NearestIndex).Append(',').Append(CsvNumber.Format(m.NearestDistance)).Append(',')
-              .Append(CsvNumber.Format(m.SecondDistance)).Append(',').Append(CsvNumber.Format(m.Ratio)).Append(',')
-              .Append(m.Memorized switch { true => "1", false => "0", null => "" }).Append('\n');
-        AtomicFile.WriteAllText(path, sb.ToString());
+            table.Add(m.Sample, m.CosineIndex, m.Cosine, m.CenteredCosineIndex, m.CenteredCosine, m.NearestIndex, m.NearestDistance, m.SecondDistance, m.Ratio,
+                m.Memorized switch { true => 1, false => 0, null => null });
+        table.WriteCsv(path);
     }
 }

@@ -27,10 +27,3 @@ public sealed record SimilaritySummary(int Count, double Mean, double Median, do
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"n={Count} mean={Mean:F4} median={Median:F4} sd={StandardDeviation:F4} min={Min:F4} max={Max:F4}");
 }
-
-/// <summary>Formatting of numbers in CSV output: invariant culture, round-trip precision, "nan" for NaN.</summary>
-internal static class CsvNumber
-{
-    public static string Format(double value) =>
-        double.IsNaN(value) ? "nan" : value.ToString("R", CultureInfo.InvariantCulture);
-}

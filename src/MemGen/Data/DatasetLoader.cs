@@ -14,6 +14,19 @@ public static class DatasetLoader
     /// <summary>Environment variable that overrides the default Fashion-MNIST folder.</summary>
     public const string FashionMnistVariable = "MEMGEN_FASHION_MNIST_DIR";
 
+    /// <summary>Loads the dataset of setting <paramref name="setting"/>; an unreadable one is an <see cref="InvalidSettingException"/> for it.</summary>
+    public static ImageSet LoadAs(string setting, DatasetSpec spec, IProgress<double>? progress = null)
+    {
+        try
+        {
+            return Load(spec, progress);
+        }
+        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
     /// <summary>Parses <paramref name="spec"/> and loads it.</summary>
     /// <exception cref="DataFormatException">Bad spec or unreadable data; the message names the key or file.</exception>
     public static ImageSet Load(string spec) => Load(DatasetSpec.Parse(spec));

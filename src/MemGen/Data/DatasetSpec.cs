@@ -127,6 +127,19 @@ public sealed class DatasetSpec
         return read && string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(Argument)), folder, StringComparison.Ordinal);
     }
 
+    /// <summary>Parses the value of setting <paramref name="setting"/> (e.g. <c>data</c>); a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
+    public static DatasetSpec ParseAs(string setting, string text)
+    {
+        try
+        {
+            return Parse(text);
+        }
+        catch (DataFormatException e)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
     /// <summary>Parses and validates a spec (kinds, keys, numbers, transforms); nothing is read yet.</summary>
     /// <exception cref="DataFormatException">The spec is malformed; the message names the offending part.</exception>
     public static DatasetSpec Parse(string text)

@@ -58,6 +58,32 @@ public sealed class DenoiserSpec
         _ => "identity",
     };
 
+    /// <summary>Parses the value of setting <paramref name="setting"/>; a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
+    public static DenoiserSpec ParseAs(string setting, string text)
+    {
+        try
+        {
+            return Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
+    /// <summary><see cref="Open"/> for the value of setting <paramref name="setting"/>: an unusable checkpoint or dataset is an <see cref="InvalidSettingException"/> for it.</summary>
+    public OpenedDenoiser OpenAs(string setting, int batchSize = 64)
+    {
+        try
+        {
+            return Open(batchSize);
+        }
+        catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidSettingException(setting, e.Message, e);
+        }
+    }
+
     /// <summary>Parses <paramref name="text"/>; nothing is read yet.</summary>
     /// <exception cref="FormatException">The text is not a denoiser spec; the message says what is wrong.</exception>
     public static DenoiserSpec Parse(string text)

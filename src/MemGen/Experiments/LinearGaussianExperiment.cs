@@ -6,6 +6,7 @@ using MemGen.Analysis.LinearGaussian;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Reporting;
+using MemGen.Results;
 using MemGen.Runs;
 
 namespace MemGen.Experiments;

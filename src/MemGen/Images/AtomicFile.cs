@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace MemGen.Images;
 
@@ -7,7 +6,7 @@ namespace MemGen.Images;
 /// Writes files atomically: content goes to a temporary file in the same folder, which is renamed over the
 /// target only once complete, so a killed process never leaves a half-written result behind.
 /// </summary>
-public static partial class AtomicFile
+public static class AtomicFile
 {
     /// <summary>Writes through <paramref name="write"/> into a temp file, then renames it to <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
@@ -39,6 +38,14 @@ public static partial class AtomicFile
         }
     }
 
+    /// <summary>The process id in the name of one of this class's temp files (<c>.NAME.PID.GUID.tmp</c>), or null for other names.</summary>
+    public static int? WriterOf(string tempPath)
+    {
+        var parts = Path.GetFileName(tempPath).Split('.');
+        return parts.Length >= 5 && parts[^1] == "tmp" && int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            ? pid : null;
+    }
+
     /// <summary>Writes <paramref name="text"/> (UTF-8) atomically.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), leaveOpen: true); w.Write(text); });
@@ -51,28 +58,26 @@ public static partial class AtomicFile
     }
 
     /// <summary>
-    /// Deletes the temp files (<c>.NAME.PID.GUID.tmp</c>) that writers killed mid-write left in <paramref name="folder"/>
-    /// and its subfolders: only those whose writer process is no longer running, so a live writer is never disturbed.
-    /// Returns the number of bytes freed.
+    /// Deletes the <c>.*.tmp</c> files (this class's temp files, <c>.NAME.PID.GUID.tmp</c>) that writers killed mid-write
+    /// left in <paramref name="folder"/> (and below it when <paramref name="recursive"/>): never those of a process still
+    /// running on this machine, this one included, so a live writer is not disturbed. Returns the number of bytes freed.
     /// </summary>
-    public static long RemoveStaleTemporaries(string folder)
+    public static long RemoveStaleTemporaries(string folder, bool recursive = true)
     {
         if (!Directory.Exists(folder) || !Directory.Exists("/proc/self")) return 0; // without /proc no writer can be told alive
-        long freed = 0;
-        IEnumerable<string> files;
+        List<string> files;
         try
         {
-            files = Directory.EnumerateFiles(folder, ".*.tmp", SearchOption.AllDirectories).ToList();
+            files = [.. Directory.EnumerateFiles(folder, ".*.tmp", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return 0;
         }
+        long freed = 0;
         foreach (var file in files)
         {
-            var match = TemporaryName().Match(Path.GetFileName(file));
-            if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
-            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            if (WriterOf(file) is int pid && (pid == Environment.ProcessId || IsRunning(pid))) continue;
             try
             {
                 long length = new FileInfo(file).Length;
@@ -81,6 +86,7 @@ public static partial class AtomicFile
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // Another process may be finishing it; it renames or deletes it itself.
             }
         }
         return freed;
@@ -88,7 +94,4 @@ public static partial class AtomicFile
 
     /// <summary>True when a process with id <paramref name="pid"/> exists on this machine (Linux: /proc/PID).</summary>
     internal static bool IsRunning(int pid) => pid > 0 && Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
-
-    [GeneratedRegex(@"^\..+\.(\d+)\.[0-9a-f]{32}\.tmp$")]
-    private static partial Regex TemporaryName();
 }

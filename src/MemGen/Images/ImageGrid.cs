@@ -9,7 +9,7 @@ public sealed record GridImage(float[] Pixels, int Channels, int Height, int Wid
 
 /// <summary>
 /// Lays images out in a grid for reports: white padding between tiles, optional nearest-neighbour zoom, and
-/// optional row labels (a caption strip on the left) and column labels (a strip on top), drawn in black with a
+/// optional row labels (a caption strip on the left), column labels (a strip on top) and a title line above them, drawn in black with a
 /// built-in 3×5 pixel font (digits, letters, <c>. , - + = : / _ ( ) % #</c>; other characters show as '?'), scaled ×2.
 /// </summary>
 public static class ImageGrid
@@ -23,7 +23,7 @@ public static class ImageGrid
     /// </summary>
     public static GridImage Compose(IReadOnlyList<ReadOnlyMemory<float>> images, ImageShape shape, int columns,
         IReadOnlyList<string>? rowLabels = null, int padding = 2, int zoom = 1, float lo = 0f, float hi = 1f,
-        IReadOnlyList<string>? columnLabels = null)
+        IReadOnlyList<string>? columnLabels = null, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), "A grid needs at least one column.");
@@ -36,8 +36,9 @@ public static class ImageGrid
         int cols = Math.Min(columns, Math.Max(count, 1));
         int tileH = shape.Height * zoom, tileW = shape.Width * zoom;
         int labelW = rowLabels is { Count: > 0 } ? rowLabels.Max(l => l.Length) * (GlyphWidth + 1) * TextScale + padding : 0;
-        int labelH = columnLabels is { Count: > 0 } ? (GlyphHeight + 1) * TextScale + padding : 0;
-        int width = labelW + padding + cols * (tileW + padding);
+        int titleH = string.IsNullOrEmpty(title) ? 0 : (GlyphHeight + 1) * TextScale + padding;
+        int labelH = titleH + (columnLabels is { Count: > 0 } ? (GlyphHeight + 1) * TextScale + padding : 0);
+        int width = Math.Max(labelW + padding + cols * (tileW + padding), string.IsNullOrEmpty(title) ? 0 : 2 * padding + title.Length * (GlyphWidth + 1) * TextScale);
         int height = labelH + padding + rows * (tileH + padding);
         int channels = shape.Channels == 4 ? 3 : shape.Channels;
         var pixels = new float[channels * height * width];
@@ -64,7 +65,8 @@ public static class ImageGrid
                 DrawText(grid, rowLabels[r], labelH + padding + r * (tileH + padding) + Math.Max(0, (tileH - GlyphHeight * TextScale) / 2), padding);
         if (columnLabels is not null)
             for (int c = 0; c < Math.Min(cols, columnLabels.Count); c++)
-                DrawText(grid, columnLabels[c], padding, labelW + padding + c * (tileW + padding));
+                DrawText(grid, columnLabels[c], titleH + padding, labelW + padding + c * (tileW + padding));
+        if (!string.IsNullOrEmpty(title)) DrawText(grid, title, padding, padding);
         return grid;
     }
 

@@ -58,7 +58,15 @@ public sealed class ReportBuilder
             ["started (UTC)"] = (startedUtc ?? _document.CreatedUtc).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
         };
         if (elapsed is TimeSpan e) env["duration"] = e.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s";
-        _document.Blocks.Add(new SettingsBlock(config.DeepClone(), env));
+        return AddSettings(config, env);
+    }
+
+    /// <summary>Adds "what was run": <paramref name="config"/> and the given environment lines (name → value).</summary>
+    public ReportBuilder AddSettings(JsonNode config, IReadOnlyDictionary<string, string> environment)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        _document.Blocks.Add(new SettingsBlock(config.DeepClone(), environment.ToDictionary()));
         return this;
     }
 

@@ -20,7 +20,7 @@ namespace MemGen.Sampling;
 /// same for any batch size and any denoiser. Denoisers that need σ get the noise level each image is expected
 /// to carry, σ_{t−1}·(1 − β·h_{t−1}) (σ0 at the first step).
 /// </remarks>
-public sealed class Algorithm1Sampler
+public sealed class Algorithm1Sampler : ISampler
 {
     private enum SlotState { Running, Finalizing }
 
@@ -34,6 +34,9 @@ public sealed class Algorithm1Sampler
 
     /// <summary>The settings.</summary>
     public Algorithm1Options Options { get; }
+
+    /// <inheritdoc/>
+    public SamplerSpec Spec => SamplerSpec.Of(Options);
 
     /// <summary>
     /// Draws the samples with global indices <paramref name="firstIndex"/> .. firstIndex + count − 1 of size

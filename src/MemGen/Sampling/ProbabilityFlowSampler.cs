@@ -74,7 +74,7 @@ public sealed record ProbabilityFlowOptions
 /// y0 = m + σmax·z from the stream (seed, sample index), so results do not depend on the batch size.
 /// Non-blind denoisers receive the schedule's σ_i; blind ones estimate it themselves.
 /// </summary>
-public sealed class ProbabilityFlowSampler
+public sealed class ProbabilityFlowSampler : ISampler
 {
     /// <summary>Creates a sampler with validated <paramref name="options"/>.</summary>
     public ProbabilityFlowSampler(ProbabilityFlowOptions options)
@@ -86,6 +86,9 @@ public sealed class ProbabilityFlowSampler
 
     /// <summary>The settings.</summary>
     public ProbabilityFlowOptions Options { get; }
+
+    /// <inheritdoc/>
+    public SamplerSpec Spec => SamplerSpec.Of(Options);
 
     /// <summary>Draws samples firstIndex .. firstIndex + count − 1; <paramref name="progress"/> gets finished samples.</summary>
     public SamplingResult Sample(IDenoiser denoiser, int count, int channels, int height, int width, long seed,

@@ -29,7 +29,7 @@ public sealed class AnalyzeJacobianCommandTests : IDisposable
         var outDir = Path.Combine(_folder, "out");
         Assert.Equal(0, Run("analyze", "jacobian", "--denoiser", "checkpoint:" + checkpoint, "--data", Data, "--index", "1",
             "--sigma", "0.1", "--top", "4", "--out", outDir));
-        foreach (var f in MemGen.Cli.Commands.AnalyzeCommand.JacobianOutputFiles) Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        foreach (var f in MemGen.Analysis.JacobianJob.OutputFiles) Assert.True(File.Exists(Path.Combine(outDir, f)), f);
         var lines = File.ReadAllLines(Path.Combine(outDir, "eigenvalues.csv"));
         Assert.Equal(1 + 64, lines.Length);
         var lambdas = lines.Skip(1).Select(l => double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();

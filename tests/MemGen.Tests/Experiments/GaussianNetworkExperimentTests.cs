@@ -2,7 +2,7 @@ using System.Globalization;
 using MemGen.Analysis;
 using MemGen.Cli;
 using MemGen.Data;
-using MemGen.Experiments;
+using MemGen.Experiments.GaussianNetwork;
 using MemGen.Images;
 using MemGen.Reporting;
 
@@ -24,7 +24,7 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
         BatchSize = 16,
         SampleCount = 12,
         OriginalCount = 60,
-        MaxSteps = 400,
+        Sampler = "algorithm1:variant=code,max_steps=400",
     };
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
         var options = new ReportWriteOptions { ExportSvg = false };
         var first = GaussianNetworkExperiment.Run(Tiny, dir, "test", reportOptions: options);
         Assert.Equal(4, first.Measurements.Count);
-        foreach (var f in new[] { "config.json", "measurements.csv", "summary.csv", "summary.json", "report.html", "grids/n00004.png",
+        foreach (var f in new[] { "experiment.json", "run.json", "measurements.csv", "measurements.json", "summary.csv", "summary.json", "report.html", "grids/n00004.png",
                      "samples/n00016-run01.npy", "models/n00004-run00/checkpoints/final.safetensors" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         Assert.Equal(5, File.ReadAllLines(Path.Combine(dir, "measurements.csv")).Length);
@@ -99,7 +99,7 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
     public void PresetsAreValid()
     {
         foreach (var name in GaussianNetworkExperiment.PresetNames)
-            Assert.Null(GaussianNetworkExperiment.Preset(name).Validate());
+            GaussianNetworkExperiment.Preset(name).Validate();
         Assert.Equal([4, 16, 64], GaussianNetworkExperiment.Preset("quick").TrainingCounts);
     }
 
@@ -111,7 +111,8 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
     [InlineData("--runs", "0")]
     [InlineData("--samples", "1")]
     [InlineData("--preset", "huge")]
-    [InlineData("--sampler", "flow-euler")]
+    [InlineData("--sampler", "langevin")]
+    [InlineData("--sampler", "algorithm1:beta=2")]
     public void BadFlagsFailWithoutWritingAnything(string flag, string value)
     {
         var dir = Path.Combine(_folder, "bad");

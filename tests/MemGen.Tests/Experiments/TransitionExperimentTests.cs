@@ -1,6 +1,7 @@
 using MemGen.Cli;
 using MemGen.Data;
-using MemGen.Experiments;
+using MemGen.Experiments.Kit;
+using MemGen.Experiments.Transition;
 using MemGen.Images;
 using MemGen.Reporting;
 using MemGen.Tests.Reporting;
@@ -20,7 +21,7 @@ public class TransitionExperimentTests
         Samples = 4,
         EvalImages = 12,
         GridRows = 3,
-        SamplerMaxSteps = 300,
+        Sampler = "algorithm1:variant=code,max_steps=300",
         Seed = 5,
     };
 
@@ -47,7 +48,7 @@ public class TransitionExperimentTests
         {
             var dir = Path.Combine(root, "run");
             var stages = new List<string>();
-            var result = TransitionExperiment.Run(Tiny(), dir, "test", new InlineProgress(p => stages.Add($"{p.N}:{p.Stage}")), reportOptions: NoSvg);
+            var result = TransitionExperiment.Run(Tiny(), dir, "test", new SynchronousProgress<ExperimentProgress>(p => stages.Add($"{p.Unit}:{p.Stage}")), reportOptions: NoSvg);
 
             Assert.Equal([1, 4], result.Points.Select(p => p.N));
             Assert.Empty(result.ReusedSizes);
@@ -64,8 +65,8 @@ public class TransitionExperimentTests
                 Assert.Empty(manifest.S1Indices.Intersect(manifest.S2Indices));
                 Assert.Empty(manifest.TestIndices.Intersect(manifest.S1Indices.Concat(manifest.S2Indices)));
             }
-            Assert.Contains("4:train S2", stages);
-            Assert.Contains("4:sample optimal-s2", stages);
+            Assert.Contains("N=4:train S2", stages);
+            Assert.Contains("N=4:sample optimal-s2", stages);
 
             // The empirical optimal denoiser is a pure memorizer: its samples are copies of its training images.
             foreach (var p in result.Points)
@@ -75,6 +76,14 @@ public class TransitionExperimentTests
                 Assert.True(p.CurveOptimal.TrainPsnr[0] > p.CurveOptimal.TestPsnr[0] + 3, $"N={p.N}: optimal denoiser should do far better on its training images");
             }
             Assert.True(result.Points[0].Optimal.Cross.Median < 0.98, "optimal S1 and S2 samples at N=1 are two different images");
+            foreach (var p in result.Points)
+            {
+                // Sample quality: held-out images' similarity to the training set, and the samples' high-frequency power.
+                Assert.Equal(2 * 12, p.HeldOutNearestCenteredCosine!.Length);
+                Assert.InRange(p.HeldOutNearestMedian, -1, 1);
+                Assert.True(p.HighFrequencyRatio > 0 && double.IsFinite(p.HighFrequencyRatio), $"N={p.N}: HF ratio {p.HighFrequencyRatio}");
+                Assert.Equal(12 / 2 + 1, p.SampleSpectrum!.Length);
+            }
 
             var summary = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
             Assert.Equal(3, summary.Length);
@@ -85,11 +94,63 @@ public class TransitionExperimentTests
             Assert.Contains("Verdict per N", html, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "figures", "similarity-histograms.vl.json")));
 
-            // The four charts render in a browser without errors.
+            // The five charts render in a browser without errors.
             var page = HeadlessChromium.Open(result.ReportPath);
-            Assert.Contains("data-charts=\"4\"", page.Dom, StringComparison.Ordinal);
-            Assert.Contains("data-charts-rendered=\"4\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-charts=\"5\"", page.Dom, StringComparison.Ordinal);
+            Assert.Contains("data-charts-rendered=\"5\"", page.Dom, StringComparison.Ordinal);
             Assert.Contains("data-errors=\"0\"", page.Dom, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void JobsRunOneByOneGiveTheSameResultsAsTheWholeRun()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var settings = Tiny();
+            var whole = Path.Combine(root, "whole");
+            TransitionExperiment.Run(settings, whole, "test", reportOptions: NoSvg);
+            var jobs = TransitionExperiment.Jobs(settings);
+            Assert.Equal(["train-n1-s1", "train-n1-s2", "train-n4-s1", "train-n4-s2", "measure-n1", "measure-n4", "report"], jobs.Select(j => j.Id));
+            var byJob = Path.Combine(root, "jobs");
+            // A measure job before its networks are trained, or the report before every point, is refused.
+            Assert.Equal("job", Assert.Throws<InvalidSettingException>(() => TransitionExperiment.RunJob(settings, byJob, "test", "measure-n4", reportOptions: NoSvg)).Setting);
+            Assert.Equal("job", Assert.Throws<InvalidSettingException>(() => TransitionExperiment.RunJob(settings, byJob, "test", "train-n7-s1", reportOptions: NoSvg)).Setting);
+            foreach (var job in jobs.Reverse().Where(j => j.Stage == "train").Concat(jobs.Where(j => j.Stage != "train")))
+            {
+                Assert.False(File.Exists(Path.Combine(byJob, job.Marker)), job.Id);
+                TransitionExperiment.RunJob(settings, byJob, "test", job.Id, reportOptions: NoSvg);
+                Assert.True(File.Exists(Path.Combine(byJob, job.Marker)), job.Id);
+            }
+            Assert.Equal(SummaryWithoutTimes(whole), SummaryWithoutTimes(byJob));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "n-4", "samples-s2.npy")), File.ReadAllBytes(Path.Combine(byJob, "n-4", "samples-s2.npy")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TestImagesCanComeFromAnotherDatasetAndThenTheWholePoolIsAvailable()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            // 120 pool images, N = 60 uses all of them; the 12 test images come from another set.
+            var settings = Tiny() with { Sizes = [60], TestData = "disks:size=12,n=20,seed=8" };
+            var result = TransitionExperiment.Run(settings, Path.Combine(root, "run"), "test", reportOptions: NoSvg);
+            var manifest = SplitManifest.Load(Path.Combine(TransitionExperiment.PointDirectory(Path.Combine(root, "run"), 60), "split.json"));
+            Assert.Equal(60, manifest.S1Indices.Length);
+            Assert.Equal(12, result.Points[0].HeldOutNearestCenteredCosine!.Length / 2);
+            var tooFew = Assert.Throws<InvalidSettingException>(() => TransitionExperiment.Run(settings with { TestData = "disks:size=12,n=5,seed=8" }, Path.Combine(root, "few"), "test", reportOptions: NoSvg));
+            Assert.Equal("test-data", tooFew.Setting);
+            Assert.False(Directory.Exists(Path.Combine(root, "few")));
         }
         finally
         {
@@ -111,9 +172,9 @@ public class TransitionExperimentTests
             var dir = Path.Combine(root, "resumed");
             using (var cancel = new CancellationTokenSource())
             {
-                var progress = new InlineProgress(p =>
+                var progress = new SynchronousProgress<ExperimentProgress>(p =>
                 {
-                    if (p.N == 4 && p.Stage == "train S2" && p.Detail.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel();
+                    if (p.Unit == "N=4" && p.Stage == "train S2" && p.Detail.StartsWith("step 2/", StringComparison.Ordinal)) cancel.Cancel();
                 });
                 Assert.ThrowsAny<OperationCanceledException>(() => TransitionExperiment.Run(settings, dir, "test", progress, cancel.Token, NoSvg));
             }
@@ -150,8 +211,8 @@ public class TransitionExperimentTests
         try
         {
             string Dir(string name) => Path.Combine(root, name);
-            TransitionExperimentException Fails(TransitionSettings s, string dir) =>
-                Assert.Throws<TransitionExperimentException>(() => TransitionExperiment.Run(s, dir, "test", reportOptions: NoSvg));
+            InvalidSettingException Fails(TransitionSettings s, string dir) =>
+                Assert.Throws<InvalidSettingException>(() => TransitionExperiment.Run(s, dir, "test", reportOptions: NoSvg));
 
             var unknown = Fails(Tiny() with { Data = "nosuch:x=1" }, Dir("unknown"));
             Assert.Contains("unknown source kind 'nosuch'", unknown.Message, StringComparison.Ordinal);
@@ -172,14 +233,14 @@ public class TransitionExperimentTests
             Directory.CreateDirectory(other);
             var config = Tiny().ToJson("test");
             config["seed"] = 99;
-            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), config.ToJsonString());
-            var before = File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile));
+            File.WriteAllText(Path.Combine(other, RunDirectory.ExperimentFile), config.ToJsonString());
+            var before = File.ReadAllBytes(Path.Combine(other, RunDirectory.ExperimentFile));
             var different = Fails(Tiny(), other);
             Assert.Contains("seed: 99 there, 5 requested", different.Message, StringComparison.Ordinal);
-            Assert.Equal(before, File.ReadAllBytes(Path.Combine(other, TransitionExperiment.ExperimentFile)));
+            Assert.Equal(before, File.ReadAllBytes(Path.Combine(other, RunDirectory.ExperimentFile)));
             Assert.Single(Files(other));
 
-            File.WriteAllText(Path.Combine(other, TransitionExperiment.ExperimentFile), """{"experiment":"linear-gaussian"}""");
+            File.WriteAllText(Path.Combine(other, RunDirectory.ExperimentFile), """{"experiment":"linear-gaussian"}""");
             Assert.Contains("different experiment", Fails(Tiny(), other).Message, StringComparison.Ordinal);
             var stranger = Dir("stranger");
             Directory.CreateDirectory(stranger);
@@ -229,6 +290,12 @@ public class TransitionExperimentTests
         Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.7, nearest: 0.85, ratio: 0.6).Regime);
         Assert.Equal(TransitionRegime.Transitional, Point(cross: 0.95, nearest: 0.8, ratio: 0.2).Regime);
         Assert.Equal(TransitionRegime.Undetermined, Point(cross: 1, nearest: 0.1, ratio: 0.9, steps: 1).Regime);
+        // Samples far less similar to the training set than held-out images are (noise, smudges) get no verdict.
+        var heldOut = Enumerable.Repeat(0.9, 8).ToArray();
+        Assert.Equal(TransitionRegime.Generalizing, (Point(cross: 0.95, nearest: 0.8, ratio: 0.9) with { HeldOutNearestCenteredCosine = heldOut }).Regime);
+        var smudges = Point(cross: 0.97, nearest: 0.6, ratio: 0.9) with { HeldOutNearestCenteredCosine = heldOut };
+        Assert.Equal(TransitionRegime.Undetermined, smudges.Regime);
+        Assert.Contains("not images of the data", smudges.Verdict, StringComparison.Ordinal);
         // N = 1: no second neighbour; copies are recognized by similarity.
         Assert.Equal(TransitionRegime.Memorizing, Point(cross: 0.3, nearest: 0.99, ratio: double.NaN).Regime);
         var p = Point(cross: 0.3, nearest: 0.99, ratio: 0.1);
@@ -257,10 +324,5 @@ public class TransitionExperimentTests
         Assert.Equal(2 / 5.0, h[0], 12);
         Assert.Equal(1 / 5.0, h[^1], 12);
         Assert.Equal(1 / 5.0, h[(int)Math.Floor((0.49 + 0.2) / 0.05)], 12);
-    }
-
-    private sealed class InlineProgress(Action<TransitionProgress> report) : IProgress<TransitionProgress>
-    {
-        public void Report(TransitionProgress value) => report(value);
     }
 }

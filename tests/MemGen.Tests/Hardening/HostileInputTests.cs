@@ -116,7 +116,7 @@ public sealed partial class HostileInputTests(HostileInputFiles files) : IClassF
     /// <summary>Progress and status lines a long command prints on a redirected stderr (they are not errors).</summary>
     private static bool IsProgress(string line) => ProgressLine().IsMatch(line);
 
-    [GeneratedRegex(@"^(.+: \d+%|memgen train: (loading|reloading) .+|memgen train: step \d+/\d+ .+|transition \d\d:\d\d \[\d+ %\] .+)$")]
+    [GeneratedRegex(@"^(.+: \d+%|.+ \d\d:\d\d \[ *\d+ %\].*|memgen train: (loading|reloading) .+|memgen train: step \d+/\d+ .+)$")]
     private static partial Regex ProgressLine();
 
     /// <summary>Splits a command line on spaces, keeping single-quoted words together (quotes removed).</summary>

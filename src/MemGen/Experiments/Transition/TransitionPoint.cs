@@ -5,7 +5,7 @@ using MemGen.Analysis;
 using MemGen.Data;
 using MemGen.Images;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>The regime a pair of models trained on disjoint sets of size N is in (docs/science.md §5, §8).</summary>
 public enum TransitionRegime
@@ -102,10 +102,15 @@ public sealed record CurveValues(double[] TrainPsnr, double[] TestPsnr)
 /// <param name="NearestPairCenteredCosine">Per S1 image: the same, mean removed.</param>
 /// <param name="TrainingSeconds">Training time of the S1 and S2 networks together (all sessions).</param>
 /// <param name="SearchPairsPerSecond">Rate of the exact nearest-neighbour searches (query × reference image pairs per second, all metrics).</param>
+/// <param name="HeldOutNearestCenteredCosine">Per held-out test image: mean-removed cosine similarity to its most similar S1 image, then to its most
+/// similar S2 image (the sample-quality reference: how close a real unseen image is to the training set).</param>
+/// <param name="SampleSpectrum">Radially averaged power spectrum of the S1 and S2 networks' samples (<see cref="RadialPowerSpectrum"/>).</param>
+/// <param name="TrainingSpectrum">The same of the S1 and S2 training images.</param>
 public sealed record TransitionPoint(
     int N, double[] Sigmas, CurveValues CurveS1, CurveValues CurveS2, CurveValues CurveOptimal,
     FamilyMeasures Network, FamilyMeasures Optimal, double[] NearestPairCosine, double[] NearestPairCenteredCosine,
-    double TrainingSeconds, double SearchPairsPerSecond = double.NaN)
+    double TrainingSeconds, double SearchPairsPerSecond = double.NaN,
+    double[]? HeldOutNearestCenteredCosine = null, double[]? SampleSpectrum = null, double[]? TrainingSpectrum = null)
 {
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -126,6 +131,12 @@ public sealed record TransitionPoint(
     /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
     public const double MinimumSteps = 5;
 
+    /// <summary>
+    /// Samples whose median similarity to the nearest training image is this much below that of held-out images are not
+    /// images of the data (noise, smudges): no verdict, whatever the two networks agree on.
+    /// </summary>
+    public const double OffManifoldMargin = 0.25;
+
     /// <summary>The criterion of <see cref="Regime"/> in words (shown in the report).</summary>
     public const string Criterion =
         "Let A = median similarity of the S1 and S2 networks' samples of the same seed, B = median similarity of each sample to the most " +
@@ -134,7 +145,24 @@ public sealed record TransitionPoint(
         "copies whose brightness or contrast drifted, and N = 1, where there is no second neighbour). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
         "training image, docs/science.md §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
-        "5 steps, the samples are the initial noise), so they are undertrained and identical 'samples' mean nothing.";
+        "5 steps, the samples are the initial noise), or their samples are not images of the data (B more than 0.25 below the median similarity of " +
+        "held-out test images to their nearest training image); such networks are undertrained and agreeing 'samples' mean nothing.";
+
+    /// <summary>Median similarity of a held-out image to its nearest training image (NaN when not measured).</summary>
+    [JsonIgnore] public double HeldOutNearestMedian => HeldOutNearestCenteredCosine is { Length: > 0 } h ? SimilaritySummary.Of(h).Median : double.NaN;
+
+    /// <summary>
+    /// High-frequency power of the networks' samples relative to their training images (<see cref="RadialPowerSpectrum.HighFrequencyRatio"/>):
+    /// about 1 when samples have the data's fine detail, well below 1 when they are blurry.
+    /// </summary>
+    [JsonIgnore]
+    public double HighFrequencyRatio => SampleSpectrum is { } a && TrainingSpectrum is { } b ? RadialPowerSpectrum.HighFrequencyRatio(a, b) : double.NaN;
+
+    /// <summary>Whether the networks' samples are far less similar to the training set than held-out images are (<see cref="OffManifoldMargin"/>).</summary>
+    [JsonIgnore] public bool IsOffManifold => double.IsFinite(HeldOutNearestMedian) && Network.Nearest.Median < HeldOutNearestMedian - OffManifoldMargin;
+
+    /// <summary>Whether the point holds every measurement of this MemGen version (points of older versions are measured again).</summary>
+    [JsonIgnore] public bool IsComplete => HeldOutNearestCenteredCosine is not null && SampleSpectrum is not null && TrainingSpectrum is not null;
 
     /// <summary>Mean PSNR gap (train − test, averaged over σ) of the S1 and S2 networks.</summary>
     [JsonIgnore] public double PsnrGap => (CurveS1.Gap + CurveS2.Gap) / 2;
@@ -163,7 +191,7 @@ public sealed record TransitionPoint(
         get
         {
             double a = Network.Cross.Median, b = Network.Nearest.Median, f = FractionMemorized;
-            if (Network.MedianSteps < MinimumSteps) return TransitionRegime.Undetermined;
+            if (Network.MedianSteps < MinimumSteps || IsOffManifold) return TransitionRegime.Undetermined;
             if (f >= MemorizedFractionForMemorizing && a < b) return TransitionRegime.Memorizing;
             if (f < MemorizedFractionForGeneralizing && a >= b) return TransitionRegime.Generalizing;
             return TransitionRegime.Transitional;
@@ -181,15 +209,20 @@ public sealed record TransitionPoint(
             {
                 TransitionRegime.Memorizing => "memorizing: the networks reproduce their own training images, and the S1 and S2 networks give different images for the same seed",
                 TransitionRegime.Generalizing => "generalizing: the S1 and S2 networks, trained on disjoint images, produce nearly the same image from the same seed, and it is not a copy of a training image",
-                TransitionRegime.Undetermined => Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)"),
+                TransitionRegime.Undetermined => Network.MedianSteps < MinimumSteps
+                    ? Inv($"undetermined: the networks barely denoise (Algorithm 1 stops after {Network.MedianSteps:F0} steps, the samples are the initial noise); train longer (--budget)")
+                    : Inv($"undetermined: the samples are not images of the data (median similarity {b:F3} to the nearest training image, held-out images {HeldOutNearestMedian:F3}); train longer (--budget)"),
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
+            string quality = double.IsFinite(HeldOutNearestMedian)
+                ? Inv($" Sample quality: held-out images have median similarity {HeldOutNearestMedian:F3} to their nearest training image (B − that = {b - HeldOutNearestMedian:+0.000;−0.000}); the samples carry {HighFrequencyRatio:P0} of the training images' high-frequency power.")
+                : "";
             return Inv($"N = {N}: {regime}. Median S1–S2 similarity A = {a:F3} vs median similarity to the nearest training image B = {b:F3}; ") +
                 Inv($"{f:P0} of samples are copies of a training image; PSNR gap (train − test) {PsnrGap:F2} dB. ") +
                 Inv($"Reference: the median similarity of an S1 image to its nearest S2 image is {r:F3}") +
                 (Regime != TransitionRegime.Memorizing && a > r ? ", below A, so the agreement of the two networks is not explained by S1 and S2 holding similar images." : ".") +
                 Inv($" The empirical optimal denoisers (pure memorizers) give A = {Optimal.Cross.Median:F3}, B = {Optimal.Nearest.Median:F3}") +
-                Inv($", {CopyFraction(Optimal):P0} copies.");
+                Inv($", {CopyFraction(Optimal):P0} copies.") + quality;
         }
     }
 

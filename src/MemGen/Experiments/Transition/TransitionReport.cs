@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Analysis;
+using MemGen.Experiments.Kit;
 using MemGen.Images;
 using MemGen.Reporting;
+using MemGen.Results;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>The report of a transition experiment: verdicts, paper-style figures ([K24] Fig 1, 2, 15), image grids and tables.</summary>
 public static class TransitionReport
@@ -20,7 +22,7 @@ public static class TransitionReport
 
     /// <summary>Builds the report (grids are read from each N's folder in <paramref name="runDirectory"/>).</summary>
     public static ReportBuilder Build(TransitionSettings settings, JsonObject config, IReadOnlyList<TransitionPoint> points, string runDirectory,
-        TimeSpan elapsed, DateTimeOffset started)
+        RunRecord record)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(config);
@@ -33,23 +35,25 @@ public static class TransitionReport
             "returns copies of its own training images, so the two models give different images. A model that generalizes learns the " +
             "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5, §8). " +
             "The empirical optimal denoiser of each subset (the optimum of the training loss, a pure memorizer) is sampled the same way as a baseline.\n\n" +
-            $"Sampler: Algorithm 1, {(settings.SamplerVariant == Sampling.Algorithm1Variant.Code ? "reference-code variant (step h_t = h0·t/(1 + h0·(t−1)) growing toward 1, and one final denoising step f(y), which returns clean images rather than images with σ∞ of noise left)" : "paper variant (fixed step h0, returns the last iterate)")}, " +
-            string.Create(CultureInfo.InvariantCulture, $"h0 = {settings.SamplerStep}, β = {settings.SamplerBeta}, σ0 = 1, σ∞ = {settings.SamplerFinalSigma}, at most {settings.SamplerMaxSteps} steps; ") +
+            $"Sampler: {settings.SamplerSpec.Explain()}; " +
             "every model starts from the mean image of S1 ∪ S2 plus the seed's noise. Similarities are cosine similarities after removing each " +
             "image's mean (plain cosine similarities are in the CSV files).",
             heading: "What this shows");
         report.AddText(TransitionPoint.Criterion + "\n\n" + string.Join("\n\n", points.Select(p => p.Verdict)), heading: "Verdict per N");
-        report.AddSettings(config, elapsed, started);
+        report.AddSettings(config, record.Describe());
 
         report.AddTable("summary", "Summary per N",
             "Medians over samples. S1–S2: similarity of the two networks' samples of the same seed; nearest: similarity of each sample to the most similar image of " +
             "its own training set; copies: fraction of samples that are copies of a training image (criterion below); reference: similarity of each S1 image to its nearest S2 image; gap: mean over σ of " +
-            "train − test PSNR (S1 and S2 networks averaged); NN search: rate of the exact nearest-neighbour searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
-            ["N", "regime", "S1–S2", "nearest", "copies", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
+            "train − test PSNR (S1 and S2 networks averaged); held-out: similarity of each held-out test image to its nearest training image (a generalizing " +
+            "sample should sit about as close to the training set as a real unseen image); HF power: high-frequency power of the samples relative to the training " +
+            "images (radially averaged spectrum, top half of the frequencies; below 1 = blurrier than the data); NN search: rate of the exact nearest-neighbour " +
+            "searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
+            ["N", "regime", "S1–S2", "nearest", "held-out", "copies", "HF power", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
             points.Select(p => (IReadOnlyList<object?>)
             [
-                p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), P(p.FractionMemorized),
-                R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
+                p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), R(p.HeldOutNearestMedian), P(p.FractionMemorized),
+                R(p.HighFrequencyRatio), R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
                 p.Network.Diverged, double.IsFinite(p.TrainingSeconds) ? Math.Round(p.TrainingSeconds) : null,
                 double.IsFinite(p.SearchPairsPerSecond) ? p.SearchPairsPerSecond.ToString("G3", CultureInfo.InvariantCulture) : null,
             ]));
@@ -61,14 +65,20 @@ public static class TransitionReport
             "(the empirical optimal denoiser recovers its own training images almost exactly; exact values in the tooltips and curve-*.csv).",
             CurvesChart(points));
         report.AddFigure("psnr-gap", "PSNR gap vs N",
-            "Mean over the noise levels of train PSNR − test PSNR, for the S1 and S2 networks and the empirical optimal denoiser of S1 ([K24] Fig 15). " +
-            "It falls toward 0 as the networks pass from memorization to generalization; the empirical optimal denoiser keeps a large gap at every N.",
+            "Mean over the noise levels of train PSNR − test PSNR ([K24] Fig 15). Left: the S1 and S2 networks; it falls toward 0 as they pass from " +
+            "memorization to generalization. Right, on its own axis: the empirical optimal denoiser of S1, a pure memorizer, which keeps a large gap at every N.",
             GapChart(points));
         report.AddFigure("similarity-histograms", "Similarity histograms per N",
             "Fraction of samples per similarity bin: S1 vs S2 network samples of the same seed; each network sample vs the most similar image of its own " +
             "training set; and the reference, each S1 image vs its most similar S2 image. Memorization: samples sit at similarity ≈ 1 to a training " +
-            "image and the S1–S2 similarity is low. Generalization: the S1–S2 similarity moves to ≈ 1, above both other distributions ([K24] Fig 2).",
+            "image and the S1–S2 similarity is low. Generalization: the S1–S2 similarity moves to ≈ 1, above both other distributions ([K24] Fig 2). " +
+            "The dashed line is the median similarity of held-out test images to their nearest training image: samples of a model that generalizes well sit " +
+            "near it (as close to the training set as real unseen images); samples far below it are not yet on the image manifold.",
             HistogramChart(points));
+        report.AddFigure("power-spectrum", "Sample quality: radially averaged power spectrum per N",
+            "Mean power of the mean-removed images at each spatial frequency (radius in cycles per pixel; log scale) for the networks' samples and for their " +
+            "training images. Blurry samples fall below the training images at high frequencies; the table's HF power is the ratio over the top half of the frequencies.",
+            SpectrumChart(points));
         report.AddFigure("optimal-histograms", "Baseline: the empirical optimal denoisers",
             "The same histograms for samples of the empirical optimal denoisers of S1 and S2 (pure memorizers): their samples are training images at every N.",
             HistogramChart(points, optimal: true));
@@ -127,69 +137,81 @@ public static class TransitionReport
             ["output_psnr"] = J(Math.Min(output, PsnrCeiling)),
             ["output_psnr_exact"] = J(output),
         };
-        var x = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative", ["title"] = "input PSNR (dB)" };
-        var y = new JsonObject { ["field"] = "output_psnr", ["type"] = "quantitative", ["title"] = "output PSNR (dB)" };
-        return new JsonObject
+        return VegaLiteCharts.Line(values, "input_psnr", "output_psnr", new LineChartOptions
         {
-            ["data"] = new JsonObject { ["values"] = values },
-            ["facet"] = new JsonObject { ["field"] = "N", ["type"] = "ordinal", ["title"] = "N (images per subset)" },
-            ["columns"] = Math.Min(4, Math.Max(1, points.Count)),
-            ["spec"] = new JsonObject
-            {
-                ["width"] = 220,
-                ["height"] = 200,
-                ["layer"] = new JsonArray(
-                    new JsonObject
-                    {
-                        ["mark"] = new JsonObject { ["type"] = "line", ["point"] = true },
-                        ["encoding"] = new JsonObject
-                        {
-                            ["x"] = x.DeepClone(),
-                            ["y"] = y.DeepClone(),
-                            ["color"] = new JsonObject { ["field"] = "set", ["type"] = "nominal", ["title"] = "images", ["scale"] = new JsonObject { ["domain"] = new JsonArray("train", "test"), ["range"] = new JsonArray("#d62728", "#1f77b4") } },
-                            ["strokeDash"] = new JsonObject
-                            {
-                                ["field"] = "model",
-                                ["type"] = "nominal",
-                                ["title"] = "denoiser",
-                                ["legend"] = new JsonObject { ["symbolType"] = "stroke", ["symbolStrokeWidth"] = 2, ["symbolSize"] = 300 },
-                            },
-                            ["tooltip"] = new JsonArray(
-                                new JsonObject { ["field"] = "model" }, new JsonObject { ["field"] = "set" },
-                                new JsonObject { ["field"] = "input_psnr", ["format"] = ".2f" }, new JsonObject { ["field"] = "output_psnr_exact", ["format"] = ".2f" }),
-                        },
-                    },
-                    new JsonObject
-                    {
-                        ["mark"] = new JsonObject { ["type"] = "line", ["color"] = "gray", ["strokeDash"] = new JsonArray(2, 2) },
-                        ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = new JsonObject { ["field"] = "input_psnr", ["type"] = "quantitative" } },
-                    }),
-            },
-        };
+            XTitle = "input PSNR (dB)",
+            YTitle = "output PSNR (dB)",
+            Color = "set",
+            ColorTitle = "images",
+            ColorDomain = ["train", "test"],
+            ColorRange = ["#d62728", "#1f77b4"],
+            StrokeDash = "model",
+            StrokeDashTitle = "denoiser",
+            Diagonal = true,
+            Facet = "N",
+            FacetTitle = "N (images per subset)",
+            FacetColumns = Math.Min(4, Math.Max(1, points.Count)),
+            Tooltip = [("output_psnr_exact", ".2f")],
+            Width = 220,
+            Height = 200,
+        });
     }
 
     private static JsonObject GapChart(IReadOnlyList<TransitionPoint> points)
     {
+        const string networks = "trained networks", optimal = "empirical optimal denoiser (own axis)";
         var values = new JsonArray();
         foreach (var p in points)
         {
-            foreach (var (model, gap) in new[] { ("S1 network", p.CurveS1.Gap), ("S2 network", p.CurveS2.Gap), ("optimal (S1)", p.CurveOptimal.Gap) })
-                values.Add(new JsonObject { ["N"] = p.N, ["model"] = model, ["gap"] = J(gap) });
+            foreach (var (model, gap, panel) in new[] { ("S1 network", p.CurveS1.Gap, networks), ("S2 network", p.CurveS2.Gap, networks), ("optimal (S1)", p.CurveOptimal.Gap, optimal) })
+                values.Add(new JsonObject { ["N"] = p.N, ["model"] = model, ["gap"] = J(gap), ["panel"] = panel });
         }
-        return new JsonObject
+        return VegaLiteCharts.Line(values, "N", "gap", new LineChartOptions
         {
-            ["width"] = 480,
-            ["height"] = 280,
-            ["data"] = new JsonObject { ["values"] = values },
-            ["mark"] = new JsonObject { ["type"] = "line", ["point"] = true },
-            ["encoding"] = new JsonObject
+            XTitle = "N (images per subset)",
+            YTitle = "PSNR gap, train − test (dB)",
+            LogX = true,
+            Color = "model",
+            ColorTitle = "denoiser",
+            Facet = "panel",
+            FacetTitle = "",
+            FacetOrder = [networks, optimal],
+            FacetColumns = 2,
+            IndependentScales = true,
+            Width = 320,
+            Height = 260,
+        });
+    }
+
+    private static JsonObject SpectrumChart(IReadOnlyList<TransitionPoint> points)
+    {
+        var values = new JsonArray();
+        foreach (var p in points)
+        {
+            if (p.SampleSpectrum is not { } samples || p.TrainingSpectrum is not { } training) continue;
+            int s = 2 * (samples.Length - 1);
+            for (int k = 1; k < samples.Length; k++)
             {
-                ["x"] = new JsonObject { ["field"] = "N", ["type"] = "quantitative", ["title"] = "N (images per subset)", ["scale"] = new JsonObject { ["type"] = "log" } },
-                ["y"] = new JsonObject { ["field"] = "gap", ["type"] = "quantitative", ["title"] = "PSNR gap, train − test (dB)" },
-                ["color"] = new JsonObject { ["field"] = "model", ["type"] = "nominal", ["title"] = "denoiser" },
-                ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "N" }, new JsonObject { ["field"] = "model" }, new JsonObject { ["field"] = "gap", ["format"] = ".2f" }),
-            },
-        };
+                double radius = (double)k / Math.Max(1, s);
+                values.Add(new JsonObject { ["N"] = p.N, ["images"] = "network samples", ["radius"] = radius, ["power"] = J(samples[k] > 0 ? samples[k] : double.NaN) });
+                values.Add(new JsonObject { ["N"] = p.N, ["images"] = "training images", ["radius"] = radius, ["power"] = J(training[k] > 0 ? training[k] : double.NaN) });
+            }
+        }
+        return VegaLiteCharts.Line(values, "radius", "power", new LineChartOptions
+        {
+            XTitle = "spatial frequency (cycles per pixel)",
+            YTitle = "mean power",
+            LogY = true,
+            Color = "images",
+            ColorTitle = null,
+            ColorDomain = ["network samples", "training images"],
+            ColorRange = ["#1f77b4", "#7f7f7f"],
+            Facet = "N",
+            FacetTitle = "N (images per subset)",
+            FacetColumns = Math.Min(4, Math.Max(1, points.Count)),
+            Width = 200,
+            Height = 170,
+        });
     }
 
     /// <summary>Fractions of <paramref name="values"/> per bin [BinStart + k·BinWidth, +BinWidth) up to 1 (values below the range go to the first bin).</summary>
@@ -219,9 +241,9 @@ public static class TransitionReport
             var family = optimal ? p.Optimal : p.Network;
             var groups = new[]
             {
-                ("S1 vs S2 sample (same seed)", (IEnumerable<double>)family.CrossCenteredCosine),
-                ("sample vs nearest own training image", family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2)),
-                ("reference: S1 image vs nearest S2 image", p.NearestPairCenteredCosine),
+                (s_histogramGroups[0], (IEnumerable<double>)family.CrossCenteredCosine),
+                (s_histogramGroups[1], family.NearestCenteredCosineS1.Concat(family.NearestCenteredCosineS2)),
+                (s_histogramGroups[2], p.NearestPairCenteredCosine),
             };
             foreach (var (name, data) in groups)
             {
@@ -235,41 +257,26 @@ public static class TransitionReport
                         ["lo"] = Math.Round(BinStart + k * BinWidth, 6),
                         ["hi"] = Math.Round(BinStart + (k + 1) * BinWidth, 6),
                         ["fraction"] = h[k],
-                        ["base"] = 0.0,
                     });
                 }
             }
         }
-        return new JsonObject
+        var references = new JsonArray();
+        if (!optimal)
+            foreach (var p in points.Where(p => double.IsFinite(p.HeldOutNearestMedian)))
+                references.Add(new JsonObject { ["N"] = p.N, ["x"] = p.HeldOutNearestMedian, ["label"] = "held-out images vs nearest training image (median)" });
+        return VegaLiteCharts.Histogram(values, new HistogramChartOptions
         {
-            ["data"] = new JsonObject { ["values"] = values },
-            ["facet"] = new JsonObject { ["row"] = new JsonObject { ["field"] = "N", ["type"] = "ordinal", ["title"] = "N (images per subset)" } },
-            ["spec"] = new JsonObject
-            {
-                ["width"] = 520,
-                ["height"] = 110,
-                ["mark"] = new JsonObject { ["type"] = "bar", ["opacity"] = 0.55 },
-                ["encoding"] = new JsonObject
-                {
-                    ["x"] = new JsonObject { ["field"] = "lo", ["type"] = "quantitative", ["title"] = "similarity (mean-removed cosine)", ["scale"] = new JsonObject { ["domain"] = new JsonArray(BinStart, 1.0) } },
-                    ["x2"] = new JsonObject { ["field"] = "hi" },
-                    ["y"] = new JsonObject { ["field"] = "fraction", ["type"] = "quantitative", ["title"] = "fraction", ["stack"] = null },
-                    ["y2"] = new JsonObject { ["field"] = "base" },
-                    ["color"] = new JsonObject
-                    {
-                        ["field"] = "quantity",
-                        ["type"] = "nominal",
-                        ["title"] = null,
-                        ["legend"] = new JsonObject { ["labelLimit"] = 400, ["orient"] = "top", ["direction"] = "vertical" },
-                        ["scale"] = new JsonObject
-                        {
-                            ["domain"] = new JsonArray("S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"),
-                            ["range"] = new JsonArray("#1f77b4", "#d62728", "#7f7f7f"),
-                        },
-                    },
-                    ["tooltip"] = new JsonArray(new JsonObject { ["field"] = "quantity" }, new JsonObject { ["field"] = "lo" }, new JsonObject { ["field"] = "fraction", ["format"] = ".2f" }),
-                },
-            },
-        };
+            Group = "quantity",
+            GroupDomain = s_histogramGroups,
+            GroupRange = ["#1f77b4", "#d62728", "#7f7f7f"],
+            FacetRow = "N",
+            FacetTitle = "N (images per subset)",
+            XTitle = "similarity (mean-removed cosine)",
+            XDomain = (BinStart, 1.0),
+        }, references);
     }
+
+    private static readonly string[] s_histogramGroups =
+        ["S1 vs S2 sample (same seed)", "sample vs nearest own training image", "reference: S1 image vs nearest S2 image"];
 }

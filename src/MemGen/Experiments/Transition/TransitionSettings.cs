@@ -6,7 +6,7 @@ using MemGen.Nn;
 using MemGen.Sampling;
 using MemGen.Training;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.Transition;
 
 /// <summary>
 /// Everything that determines a transition experiment (docs/science.md §2, §3, §5): the data, the subset sizes N, the network,
@@ -16,6 +16,12 @@ public sealed record TransitionSettings
 {
     /// <summary>Dataset spec of the pool S1 and S2 are drawn from (S1 = first N, S2 = last N; see <see cref="DisjointSplit"/>).</summary>
     public string Data { get; init; } = "fashion-mnist:train|resize=16|dedup";
+
+    /// <summary>
+    /// Dataset spec of the held-out test images (e.g. <c>fashion-mnist:test|resize=16</c>); null takes them from the pool,
+    /// between S1 and S2.
+    /// </summary>
+    public string? TestData { get; init; }
 
     /// <summary>Training-set sizes N per subset, strictly increasing.</summary>
     public int[] Sizes { get; init; } = [1, 10, 100, 1000];
@@ -41,20 +47,11 @@ public sealed record TransitionSettings
     /// <summary>Held-out test images, and the most images of each set used for the denoising curves (docs/science.md §5: 300).</summary>
     public int EvalImages { get; init; } = 300;
 
-    /// <summary>Algorithm 1 variant (code: growing step and a final denoising step, which returns clean images).</summary>
-    public Algorithm1Variant SamplerVariant { get; init; } = Algorithm1Variant.Code;
-
-    /// <summary>h0 of Algorithm 1.</summary>
-    public double SamplerStep { get; init; } = 0.01;
-
-    /// <summary>β of Algorithm 1.</summary>
-    public double SamplerBeta { get; init; } = 0.1;
-
-    /// <summary>σ∞ of Algorithm 1.</summary>
-    public double SamplerFinalSigma { get; init; } = 0.05;
-
-    /// <summary>max_T of Algorithm 1.</summary>
-    public int SamplerMaxSteps { get; init; } = 2000;
+    /// <summary>
+    /// The sampler (a <see cref="SamplerSpec"/>; default Algorithm 1, code variant, at most 2000 steps). Every model starts
+    /// from the mean image of S1 ∪ S2 plus the seed's noise.
+    /// </summary>
+    public string Sampler { get; init; } = "algorithm1:variant=code,max_steps=2000";
 
     /// <summary>Rows (seeds) shown in each image grid of the report.</summary>
     public int GridRows { get; init; } = 8;
@@ -65,45 +62,34 @@ public sealed record TransitionSettings
     /// <summary>The parsed network spec.</summary>
     public NetworkSpec Network => NetworkSpec.Parse(Model);
 
-    /// <summary>Returns the first invalid setting as "flag: what is wrong", or null when all are valid.</summary>
-    public string? Validate()
+    /// <summary>The parsed sampler spec.</summary>
+    public SamplerSpec SamplerSpec => SamplerSpec.Parse(Sampler);
+
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first invalid setting.</summary>
+    public void Validate()
     {
-        try
-        {
-            DatasetSpec.Parse(Data);
-        }
-        catch (DataFormatException e)
-        {
-            return $"data: {e.Message.TrimEnd('.')}";
-        }
-        if (Sizes is null || Sizes.Length == 0) return "sizes: give at least one N";
-        if (Sizes[0] < 1) return $"sizes: N must be at least 1, got {Sizes[0]}";
+        DatasetSpec.ParseAs("data", Data);
+        if (TestData is not null) DatasetSpec.ParseAs("test-data", TestData);
+        if (Sizes is null || Sizes.Length == 0) throw new InvalidSettingException("sizes", "give at least one N");
+        if (Sizes[0] < 1) throw new InvalidSettingException("sizes", $"N must be at least 1, got {Sizes[0]}");
         for (int i = 1; i < Sizes.Length; i++)
-            if (Sizes[i] <= Sizes[i - 1]) return $"sizes: must be strictly increasing, but {Sizes[i]} follows {Sizes[i - 1]}";
+            if (Sizes[i] <= Sizes[i - 1]) throw new InvalidSettingException("sizes", $"must be strictly increasing, but {Sizes[i]} follows {Sizes[i - 1]}");
         try
         {
             _ = Network;
         }
         catch (FormatException e)
         {
-            return $"model: {e.Message.TrimEnd('.')}";
+            throw new InvalidSettingException("model", e.Message, e);
         }
-        if (Budget < 1) return $"budget: must be at least 1 image, got {Budget}";
-        if (BatchSize < 1) return $"batch-size: must be at least 1, got {BatchSize}";
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) return $"learning-rate: must be positive, got {LearningRate}";
-        if (LearningRateHalvings < 0) return $"learning-rate-halvings: must not be negative, got {LearningRateHalvings}";
-        if (Samples < 1) return $"samples: must be at least 1, got {Samples}";
-        if (EvalImages < 1) return $"eval-images: must be at least 1, got {EvalImages}";
-        if (GridRows < 1) return $"grid-rows: must be at least 1, got {GridRows}";
-        try
-        {
-            SamplerOptions().Validate();
-        }
-        catch (ArgumentException e)
-        {
-            return $"sampler: {e.Message.TrimEnd('.')}";
-        }
-        return null;
+        if (Budget < 1) throw new InvalidSettingException("budget", $"must be at least 1 image, got {Budget}");
+        if (BatchSize < 1) throw new InvalidSettingException("batch-size", $"must be at least 1, got {BatchSize}");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("learning-rate", $"must be positive, got {LearningRate}");
+        if (LearningRateHalvings < 0) throw new InvalidSettingException("learning-rate-halvings", $"must not be negative, got {LearningRateHalvings}");
+        if (Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {Samples}");
+        if (EvalImages < 1) throw new InvalidSettingException("eval-images", $"must be at least 1, got {EvalImages}");
+        if (GridRows < 1) throw new InvalidSettingException("grid-rows", $"must be at least 1, got {GridRows}");
+        SamplerSpec.ParseAs("sampler", Sampler);
     }
 
     /// <summary>The training recipe of every model: docs/science.md §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
@@ -119,23 +105,13 @@ public sealed record TransitionSettings
         EvalSigmas = [0.05, 0.1, 0.2, 0.4],
     };
 
-    /// <summary>Algorithm 1 settings (the start mean is set to each model's training mean when sampling).</summary>
-    public Algorithm1Options SamplerOptions() => new()
-    {
-        Variant = SamplerVariant,
-        InitialStep = SamplerStep,
-        Beta = SamplerBeta,
-        FinalSigma = SamplerFinalSigma,
-        MaxSteps = SamplerMaxSteps,
-        BatchSize = Math.Min(Samples, 64),
-    };
-
     /// <summary>The settings as JSON (experiment.json; also shown in the report).</summary>
     public JsonObject ToJson(string preset) => new()
     {
         ["experiment"] = "transition",
         ["preset"] = preset,
         ["data"] = Data,
+        ["test_data"] = TestData,
         ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
         ["model"] = Network.ToString(),
         ["budget_images_per_model"] = Budget,
@@ -144,20 +120,18 @@ public sealed record TransitionSettings
         ["learning_rate_halvings"] = LearningRateHalvings,
         ["samples"] = Samples,
         ["eval_images"] = EvalImages,
-        ["sampler"] = new JsonObject
-        {
-            ["algorithm"] = "algorithm1",
-            ["variant"] = SamplerVariant.ToString().ToLowerInvariant(),
-            ["h0"] = SamplerStep,
-            ["beta"] = SamplerBeta,
-            ["sigma0"] = 1.0,
-            ["sigma_inf"] = SamplerFinalSigma,
-            ["max_steps"] = SamplerMaxSteps,
-            ["start_mean"] = "training-set mean image",
-        },
+        ["sampler"] = SamplerRecord(),
         ["grid_rows"] = GridRows,
         ["seed"] = Seed,
     };
+
+    private JsonObject SamplerRecord()
+    {
+        var json = SamplerSpec.ToJson();
+        json["spec"] = SamplerSpec.ToString();
+        json["start_mean"] = "mean image of S1 ∪ S2";
+        return json;
+    }
 
     /// <summary>A short description for progress lines and the report subtitle.</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace MemGen.Experiments;
+namespace MemGen.Results;
 
 /// <summary>Numbers as they go into result JSON: NaN and ±∞ become null (JSON has no such values).</summary>
 public static class ResultJson

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Native;
 using MemGen.Tensors;
 
@@ -32,9 +34,12 @@ public sealed record PassTiming(double MedianMs, double MinMs, double Gflops, st
 public sealed record LayerTiming(string Layer, int Batch, int InChannels, int OutChannels, int Height, int Width, string Kind,
     double GflopPerPass, PassTiming Forward, PassTiming BackwardData, PassTiming BackwardWeights);
 
-/// <summary>Per-layer convolution throughput of the oneDNN engine (<c>memgen bench conv</c>).</summary>
+/// <summary>Per-layer convolution throughput of the CPU backend's oneDNN primitives (<c>memgen bench conv</c>).</summary>
 public static class ConvolutionBenchmark
 {
+    /// <summary>The oneDNN runtime the layers run on: version, threads, whether it uses AVX-512.</summary>
+    public static (string Version, int Threads, bool Avx512) Engine => (OneDnn.Version, OneDnn.ThreadCount, OneDnn.HasAvx512);
+
     /// <summary>
     /// The layers that dominate the two benchmark networks at <paramref name="size"/>×<paramref name="size"/>:
     /// the 64→64 body of BF-CNN, its 1-channel first and last layers, a UNet level-1 3×3 and the UNet's
@@ -96,5 +101,5 @@ public static class ConvolutionBenchmark
     }
 
     private static Tensor Activation(int n, int c, int h, int w, TensorLayout layout) =>
-        layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : Tensor.Blocked(n, c, h, w);
+        BlockedLayout.Allocate(n, c, h, w, layout);
 }

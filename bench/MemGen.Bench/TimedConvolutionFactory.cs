@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Bench;

@@ -164,27 +164,41 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU run of `memgen bench train --device cuda`)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32"],
+                    help="fp32: no TF32 anywhere (MemGen's default); tf32: TF32 tensor cores for convolutions and matmuls")
     args = ap.parse_args()
     if args.size < 4 or args.batch < 1 or args.steps < 1 or args.warmup < 0:
         sys.exit("train_step.py: --size >= 4, --batch >= 1, --steps >= 1, --warmup >= 0 required")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("train_step.py: --device cuda: PyTorch sees no CUDA device")
+        # Same precision as MemGen's --precision, and cuDNN's algorithm search as MemGen's cudnnFind per shape.
+        torch.backends.cudnn.allow_tf32 = args.precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
+        torch.backends.cudnn.benchmark = True
+    elif args.precision != "fp32":
+        sys.exit("train_step.py: --precision tf32 needs --device cuda")
     model = parse_model(args.model)
     flops = conv_flops_per_step(model, args.size, args.batch)
+    model = model.to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
-    images = torch.rand(args.batch, 1, args.size, args.size)
+    images = torch.rand(args.batch, 1, args.size, args.size, device=device)
 
     def step():
-        u = torch.rand(args.batch, 1, 1, 1)
+        u = torch.rand(args.batch, 1, 1, 1, device=device)
         noise = u * u * torch.randn_like(images)  # sigma = u^2 per image
         residual = model(images + noise)
         loss = (residual - noise).pow(2).sum() / args.batch
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return loss
+        return float(loss)  # waits for the GPU, as MemGen's step does when it reads its loss
 
     for _ in range(args.warmup):
         step()
@@ -198,6 +212,8 @@ def main():
     median = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
     print(json.dumps({
         "engine": "pytorch",
+        "device": str(device) if device.type == "cpu" else f"{device} ({torch.cuda.get_device_name(device)})",
+        "precision": args.precision,
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),

@@ -34,6 +34,7 @@ public static class Program
         root.Options.Add(new VersionOption());
         root.Options.Add(Verbose);
         root.Options.Add(MaxMemory);
+        DeviceOptions.AddTo(root);
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MemGen.Compute;
 using MemGen.Analysis;
 
 namespace MemGen.Cli.Commands;
@@ -48,7 +49,9 @@ public static class AnalyzeCommand
                     Out = parse.GetValue(outDir)!,
                     Force = parse.GetValue(force),
                 };
-                var job = ConsoleProgress.Run("jacobian", report => JacobianJob.Run(settings, new SynchronousProgress<double>(f => report(f, null, null))));
+                if (!DeviceOptions.TryOpen(parse, "analyze jacobian", out var backend, out int code)) return code;
+                using var engine = backend;
+                var job = ConsoleProgress.Run("jacobian", report => JacobianJob.Run(settings, new SynchronousProgress<double>(f => report(f, null, null)), engine));
                 var r = job.Analysis;
                 Console.WriteLine(FormattableString.Invariant(
                     $"{job.Architecture} at σ={settings.Sigma}: tr J {r.EffectiveDimensionality:F2}, Σλ² {r.SumSquaredEigenvalues:F2}, λ1 {r.Eigenvalues[0]:F3}, asymmetry {r.Asymmetry:G3}, Euler error {r.EulerRelativeError:G3} (d = {r.Dimension}); wrote {settings.Out}"));

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MemGen.Bench;
-using MemGen.Native;
+using MemGen.Compute;
 using MemGen.Nn;
 using Spectre.Console;
 
@@ -63,7 +63,7 @@ public static class BenchCommand
                 var report = new
                 {
                     Benchmark = "conv",
-                    Engine = new { Onednn = OneDnn.Version, Threads = OneDnn.ThreadCount, Avx512 = OneDnn.HasAvx512 },
+                    Engine = new { Onednn = ConvolutionBenchmark.Engine.Version, ConvolutionBenchmark.Engine.Threads, ConvolutionBenchmark.Engine.Avx512 },
                     Winograd = wino,
                     Batch = b,
                     Size = sz,
@@ -103,13 +103,16 @@ public static class BenchCommand
             if (b < 1) return Fail("--batch must be at least 1");
             if (n < 1) return Fail("--steps must be at least 1");
             if (w < 0) return Fail("--warmup must not be negative");
-            var result = TrainStepBenchmark.Run(spec, sz, b, w, n, parse.GetValue(winograd), parse.GetValue(seed),
-                message => Console.Error.WriteLine($"bench train: {message}"));
+            if (!TryOpen(parse, "bench train", parse.GetValue(winograd), out var engine, out int code)) return code;
+            TrainStepResult result;
+            using (engine)
+                result = TrainStepBenchmark.Run(engine, spec, sz, b, w, n, parse.GetValue(seed), message => Console.Error.WriteLine($"bench train: {message}"));
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, s_json));
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Model}, {sz}×{sz}, batch {b}: {result.ImagesPerS:F1} images/s, {result.StepMsMedian:F1} ms/step (min {result.StepMsMin:F1}), " +
-                    $"{result.GflopsPerS:F0} conv GFLOP/s ({result.ConvMsPerStep:F0} ms in convolutions, {result.OtherMsPerStep:F0} ms elsewhere), peak RSS {result.PeakRssMb:F0} MiB, {result.Threads} threads{(result.Winograd ? ", Winograd" : "")}"));
+                    $"{result.GflopsPerS:F0} conv GFLOP/s{(result.ConvMsPerStep is double conv ? $" ({conv:F0} ms in convolutions, {result.OtherMsPerStep:F0} ms elsewhere)" : "")}, peak RSS {result.PeakRssMb:F0} MiB, " +
+                    $"{result.Engine}, {result.Precision}{(result.Winograd ? ", Winograd" : "")}"));
             return 0;
         });
         return command;
@@ -180,7 +183,10 @@ public static class BenchCommand
             if (b < 1) return Fail("--batch must be at least 1");
             var m = parse.GetValue(mode)?.Trim().ToLowerInvariant();
             if (m is not ("jvp" or "vjp")) return Fail($"--mode must be 'jvp' or 'vjp', got '{parse.GetValue(mode)}'");
-            var result = JacobianBenchmark.Run(spec, sz, b, m == "vjp", parse.GetValue(winograd), progress: message => Console.Error.WriteLine($"bench jacobian: {message}"));
+            if (!TryOpen(parse, "bench jacobian", parse.GetValue(winograd), out var engine, out int code)) return code;
+            JacobianResult result;
+            using (engine)
+                result = JacobianBenchmark.Run(engine, spec, sz, b, m == "vjp", progress: message => Console.Error.WriteLine($"bench jacobian: {message}"));
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, s_json));
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -189,6 +195,23 @@ public static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Opens the benchmark backend of --device/--precision; on failure one line and exit code 2.</summary>
+    private static bool TryOpen(ParseResult parse, string command, bool winograd, out BenchmarkBackend engine, out int exitCode)
+    {
+        engine = null!;
+        if (!DeviceOptions.TryParse(parse, command, out var device, out var precision, out exitCode)) return false;
+        try
+        {
+            engine = BenchmarkBackend.Open(device, precision, winograd);
+            return true;
+        }
+        catch (ComputeUnavailableException e)
+        {
+            exitCode = CommandError.Report(command, $"{DeviceOptions.DeviceName} {device}: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>Parses --model and checks that <paramref name="size"/> fits it; on failure a one-line reason.</summary>
@@ -217,7 +240,7 @@ public static class BenchCommand
     {
         // Spectre assumes 80 columns when stdout is not a terminal; the table needs about 100.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 110);
-        var table = new Table().Title($"oneDNN {OneDnn.Version}, {OneDnn.ThreadCount} threads, {(winograd ? "Winograd requested" : "direct")}");
+        var table = new Table().Title($"oneDNN {ConvolutionBenchmark.Engine.Version}, {ConvolutionBenchmark.Engine.Threads} threads, {(winograd ? "Winograd requested" : "direct")}");
         table.AddColumn("layer");
         table.AddColumn("b×h×w in");
         foreach (var pass in new[] { "fwd", "bwd-data", "bwd-wts" })

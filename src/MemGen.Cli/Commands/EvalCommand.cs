@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Analysis;
 using MemGen.Reporting;
 
@@ -47,7 +48,9 @@ public static class EvalCommand
                     Wiener = !parse.GetValue(noWiener),
                     Report = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) },
                 };
-                var result = ConsoleProgress.Run("eval", EvaluationJob.Passes(settings), progress => EvaluationJob.Run(settings, progress));
+                if (!DeviceOptions.TryOpen(parse, "eval", out var backend, out int code)) return code;
+                using var engine = backend;
+                var result = ConsoleProgress.Run("eval", EvaluationJob.Passes(settings), progress => EvaluationJob.Run(settings, progress, engine));
                 foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen eval: warning: {w}");
                 WriteTable(result.Curve, result.Wiener);
                 var curve = result.Curve;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
@@ -166,8 +167,10 @@ public static class ExperimentCommand
             if (parse.GetValue(sigma0) is double s0) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma0", s0, "sigma0") };
             if (parse.GetValue(seed) is long se) settings = settings with { Seed = se };
             var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
             var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
-                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
+                GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
             foreach (var s in result.Summaries)
@@ -233,14 +236,16 @@ public static class ExperimentCommand
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
             if (parse.GetValue(job) is string id)
             {
-                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions); return 0; });
+                ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions, engine); return 0; });
                 Console.WriteLine($"job {id} done in {dir}");
                 return 0;
             }
             var result = ConsoleProgress.RunExperiment("transition", progress =>
-                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions));
+                TransitionExperiment.Run(settings, dir, p, progress, cancellation, reportOptions, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             Console.WriteLine("N\tregime\tS1-S2\tnearest\tcopies\tPSNR gap");
             foreach (var pt in result.Points)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Denoisers;
 using MemGen.Sampling;
 
@@ -82,7 +83,9 @@ public static class SampleCommand
                     StartMean = parse.GetValue(startMean)!,
                     Force = parse.GetValue(force),
                 };
-                var job = ConsoleProgress.Run($"sample ({parse.GetValue(sampler)})", settings.Count, progress => SamplingJob.Run(settings, progress));
+                if (!DeviceOptions.TryOpen(parse, "sample", out var backend, out int code)) return code;
+                using var engine = backend;
+                var job = ConsoleProgress.Run($"sample ({parse.GetValue(sampler)})", settings.Count, progress => SamplingJob.Run(settings, progress, engine));
                 Console.WriteLine(Summary(job, parse.GetValue(sampler)!, settings.Out));
                 return 0;
             }

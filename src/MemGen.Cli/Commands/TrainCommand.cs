@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using MemGen.Data;
+using MemGen.Compute;
 using MemGen.Images;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Training;
 using Spectre.Console;
@@ -45,9 +45,11 @@ public static class TrainCommand
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default: ~20 per run, at most every 10 epochs)." };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Steps between train/test PSNR evaluations (default: at each checkpoint)." };
         var logEvery = new Option<int>("--log-every") { Description = "Steps between rows of metrics.csv.", DefaultValueFactory = _ => defaults.LogEvery };
+        var sigmaMax = new Option<double>("--sigma-max") { Description = "Largest training noise level: σ = sigma-max·u^sigma-exponent, u ~ U(0,1).", DefaultValueFactory = _ => defaults.SigmaMax };
+        var sigmaExponent = new Option<double>("--sigma-exponent") { Description = "Exponent of u in the training noise level (2 favours small σ).", DefaultValueFactory = _ => defaults.SigmaExponent };
 
         var command = new Command("train", "Train a blind bias-free denoiser on N images (docs/science.md §2), or continue a run with --resume DIR.");
-        foreach (var o in new Option[] { data, n, subset, testData, testCount, model, output, resume, force, budget, batch, lr, lrDecay, epochs, perEpoch, seed, checkpointEvery, evalEvery, logEvery })
+        foreach (var o in new Option[] { data, n, subset, testData, testCount, model, output, resume, force, budget, batch, lr, lrDecay, epochs, perEpoch, seed, checkpointEvery, evalEvery, logEvery, sigmaMax, sigmaExponent })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -57,10 +59,11 @@ public static class TrainCommand
                 {
                     var given = new Option[] { data, n, testData, model, output, force, budget, checkpointEvery, evalEvery }
                         .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-                    given.AddRange(new Option[] { subset, testCount, batch, lr, lrDecay, epochs, perEpoch, seed, logEvery }
+                    given.AddRange(new Option[] { subset, testCount, batch, lr, lrDecay, epochs, perEpoch, seed, logEvery, sigmaMax, sigmaExponent }
                         .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name));
                     if (given.Count > 0) return Fail($"--resume takes its settings from the run's config.json; drop {string.Join(", ", given)}");
-                    return Resume(resumeDir);
+                    if (!DeviceOptions.TryOpen(parse, "train", out var resumeBackend, out int resumeCode)) return resumeCode;
+                    using (resumeBackend) return Resume(resumeDir, resumeBackend);
                 }
                 var dataSpec = parse.GetValue(data);
                 if (string.IsNullOrWhiteSpace(dataSpec)) return Fail("--data is required (or --resume DIR)");
@@ -91,6 +94,8 @@ public static class TrainCommand
                     CheckpointEvery = parse.GetValue(checkpointEvery),
                     EvalEvery = parse.GetValue(evalEvery),
                     LogEvery = parse.GetValue(logEvery),
+                    SigmaMax = parse.GetValue(sigmaMax),
+                    SigmaExponent = parse.GetValue(sigmaExponent),
                 };
                 try
                 {
@@ -105,7 +110,8 @@ public static class TrainCommand
                 using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir);
                 if (!MemGen.Runs.RunFolderLock.IsEmpty(dir) && !parse.GetValue(force))
                     return Fail($"--out '{dir}' already exists and is not empty; add --force to overwrite it or use --resume to continue it");
-                return Start(dir, dataSpec, size, which, parse.GetValue(testData), parse.GetValue(testCount), spec, options, parse.GetValue(seed));
+                if (!DeviceOptions.TryOpen(parse, "train", out var backend, out int code)) return code;
+                using (backend) return Start(dir, dataSpec, size, which, parse.GetValue(testData), parse.GetValue(testCount), spec, options, parse.GetValue(seed), backend);
             }
             catch (Exception e) when (e is DataFormatException or CheckpointException)
             {
@@ -124,7 +130,8 @@ public static class TrainCommand
         return command;
     }
 
-    private static int Start(string dir, string dataSpec, int n, string subset, string? testSpec, int testCount, NetworkSpec spec, TrainingOptions options, long seed)
+    private static int Start(string dir, string dataSpec, int n, string subset, string? testSpec, int testCount, NetworkSpec spec, TrainingOptions options, long seed,
+        ComputeBackend backend)
     {
         Console.Error.WriteLine($"memgen train: loading '{dataSpec}'");
         var pool = DatasetLoader.Load(dataSpec);
@@ -151,7 +158,7 @@ public static class TrainCommand
         var config = new TrainingConfig(spec, new TrainingDataSource(dataSpec, n, subset, SplitFile), seed, options);
         try
         {
-            return Train(dir, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
+            return Train(dir, backend, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
         }
         catch (Exception e) when (e is not OperationCanceledException && !TrainingRun.HasCheckpoints(dir))
         {
@@ -160,7 +167,7 @@ public static class TrainCommand
         }
     }
 
-    private static int Resume(string resumeDir)
+    private static int Resume(string resumeDir, ComputeBackend backend)
     {
         var dir = Path.GetFullPath(resumeDir);
         TrainingRun.ReadConfig(dir);
@@ -182,12 +189,11 @@ public static class TrainCommand
         {
             return Fail($"run '{dir}' records no split manifest, so its data cannot be reloaded");
         }
-        return Train(dir, (build, progress, token) => TrainingRun.Resume(dir, train, test, build, progress, token));
+        return Train(dir, backend, (build, progress, token) => TrainingRun.Resume(dir, train, test, build, progress, token));
     }
 
-    private static int Train(string dir, Func<NetworkBuilder, IProgress<TrainingProgress>, CancellationToken, TrainingResult> run)
+    private static int Train(string dir, ComputeBackend backend, Func<NetworkBuilder, IProgress<TrainingProgress>, CancellationToken, TrainingResult> run)
     {
-        using var convolutions = new OneDnnConvolutionFactory();
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -205,7 +211,7 @@ public static class TrainCommand
         TrainingProgress? last = null;
         try
         {
-            var result = WithProgress(dir, report => run(TrainingRun.Networks(convolutions), new Reporter(p =>
+            var result = WithProgress(dir, report => run(TrainingRun.Networks(backend), new Reporter(p =>
             {
                 last = p;
                 report(p);
@@ -287,6 +293,8 @@ public static class TrainCommand
         .Replace("Training setting checkpoint interval", "--checkpoint-every", StringComparison.Ordinal)
         .Replace("Training setting evaluation interval", "--eval-every", StringComparison.Ordinal)
         .Replace("Training setting log interval", "--log-every", StringComparison.Ordinal)
+        .Replace("Training setting sigma max", "--sigma-max", StringComparison.Ordinal)
+        .Replace("Training setting sigma exponent", "--sigma-exponent", StringComparison.Ordinal)
         .TrimEnd('.');
 
     private static int Fail(string message) => CommandError.Report("train", message);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -74,8 +75,8 @@ public static class EvaluationJob
         return (settings.Test is null ? 1 : 2) * levels * (settings.Wiener ? 2 : 1);
     }
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the number of denoising passes done (see <see cref="Passes"/>).</summary>
-    public static EvaluationJobResult Run(EvaluationJobSettings settings, IProgress<int>? progress = null)
+    /// <summary>Runs the job (a network denoiser on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the number of denoising passes done (see <see cref="Passes"/>).</summary>
+    public static EvaluationJobResult Run(EvaluationJobSettings settings, IProgress<int>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Checks that read nothing.
@@ -106,7 +107,7 @@ public static class EvaluationJob
         if (testSet is not null && (testSet.Channels, testSet.Height, testSet.Width) != (trainSet.Channels, trainSet.Height, trainSet.Width))
             throw new InvalidSettingException("test", $"images are {Shape(testSet)}, the training images {Shape(trainSet)}");
 
-        using (var opened = spec.OpenAs("denoiser", settings.Batch))
+        using (var opened = spec.OpenAs("denoiser", settings.Batch, backend))
         {
             if (opened.Checkpoint is { } meta)
             {

@@ -1,5 +1,5 @@
+using MemGen.Compute;
 using MemGen.Machine;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Runs;
 using MemGen.Tensors;
@@ -53,20 +53,25 @@ public static class JacobianAnalysis
         var point = linearized.Point;
         int d = point.ItemLength;
         batch = Math.Min(batch, d);
-        var basis = new Tensor(batch, point.C, point.H, point.W);
-        var products = basis.ZerosLike();
+        // The basis goes to the backend and the products come back once per pass; the products stay on the device.
+        var basis = new float[batch * d];
+        var products = new float[batch * d];
+        var basisOnBackend = linearized.Backend.Zeros(batch, point.C, point.H, point.W);
+        var productsOnBackend = basisOnBackend.ZerosLike();
         var jacobian = new float[(long)d * d];
         for (int start = 0; start < d; start += batch)
         {
-            basis.Span.Clear();
+            Array.Clear(basis);
             int count = Math.Min(batch, d - start);
-            for (int k = 0; k < count; k++) basis.Item(k)[start + k] = 1f;
+            for (int k = 0; k < count; k++) basis[k * d + start + k] = 1f;
+            basisOnBackend.CopyFrom(basis);
             // The last chunk keeps the full batch (zero vectors) so every pass reuses the same buffers.
-            if (rows) linearized.ResidualVjp(basis, products);
-            else linearized.ResidualJvp(basis, products);
+            if (rows) linearized.ResidualVjp(basisOnBackend, productsOnBackend);
+            else linearized.ResidualJvp(basisOnBackend, productsOnBackend);
+            productsOnBackend.CopyTo(0, products.AsSpan(0, count * d));
             for (int k = 0; k < count; k++)
             {
-                var p = products.Item(k);
+                var p = products.AsSpan(k * d, d);
                 int index = start + k;
                 if (rows) p.CopyTo(jacobian.AsSpan((int)((long)index * d), d)); // row i of J is Jᵀe_i
                 else for (int i = 0; i < d; i++) jacobian[(long)i * d + index] = p[i];
@@ -122,7 +127,7 @@ public static class JacobianAnalysis
             }
         }
 
-        var f = linearized.Denoised.Data;
+        var f = linearized.Denoised.ToArray();
         double eulerSq = 0, fSq = 0;
         for (int r = 0; r < d; r++)
         {
@@ -135,7 +140,7 @@ public static class JacobianAnalysis
         if (!double.IsFinite(normSq))
             throw new NonFiniteResultException($"the Jacobian of {network.Spec} at this image is not finite (the network's output overflows or is NaN there); nothing was written");
         var ascending = new double[d];
-        Blas.SymmetricEigen(s, ascending, d);
+        network.Backend.LinearAlgebra.SymmetricEigen(s, ascending, d);
         var eigenvalues = new double[d];
         var coefficients = new double[d];
         var vectors = new double[(long)top * d];
@@ -152,7 +157,7 @@ public static class JacobianAnalysis
                 for (int i = 0; i < d; i++) vectors[(long)k * d + i] = s[(long)i * d + column];
         }
 
-        return new JacobianAnalysisResult(channels, height, width, sigma, seed, y.Data, (float[])f.Clone(), j,
+        return new JacobianAnalysisResult(channels, height, width, sigma, seed, y.Data, f, j,
             normSq > 0 ? Math.Sqrt(asymSq / normSq) : 0, eigenvalues, coefficients, trace, sumSq,
             fSq > 0 ? Math.Sqrt(eulerSq / fSq) : Math.Sqrt(eulerSq), vectors, top);
     }

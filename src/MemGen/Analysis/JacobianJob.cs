@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Results;
 using MemGen.Runs;
@@ -57,8 +58,8 @@ public static class JacobianJob
     public static IReadOnlyList<string> OutputFiles { get; } =
         ["eigenvalues.csv", "summary.json", "eigenvectors.npy", "eigenvectors.png", "jacobian.npy"];
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the fraction of the Jacobian assembled.</summary>
-    public static JacobianJobResult Run(JacobianJobSettings settings, IProgress<double>? progress = null)
+    /// <summary>Runs the job (the network on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the fraction of the Jacobian assembled.</summary>
+    public static JacobianJobResult Run(JacobianJobSettings settings, IProgress<double>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Checks that read nothing.
@@ -99,11 +100,11 @@ public static class JacobianJob
         if (images.Height % div != 0 || images.Width % div != 0)
             throw new InvalidSettingException("denoiser", $"{meta.Spec} needs image sides divisible by {div}, --data images are {shape}");
 
-        using var convolutions = new OneDnnConvolutionFactory();
+        using var ownBackend = backend is null ? new CpuBackend() : null;
         DenoisingNetwork network;
         try
         {
-            network = Checkpoint.Load(file, convolutions);
+            network = Checkpoint.Load(file, backend ?? ownBackend!);
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
         {

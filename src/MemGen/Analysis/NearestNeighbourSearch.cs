@@ -1,6 +1,6 @@
 using MemGen.Data;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MemGen.Analysis;
@@ -130,7 +130,7 @@ public sealed class NearestNeighbourSearch
             for (int first = 0; first < n; first += _blockRows)
             {
                 int m = Math.Min(_blockRows, n - first);
-                Blas.Sgemm(false, true, b, m, _size, 1f, q.AsSpan(0, b * _size), _prepared.AsSpan(first * _size, m * _size), 0f, g);
+                ComputeBackend.Host.LinearAlgebra.Sgemm(false, true, b, m, _size, 1f, q.AsSpan(0, b * _size), _prepared.AsSpan(first * _size, m * _size), 0f, g);
                 for (int r = 0; r < b; r++)
                 {
                     var row = g.AsSpan(r * m, m);

@@ -1,6 +1,6 @@
 using MemGen.Images;
+using MemGen.Compute;
 using MemGen.Machine;
-using MemGen.Native;
 
 namespace MemGen.Data;
 
@@ -48,7 +48,7 @@ public static class Deduplication
             for (int j0 = 0; j0 < i1; j0 += columnBlock)
             {
                 int j1 = Math.Min(i1, j0 + columnBlock), cols = j1 - j0;
-                Blas.Sgemm(false, true, rows, cols, d, 1f,
+                ComputeBackend.Host.LinearAlgebra.Sgemm(false, true, rows, cols, d, 1f,
                     features.AsSpan(i0 * d, rows * d), features.AsSpan(j0 * d, cols * d), 0f, block.AsSpan(0, rows * cols));
                 for (int i = i0; i < i1; i++)
                 {

@@ -1,6 +1,6 @@
 using MemGen.Data;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
 using MemGen.Nn;
 
 namespace MemGen.Denoisers;
@@ -72,11 +72,11 @@ public sealed class DenoiserSpec
     }
 
     /// <summary><see cref="Open"/> for the value of setting <paramref name="setting"/>: an unusable checkpoint or dataset is an <see cref="InvalidSettingException"/> for it.</summary>
-    public OpenedDenoiser OpenAs(string setting, int batchSize = 64)
+    public OpenedDenoiser OpenAs(string setting, int batchSize = 64, ComputeBackend? backend = null)
     {
         try
         {
-            return Open(batchSize);
+            return Open(batchSize, backend: backend);
         }
         catch (Exception e) when (e is CheckpointException or DataFormatException or IOException or UnauthorizedAccessException)
         {
@@ -139,12 +139,13 @@ public sealed class DenoiserSpec
     }
 
     /// <summary>
-    /// Builds the denoiser: loads the checkpoint (network in evaluation mode, <paramref name="batchSize"/> images per
-    /// call) or the dataset. <paramref name="progress"/> (0..1) is reported while a dataset is read.
+    /// Builds the denoiser: loads the checkpoint (network in evaluation mode on <paramref name="backend"/>, the CPU
+    /// when null, <paramref name="batchSize"/> images per call) or the dataset. <paramref name="progress"/> (0..1) is
+    /// reported while a dataset is read.
     /// </summary>
     /// <exception cref="CheckpointException">The checkpoint cannot be used (the message names the file).</exception>
     /// <exception cref="DataFormatException">The dataset cannot be read (the message names the file or key).</exception>
-    public OpenedDenoiser Open(int batchSize = 64, IProgress<double>? progress = null)
+    public OpenedDenoiser Open(int batchSize = 64, IProgress<double>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         switch (Kind)
@@ -155,16 +156,16 @@ public sealed class DenoiserSpec
                 {
                     var file = CheckpointFile(Path!);
                     var metadata = Checkpoint.ReadMetadata(file);
-                    var convolutions = new OneDnnConvolutionFactory();
+                    var ownBackend = backend is null ? new Compute.Cpu.CpuBackend() : null;
                     try
                     {
-                        var network = Checkpoint.Load(file, convolutions);
+                        var network = Checkpoint.Load(file, backend ?? ownBackend!);
                         var shape = new ImageShape(metadata.Channels, metadata.Height, metadata.Width);
-                        return new OpenedDenoiser(this, new NetworkDenoiser(network, batchSize), shape, null, metadata, [network, convolutions]);
+                        return new OpenedDenoiser(this, new NetworkDenoiser(network, batchSize), shape, null, metadata, ownBackend is null ? [network] : [network, ownBackend]);
                     }
                     catch
                     {
-                        convolutions.Dispose();
+                        ownBackend?.Dispose();
                         throw;
                     }
                 }
@@ -185,7 +186,7 @@ public sealed class DenoiserSpec
 /// <summary>
 /// A denoiser built from a <see cref="DenoiserSpec"/>, with what is known about it: the image shape it works on
 /// (null for the identity), the dataset it was built from (empirical, Wiener) or the checkpoint's metadata.
-/// Disposing releases the network and its convolution engine.
+/// Disposing releases the network (and the backend, when it opened one of its own).
 /// </summary>
 public sealed class OpenedDenoiser : IDisposable
 {

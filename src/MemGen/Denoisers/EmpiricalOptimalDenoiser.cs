@@ -1,7 +1,7 @@
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Compute;
 using MemGen.Machine;
-using MemGen.Native;
 using MemGen.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -126,7 +126,7 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
             var block = _centred.AsSpan(first * _size, m * _size);
             var l = logits.AsSpan(0, b * m);
             // logit_ri = (y_r·x_i − ‖x_i‖²/2) / σ_r²  (the −‖y_r‖²/2σ² term is common to a row and cancels)
-            Blas.Sgemm(false, true, b, m, _size, 1f, y.AsSpan(0, b * _size), block, 0f, l);
+            ComputeBackend.Host.LinearAlgebra.Sgemm(false, true, b, m, _size, 1f, y.AsSpan(0, b * _size), block, 0f, l);
             var halfNorms = _halfNorms.AsSpan(first, m);
             bool negligible = true;
             for (int r = 0; r < b; r++)
@@ -154,7 +154,7 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
             }
             // acc += W·X_block, unless no row gives this block a weight that could change a float32 result
             // (weights are relative to a running max that only grows, so they only shrink later).
-            if (!negligible) Blas.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
+            if (!negligible) ComputeBackend.Host.LinearAlgebra.Sgemm(false, false, b, _size, m, 1f, l, block, 1f, acc.AsSpan(0, b * _size));
         }
     }
 }

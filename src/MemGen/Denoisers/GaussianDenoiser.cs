@@ -1,6 +1,6 @@
 using MemGen.Data;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Denoisers;
@@ -34,7 +34,7 @@ public sealed class GaussianDenoiser : IDenoiser
         for (int j = 0; j < d; j++) _mean[j] = (float)mean[j];
         var vectors = covariance.ToArray();
         var values = new double[d];
-        Blas.SymmetricEigen(vectors, values, d);
+        ComputeBackend.Host.LinearAlgebra.SymmetricEigen(vectors, values, d);
         // reorder to descending eigenvalues
         _eigenvalues = new double[d];
         _eigenvectors = new float[d * d];
@@ -67,7 +67,7 @@ public sealed class GaussianDenoiser : IDenoiser
                 var x = images.Image(first + i);
                 for (int j = 0; j < d; j++) centred[i * d + j] = x[j] - (double)meanF[j];
             }
-            Blas.Dgemm(true, false, d, d, m, 1.0 / Math.Max(1, n - 1), centred.AsSpan(0, m * d), centred.AsSpan(0, m * d), 1.0, covariance);
+            ComputeBackend.Host.LinearAlgebra.Dgemm(true, false, d, d, m, 1.0 / Math.Max(1, n - 1), centred.AsSpan(0, m * d), centred.AsSpan(0, m * d), 1.0, covariance);
         }
         var mean = new double[d];
         for (int j = 0; j < d; j++) mean[j] = meanF[j];
@@ -112,7 +112,7 @@ public sealed class GaussianDenoiser : IDenoiser
                 throw new ArgumentException($"Noise level {sigmas[i]} of image {i} must be finite and non-negative.");
             System.Numerics.Tensors.TensorPrimitives.Subtract(noisy.Item(i), _mean, centred.Slice(i * d, d));
         }
-        Blas.Sgemm(false, false, n, d, d, 1f, centred, _eigenvectors, 0f, coefficients); // (y−μ)ᵀV
+        ComputeBackend.Host.LinearAlgebra.Sgemm(false, false, n, d, d, 1f, centred, _eigenvectors, 0f, coefficients); // (y−μ)ᵀV
         for (int i = 0; i < n; i++)
         {
             double s2 = (double)sigmas[i] * sigmas[i];
@@ -124,7 +124,7 @@ public sealed class GaussianDenoiser : IDenoiser
             }
         }
         var output = denoised.Span;
-        Blas.Sgemm(false, true, n, d, d, 1f, coefficients, _eigenvectors, 0f, output); // c·Vᵀ
+        ComputeBackend.Host.LinearAlgebra.Sgemm(false, true, n, d, d, 1f, coefficients, _eigenvectors, 0f, output); // c·Vᵀ
         for (int i = 0; i < n; i++)
             System.Numerics.Tensors.TensorPrimitives.Add(denoised.Item(i), _mean, denoised.Item(i));
     }

@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Denoisers;
@@ -15,7 +16,14 @@ public interface IDenoiser
     bool IsBlind { get; }
 
     /// <summary>
-    /// Denoises <paramref name="noisy"/> (N,C,H,W) into <paramref name="denoised"/> (same shape).
+    /// The engine the denoiser computes on. Callers that keep images between calls (samplers) allocate them in its
+    /// memory, so a network on a GPU never sees its inputs leave the device; closed-form denoisers work on the host.
+    /// </summary>
+    ComputeBackend Backend => ComputeBackend.Host;
+
+    /// <summary>
+    /// Denoises <paramref name="noisy"/> (N,C,H,W) into <paramref name="denoised"/> (same shape), both in host memory
+    /// or both in <see cref="Backend"/>'s memory.
     /// <paramref name="sigmas"/> holds one noise standard deviation per image; blind denoisers ignore it.
     /// </summary>
     void Denoise(Tensor noisy, Tensor denoised, ReadOnlySpan<float> sigmas);

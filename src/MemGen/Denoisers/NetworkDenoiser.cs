@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
@@ -10,11 +11,12 @@ namespace MemGen.Denoisers;
 /// the network's activation buffers stay bounded. A last, partial chunk is padded with zero images up to
 /// the next power of two (at most <see cref="BatchSize"/>), so callers whose batch shrinks step by step
 /// (samplers) meet only a few batch shapes and the network reuses its buffers; images are independent
-/// in evaluation mode, so padding changes nothing.
+/// in evaluation mode, so padding changes nothing. Images may be in host memory (copied to the network's backend and
+/// back per chunk) or in the backend's own memory (a sampler running on the device: nothing leaves it).
 /// </summary>
 public sealed class NetworkDenoiser : IDenoiser
 {
-    private readonly Dictionary<(int N, int C, int H, int W), Tensor> _chunks = [];
+    private readonly Dictionary<(int N, int C, int H, int W), (Tensor Input, Tensor Output)> _chunks = [];
 
     /// <summary>Wraps <paramref name="network"/> (not owned).</summary>
     public NetworkDenoiser(DenoisingNetwork network, int batchSize = 64, string? name = null)
@@ -46,29 +48,42 @@ public sealed class NetworkDenoiser : IDenoiser
         noisy.RequireSameShape(denoised, $"{Name}: denoised");
         if (noisy.Rank != 4 || noisy.C != Network.Channels)
             throw new ArgumentException($"{Name}: images must be [N,{Network.Channels},H,W], got [{noisy.ShapeString}].");
+        var backend = Network.Backend;
+        bool resident = backend.Holds(noisy) && backend.Holds(denoised);
+        if (resident && noisy.N <= BatchSize && PaddedCount(noisy.N) == noisy.N)
+        {
+            // Already a batch shape the network keeps buffers for: no chunk copies at all.
+            backend.Subtract(noisy, Network.Forward(noisy, training: false), denoised);
+            return;
+        }
         int item = noisy.ItemLength;
         for (int start = 0; start < noisy.N; start += BatchSize)
         {
-            int count = Math.Min(BatchSize, noisy.N - start);
-            var chunk = Chunk(PaddedCount(count), noisy.C, noisy.H, noisy.W);
-            var y = noisy.Data.AsSpan(start * item, count * item);
-            y.CopyTo(chunk.Span);
-            chunk.Span[y.Length..].Clear();
-            var r = Network.Forward(chunk, training: false);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(y, r.Span[..y.Length], denoised.Data.AsSpan(start * item, count * item));
+            int count = Math.Min(BatchSize, noisy.N - start), length = count * item;
+            var (input, output) = Chunk(PaddedCount(count), noisy.C, noisy.H, noisy.W);
+            if (resident) backend.Copy(noisy, start * item, input, 0, length);
+            else input.CopyFrom(noisy.Data.AsSpan(start * item, length), 0);
+            if (length < input.Length) backend.Clear(input, length, input.Length - length);
+            backend.Subtract(input, Network.Forward(input, training: false), output);
+            if (resident) backend.Copy(output, 0, denoised, start * item, length);
+            else output.CopyTo(0, denoised.Data.AsSpan(start * item, length));
         }
     }
+
+    /// <inheritdoc />
+    public ComputeBackend Backend => Network.Backend;
 
     /// <summary>The batch a chunk of <paramref name="count"/> images runs at: the next power of two, capped at <see cref="BatchSize"/>.</summary>
     public int PaddedCount(int count) => Math.Min(BatchSize, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count));
 
-    private Tensor Chunk(int n, int c, int h, int w)
+    private (Tensor Input, Tensor Output) Chunk(int n, int c, int h, int w)
     {
         if (!_chunks.TryGetValue((n, c, h, w), out var t))
         {
             MemoryBudget.Require(MemoryBudget.Sum(Network.Spec.ActivationBytes(n, h, w, training: false), MemoryBudget.Product(2, n, c, h, w, sizeof(float))),
                 $"{Name} on {n} images of {c}×{h}×{w} at a time");
-            t = new Tensor(n, c, h, w);
+            var input = Network.Backend.Zeros(n, c, h, w);
+            t = (input, input.ZerosLike());
             _chunks.Add((n, c, h, w), t);
         }
         return t;

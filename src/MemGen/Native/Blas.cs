@@ -6,7 +6,7 @@ namespace MemGen.Native;
 /// Narrow binding to OpenBLAS (Debian <c>libopenblas0-pthread</c>) and LAPACKE (<c>liblapacke</c>):
 /// row-major matrix products and symmetric eigendecompositions. All matrices are row-major.
 /// </summary>
-public static unsafe class Blas
+internal static unsafe class Blas
 {
     private const string OpenBlasLib = "libopenblas.so.0";
     private const string LapackeLib = "liblapacke.so.3";

@@ -7,7 +7,7 @@ namespace MemGen.Native;
 /// after OMP_NUM_THREADS has been put into the native environment (libgomp reads it once, when
 /// <c>libdnnl.so.2</c> pulls it in, so it must be set before the first oneDNN call).
 /// </summary>
-public static unsafe class OneDnn
+internal static unsafe class OneDnn
 {
     private static readonly Lazy<Runtime> s_runtime = new(() => OneDnnThread.Instance.Invoke(Runtime.Start));
 

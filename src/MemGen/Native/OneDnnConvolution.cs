@@ -1,3 +1,5 @@
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Tensors;
 
 namespace MemGen.Native;
@@ -13,7 +15,7 @@ namespace MemGen.Native;
 /// weights (O,I,2,2) stored as <c>iohw</c> are exactly PyTorch's ConvTranspose2d IOHW order.
 /// All oneDNN calls run on the <see cref="OneDnnThread"/>. Instances are not thread-safe for concurrent use.
 /// </summary>
-public sealed unsafe class OneDnnConvolution : IConvolution
+internal sealed unsafe class OneDnnConvolution : IConvolution
 {
     private readonly Pass _forward;
     private readonly Pass _backwardData;
@@ -48,7 +50,7 @@ public sealed unsafe class OneDnnConvolution : IConvolution
     {
         ArgumentNullException.ThrowIfNull(shape);
         return shape.Kind == ConvolutionKind.Same3x3
-            && shape.InChannels % TensorLayouts.BlockSize == 0 && shape.OutChannels % TensorLayouts.BlockSize == 0;
+            && shape.InChannels % BlockedLayout.BlockSize == 0 && shape.OutChannels % BlockedLayout.BlockSize == 0;
     }
 
     /// <inheritdoc />
@@ -165,10 +167,10 @@ public sealed unsafe class OneDnnConvolution : IConvolution
     {
         if (s.Batch <= 0 || s.InChannels <= 0 || s.OutChannels <= 0 || s.Height <= 0 || s.Width <= 0)
             throw new ArgumentException($"oneDNN convolution ({description}): every dimension must be positive.");
-        if (s.SourceLayout == TensorLayout.Nchw16c && s.InChannels % TensorLayouts.BlockSize != 0)
-            throw new ArgumentException($"oneDNN convolution ({description}): blocked source needs input channels divisible by {TensorLayouts.BlockSize}.");
-        if (s.DestinationLayout == TensorLayout.Nchw16c && s.OutChannels % TensorLayouts.BlockSize != 0)
-            throw new ArgumentException($"oneDNN convolution ({description}): blocked destination needs output channels divisible by {TensorLayouts.BlockSize}.");
+        if (s.SourceLayout == TensorLayout.Nchw16c && s.InChannels % BlockedLayout.BlockSize != 0)
+            throw new ArgumentException($"oneDNN convolution ({description}): blocked source needs input channels divisible by {BlockedLayout.BlockSize}.");
+        if (s.DestinationLayout == TensorLayout.Nchw16c && s.OutChannels % BlockedLayout.BlockSize != 0)
+            throw new ArgumentException($"oneDNN convolution ({description}): blocked destination needs output channels divisible by {BlockedLayout.BlockSize}.");
     }
 
     private static int Tag(TensorLayout layout) => layout == TensorLayout.Nchw ? OneDnnApi.FormatNchw : OneDnnApi.FormatNChw16c;

@@ -1,4 +1,4 @@
-using MemGen.Tensors;
+using MemGen.Compute;
 
 namespace MemGen.Native;
 
@@ -8,7 +8,7 @@ namespace MemGen.Native;
 /// oneDNN thread, and no state is kept between calls). The factory owns what it creates; disposing the
 /// factory frees them, disposing a created convolution does nothing.
 /// </summary>
-public sealed class OneDnnConvolutionFactory : IConvolutionFactory, IDisposable
+internal sealed class OneDnnConvolutionFactory : IConvolutionFactory, IDisposable
 {
     private readonly Dictionary<ConvolutionShape, OneDnnConvolution> _cache = [];
     private bool _disposed;

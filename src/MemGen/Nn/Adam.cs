@@ -1,26 +1,32 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
 /// <summary>
 /// Adam with PyTorch's semantics (bias-corrected moments, ε added to the corrected root second moment,
-/// no weight decay). The moments are exposed so a training run can checkpoint and resume them exactly.
+/// no weight decay). The moments are exposed so a training run can checkpoint and resume them exactly. They live
+/// beside the parameters in the backend's memory, and the update runs there.
 /// </summary>
 public sealed class Adam
 {
     private readonly IReadOnlyList<Parameter> _parameters;
+    private readonly ComputeBackend _backend;
+    private readonly Tensor[] _gradients;
 
-    /// <summary>Creates the optimizer with zero moments for <paramref name="parameters"/>.</summary>
-    public Adam(IReadOnlyList<Parameter> parameters, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+    /// <summary>Creates the optimizer with zero moments for <paramref name="parameters"/> (in <paramref name="backend"/>'s memory).</summary>
+    public Adam(IReadOnlyList<Parameter> parameters, ComputeBackend backend, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(backend);
         _parameters = parameters;
+        _backend = backend;
+        _gradients = parameters.Select(p => p.Gradient).ToArray();
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
-        FirstMoments = parameters.Select(p => new Tensor(p.Value.Shape.ToArray())).ToArray();
-        SecondMoments = parameters.Select(p => new Tensor(p.Value.Shape.ToArray())).ToArray();
+        FirstMoments = parameters.Select(p => backend.Zeros(p.Value.Shape.ToArray())).ToArray();
+        SecondMoments = parameters.Select(p => backend.Zeros(p.Value.Shape.ToArray())).ToArray();
     }
 
     /// <summary>β1.</summary>
@@ -45,29 +51,15 @@ public sealed class Adam
     public void Step(double learningRate)
     {
         StepCount++;
-        float b1 = (float)Beta1, b2 = (float)Beta2;
         double correction1 = 1 - Math.Pow(Beta1, StepCount);
         double correction2 = 1 - Math.Pow(Beta2, StepCount);
-        float stepSize = (float)(learningRate / correction1);
-        float rootCorrection2 = (float)Math.Sqrt(correction2);
-        float eps = (float)Epsilon;
+        var coefficients = new AdamCoefficients((float)Beta1, (float)Beta2, (float)(learningRate / correction1), (float)Math.Sqrt(correction2), (float)Epsilon);
         for (int i = 0; i < _parameters.Count; i++)
-        {
-            var w = _parameters[i].Value.Span;
-            var g = _parameters[i].Gradient.Span;
-            var m = FirstMoments[i].Span;
-            var v = SecondMoments[i].Span;
-            for (int k = 0; k < w.Length; k++)
-            {
-                m[k] = b1 * m[k] + (1 - b1) * g[k];
-                v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k];
-                w[k] -= stepSize * m[k] / (MathF.Sqrt(v[k]) / rootCorrection2 + eps);
-            }
-        }
+            _backend.AdamUpdate(_parameters[i].Value, _parameters[i].Gradient, FirstMoments[i], SecondMoments[i], coefficients);
     }
 
     /// <summary>Sum of squared gradients over all parameters (for logging and NaN guards).</summary>
-    public double GradientSquaredNorm() => _parameters.Sum(p => (double)TensorPrimitives.Dot<float>(p.Gradient.Span, p.Gradient.Span));
+    public double GradientSquaredNorm() => _backend.SumOfSquares(_gradients);
 }
 
 /// <summary>Learning rate multiplied by <paramref name="Factor"/> every <paramref name="Period"/> epochs (docs/science.md §2: ×0.5 every 100).</summary>

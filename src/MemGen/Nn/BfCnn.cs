@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -10,22 +11,21 @@ public sealed class BfCnn : LayeredNetwork
 {
     private readonly ConvStage[] _stages;
 
-    /// <summary>Builds the network and initializes it from <c>DeterministicRng(seed)</c>: Kaiming-normal (fan-in) weights and γ, layer by layer.</summary>
-    public BfCnn(int layers, int width, int channels, IConvolutionFactory convolutions, long seed)
-        : base(new NetworkSpec(NetworkArchitecture.BfCnn, layers, width), channels)
+    /// <summary>Builds the network on <paramref name="backend"/> and initializes it from <c>DeterministicRng(seed)</c>: Kaiming-normal (fan-in) weights and γ, layer by layer.</summary>
+    public BfCnn(int layers, int width, int channels, ComputeBackend backend, long seed)
+        : base(new NetworkSpec(NetworkArchitecture.BfCnn, layers, width), channels, backend)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(layers, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        ArgumentNullException.ThrowIfNull(convolutions);
         var inner = InnerLayout;
         const TensorLayout Image = TensorLayout.Nchw;
         _stages = new ConvStage[layers];
-        _stages[0] = new ConvStage("layer0", channels, width, Image, inner, StageActivation.Relu, convolutions);
+        _stages[0] = new ConvStage("layer0", channels, width, Image, inner, StageActivation.Relu, backend);
         for (int i = 1; i < layers - 1; i++)
-            _stages[i] = new ConvStage($"layer{i}", width, width, inner, inner, StageActivation.BatchNormRelu, convolutions);
-        _stages[layers - 1] = new ConvStage($"layer{layers - 1}", width, channels, inner, Image, StageActivation.None, convolutions);
+            _stages[i] = new ConvStage($"layer{i}", width, width, inner, inner, StageActivation.BatchNormRelu, backend);
+        _stages[layers - 1] = new ConvStage($"layer{layers - 1}", width, channels, inner, Image, StageActivation.None, backend);
         // Gradients flow back through the stages one after the other: two alternating buffers suffice.
-        var shared = new[] { new TensorCache(), new TensorCache() };
+        var shared = new[] { new TensorCache(backend), new TensorCache(backend) };
         for (int i = 0; i < layers; i++) _stages[i].ShareInputGradients(shared[i % 2]);
         var rng = new DeterministicRng(seed);
         foreach (var stage in _stages) stage.Initialize(rng);

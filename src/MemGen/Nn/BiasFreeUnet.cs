@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -22,15 +23,14 @@ public sealed class BiasFreeUnet : LayeredNetwork
     private readonly Tensor[] _skipGradients;
 
     /// <summary>
-    /// Builds the network and initializes it from <c>DeterministicRng(seed)</c> in forward order: Kaiming-normal
+    /// Builds the network on <paramref name="backend"/> and initializes it from <c>DeterministicRng(seed)</c> in forward order: Kaiming-normal
     /// (fan-in as PyTorch computes it) weights, γ as docs/science.md §1.
     /// </summary>
-    public BiasFreeUnet(int blocks, int width, int channels, IConvolutionFactory convolutions, long seed)
-        : base(new NetworkSpec(NetworkArchitecture.Unet, blocks, width), channels)
+    public BiasFreeUnet(int blocks, int width, int channels, ComputeBackend backend, long seed)
+        : base(new NetworkSpec(NetworkArchitecture.Unet, blocks, width), channels, backend)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        ArgumentNullException.ThrowIfNull(convolutions);
         var inner = InnerLayout;
         const TensorLayout Image = TensorLayout.Nchw;
         const StageActivation BnRelu = StageActivation.BatchNormRelu;
@@ -42,16 +42,16 @@ public sealed class BiasFreeUnet : LayeredNetwork
             int cin = b == 0 ? channels : widths[b - 1];
             _encoders[b] =
             [
-                new ConvStage($"enc{b}", cin, widths[b], b == 0 ? Image : inner, inner, b == 0 ? StageActivation.Relu : BnRelu, convolutions, "conv1", "bn1"),
-                new ConvStage($"enc{b}", widths[b], widths[b], inner, inner, BnRelu, convolutions, "conv2", "bn2"),
+                new ConvStage($"enc{b}", cin, widths[b], b == 0 ? Image : inner, inner, b == 0 ? StageActivation.Relu : BnRelu, backend, "conv1", "bn1"),
+                new ConvStage($"enc{b}", widths[b], widths[b], inner, inner, BnRelu, backend, "conv2", "bn2"),
             ];
-            _pools[b] = new AvgPool2d($"pool{b}");
+            _pools[b] = new AvgPool2d($"pool{b}", backend);
         }
         int mid = 2 * widths[^1];
         _mid =
         [
-            new ConvStage("mid", widths[^1], mid, inner, inner, BnRelu, convolutions, "conv1", "bn1"),
-            new ConvStage("mid", mid, mid, inner, inner, BnRelu, convolutions, "conv2", "bn2"),
+            new ConvStage("mid", widths[^1], mid, inner, inner, BnRelu, backend, "conv1", "bn1"),
+            new ConvStage("mid", mid, mid, inner, inner, BnRelu, backend, "conv2", "bn2"),
         ];
         _ups = new ConvTranspose2d[blocks];
         _concats = new Concat[blocks];
@@ -59,19 +59,19 @@ public sealed class BiasFreeUnet : LayeredNetwork
         for (int b = blocks - 1; b >= 0; b--)
         {
             int below = b == blocks - 1 ? mid : widths[b + 1];
-            _ups[b] = new ConvTranspose2d($"up{b}", below, widths[b], inner, inner, convolutions);
-            _concats[b] = new Concat($"cat{b}");
+            _ups[b] = new ConvTranspose2d($"up{b}", below, widths[b], inner, inner, backend);
+            _concats[b] = new Concat($"cat{b}", backend);
             _decoders[b] =
             [
-                new ConvStage($"dec{b}", 2 * widths[b], widths[b], inner, inner, BnRelu, convolutions, "conv1", "bn1"),
+                new ConvStage($"dec{b}", 2 * widths[b], widths[b], inner, inner, BnRelu, backend, "conv1", "bn1"),
                 b == 0
-                    ? new ConvStage("dec0", widths[0], channels, inner, Image, StageActivation.None, convolutions, "conv2", "bn2")
-                    : new ConvStage($"dec{b}", widths[b], widths[b], inner, inner, BnRelu, convolutions, "conv2", "bn2"),
+                    ? new ConvStage("dec0", widths[0], channels, inner, Image, StageActivation.None, backend, "conv2", "bn2")
+                    : new ConvStage($"dec{b}", widths[b], widths[b], inner, inner, BnRelu, backend, "conv2", "bn2"),
             ];
         }
         // Convolution input gradients alternate between two shared caches in backward order (each is consumed
         // by the next layer back: batch norm in place, concat split into its own buffers, pooling, convolution).
-        var shared = new[] { new TensorCache(), new TensorCache() };
+        var shared = new[] { new TensorCache(backend), new TensorCache(backend) };
         int order = 0;
         void Share(ConvolutionLayer conv) => conv.InputGradients = shared[order++ % 2];
         for (int b = 0; b < blocks; b++)
@@ -162,7 +162,7 @@ public sealed class BiasFreeUnet : LayeredNetwork
         for (int b = blocks - 1; b >= 0; b--)
         {
             g = _pools[b].Backward(g);
-            System.Numerics.Tensors.TensorPrimitives.Add(g.Span, skipGradients[b].Span, g.Span);
+            Backend.Add(g, skipGradients[b], g);
             g = _encoders[b][1].Backward(g, mode, parameterGradients)!;
             result = _encoders[b][0].Backward(g, mode, parameterGradients, inputGradient: b > 0 || inputGradient);
             if (result is not null) g = result;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -80,15 +81,15 @@ public static class Checkpoint
     public static DenoisingNetwork Load(string path, Func<NetworkSpec, int, DenoisingNetwork> create) => Load(path, create, checkSize: false);
 
     /// <summary>
-    /// Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="convolutions"/>) and
+    /// Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="backend"/>) and
     /// loads it. The metadata is checked against the stored tensors first (the architecture's size,
     /// <see cref="NetworkSpec.StoredValueCount"/>, must equal what the file holds), so a checkpoint whose metadata
     /// lies is refused before a network is allocated.
     /// </summary>
-    public static DenoisingNetwork Load(string path, IConvolutionFactory convolutions)
+    public static DenoisingNetwork Load(string path, ComputeBackend backend)
     {
-        ArgumentNullException.ThrowIfNull(convolutions);
-        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, convolutions, seed: 0), checkSize: true);
+        ArgumentNullException.ThrowIfNull(backend);
+        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, backend, seed: 0), checkSize: true);
     }
 
     internal static DenoisingNetwork Load(string path, Func<NetworkSpec, int, DenoisingNetwork> create, bool checkSize)
@@ -148,9 +149,7 @@ public static class Checkpoint
                 throw new CheckpointException(path, stored.Name, $"is not part of {owner} (wrong architecture?).");
         for (int i = 0; i < targets.Count; i++)
         {
-            var value = targets[i].Value;
-            if (value.Layout == TensorLayout.Nchw) value.CopyFrom(sources[i].Values);
-            else TensorLayouts.Convert(Tensor.FromArray(sources[i].Values, value.N, value.C, value.H, value.W), value);
+            targets[i].Value.CopyFrom(sources[i].Values);
         }
     }
 

@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -19,11 +20,11 @@ internal enum StageActivation
 internal sealed class ConvStage : IDisposable
 {
     public ConvStage(string prefix, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout,
-        StageActivation activation, IConvolutionFactory convolutions, string convName = "conv", string normName = "bn")
+        StageActivation activation, ComputeBackend backend, string convName = "conv", string normName = "bn")
     {
-        Conv = new Conv2d($"{prefix}.{convName}", inChannels, outChannels, inLayout, outLayout, convolutions);
-        if (activation == StageActivation.BatchNormRelu) Norm = new BiasFreeBatchNorm($"{prefix}.{normName}", outChannels, fusedRelu: true);
-        if (activation == StageActivation.Relu) Relu = new Relu($"{prefix}.relu");
+        Conv = new Conv2d($"{prefix}.{convName}", inChannels, outChannels, inLayout, outLayout, backend);
+        if (activation == StageActivation.BatchNormRelu) Norm = new BiasFreeBatchNorm($"{prefix}.{normName}", outChannels, fusedRelu: true, backend);
+        if (activation == StageActivation.Relu) Relu = new Relu($"{prefix}.relu", backend);
     }
 
     public Conv2d Conv { get; }

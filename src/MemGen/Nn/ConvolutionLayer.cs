@@ -1,34 +1,37 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
 /// <summary>
-/// A bias-free convolution layer over an <see cref="IConvolution"/> engine (one primitive per input
+/// A bias-free convolution layer over its backend's <see cref="IConvolution"/> primitives (one per input
 /// batch×height×width, built on first use). Activations enter and leave in the layouts fixed at
 /// construction (blocked nChw16c inside the networks where channels allow); the weight is a plain
 /// <see cref="Parameter"/>. Forward keeps a reference to its input for the weight gradient.
 /// </summary>
 public abstract class ConvolutionLayer : IDisposable
 {
-    private readonly IConvolutionFactory _factory;
+    private readonly ComputeBackend _backend;
     private readonly Dictionary<(int N, int H, int W), IConvolution> _primitives = [];
-    private readonly TensorCache _outputs = new();
+    private readonly TensorCache _outputs;
     private Tensor? _input;
 
     /// <summary>Creates the layer with a zero weight named "<paramref name="name"/>.weight".</summary>
     protected ConvolutionLayer(string name, ConvolutionKind kind, int inChannels, int outChannels,
-        TensorLayout inLayout, TensorLayout outLayout, IConvolutionFactory factory)
+        TensorLayout inLayout, TensorLayout outLayout, ComputeBackend backend)
     {
-        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentNullException.ThrowIfNull(backend);
         Name = name;
         Kind = kind;
         InChannels = inChannels;
         OutChannels = outChannels;
         InLayout = inLayout;
         OutLayout = outLayout;
-        _factory = factory;
+        _backend = backend;
+        _outputs = new TensorCache(backend);
+        InputGradients = new TensorCache(backend);
         var probe = new ConvolutionShape(1, inChannels, outChannels, 1, 1, kind);
-        Weight = new Parameter(name + ".weight", new Tensor(probe.WeightShape));
+        Weight = new Parameter(name + ".weight", backend.Zeros(probe.WeightShape));
     }
 
     /// <summary>Layer name (prefix of its parameter name).</summary>
@@ -62,14 +65,16 @@ public abstract class ConvolutionLayer : IDisposable
     public void InitializeKaiming(DeterministicRng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        rng.FillNormal(Weight.Value.Span, 0f, (float)Math.Sqrt(2.0 / FanIn));
+        var values = new float[Weight.Value.Length];
+        rng.FillNormal(values, 0f, (float)Math.Sqrt(2.0 / FanIn));
+        Weight.Value.CopyFrom(values);
     }
 
     /// <summary>
     /// Where input gradients are written. Own by default; a network gives consecutive layers of its backward
     /// chain two alternating shared caches, since each input gradient is consumed by the next layer back.
     /// </summary>
-    internal TensorCache InputGradients { get; set; } = new();
+    internal TensorCache InputGradients { get; set; }
 
     /// <summary>Direct-convolution FLOPs of one forward pass at the shape of the last Forward (0 before any).</summary>
     public double LastForwardFlops { get; private set; }
@@ -128,13 +133,13 @@ public abstract class ConvolutionLayer : IDisposable
     {
         if (!_primitives.TryGetValue((n, h, w), out var conv))
         {
-            conv = _factory.Create(new ConvolutionShape(n, InChannels, OutChannels, h, w, Kind, InLayout, OutLayout));
+            conv = _backend.Convolution(new ConvolutionShape(n, InChannels, OutChannels, h, w, Kind, InLayout, OutLayout));
             _primitives.Add((n, h, w), conv);
         }
         return conv;
     }
 
-    /// <summary>Disposes the primitives (factory-owned ones ignore it).</summary>
+    /// <summary>Disposes the primitives (backend-owned ones ignore it).</summary>
     public void Dispose()
     {
         foreach (var conv in _primitives.Values) conv.Dispose();
@@ -144,9 +149,9 @@ public abstract class ConvolutionLayer : IDisposable
 }
 
 /// <summary>3×3 convolution, stride 1, zero padding 1, no bias (weight [out, in, 3, 3]).</summary>
-public sealed class Conv2d(string name, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout, IConvolutionFactory factory)
-    : ConvolutionLayer(name, ConvolutionKind.Same3x3, inChannels, outChannels, inLayout, outLayout, factory);
+public sealed class Conv2d(string name, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout, ComputeBackend backend)
+    : ConvolutionLayer(name, ConvolutionKind.Same3x3, inChannels, outChannels, inLayout, outLayout, backend);
 
 /// <summary>2×2 transposed convolution, stride 2, no bias (weight [in, out, 2, 2], PyTorch's ConvTranspose2d order).</summary>
-public sealed class ConvTranspose2d(string name, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout, IConvolutionFactory factory)
-    : ConvolutionLayer(name, ConvolutionKind.Transposed2x2, inChannels, outChannels, inLayout, outLayout, factory);
+public sealed class ConvTranspose2d(string name, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout, ComputeBackend backend)
+    : ConvolutionLayer(name, ConvolutionKind.Transposed2x2, inChannels, outChannels, inLayout, outLayout, backend);

@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -8,6 +9,9 @@ namespace MemGen.Nn;
 /// </summary>
 public abstract class DenoisingNetwork : IDisposable
 {
+    /// <summary>The engine the network runs on; its parameters, buffers and outputs live in this backend's memory.</summary>
+    public abstract ComputeBackend Backend { get; }
+
     /// <summary>The architecture and its sizes.</summary>
     public abstract NetworkSpec Spec { get; }
 
@@ -24,8 +28,8 @@ public abstract class DenoisingNetwork : IDisposable
     public long ParameterCount => Parameters.Sum(p => (long)p.Value.Length);
 
     /// <summary>
-    /// Computes the residual r(y) for a batch <paramref name="noisy"/> (N,C,H,W, plain NCHW). The returned tensor
-    /// is owned by the network and valid until the next call. <paramref name="training"/> uses batch statistics,
+    /// Computes the residual r(y) for a batch <paramref name="noisy"/> (N,C,H,W, plain NCHW, in host or backend memory).
+    /// The returned tensor is in the backend's memory, owned by the network and valid until the next call. <paramref name="training"/> uses batch statistics,
     /// updates the running sd and keeps activations for <see cref="Backward"/>; otherwise eval mode (running sd).
     /// </summary>
     public abstract Tensor Forward(Tensor noisy, bool training);

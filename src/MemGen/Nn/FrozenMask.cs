@@ -1,9 +1,10 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
-/// <summary>The 0/1 switch pattern of a ReLU frozen at a linearization point (one item or a batch).</summary>
-internal sealed class FrozenMask(string layer)
+/// <summary>The 0/1 switch pattern of a ReLU frozen at a linearization point (one item or a batch), in the backend's memory.</summary>
+internal sealed class FrozenMask(string layer, ComputeBackend backend)
 {
     private Tensor? _mask;
 
@@ -11,7 +12,7 @@ internal sealed class FrozenMask(string layer)
     public void Freeze(Tensor output)
     {
         if (_mask is null || !_mask.SameShape(output) || _mask.Layout != output.Layout) _mask = output.ZerosLike();
-        ChannelKernels.PositiveMask(output, _mask);
+        backend.PositiveMask(output, _mask);
     }
 
     /// <summary>The mask, checked against an activation it will multiply (same C,H,W and layout; batch equal or mask batch 1).</summary>

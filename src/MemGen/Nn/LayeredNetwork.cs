@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -5,8 +6,9 @@ namespace MemGen.Nn;
 /// <summary>
 /// The machinery shared by <see cref="BfCnn"/> and <see cref="BiasFreeUnet"/>: input checks, the mode of the
 /// last forward pass, gradients with respect to the input, and linearization (<see cref="LinearizeAt"/>).
-/// Activations inside the network use oneDNN's blocked nChw16c layout when the width is a multiple of 16
-/// (<see cref="InnerLayout"/>); images enter and the residual leaves in plain NCHW.
+/// Activations inside the network use the backend's activation layout (<see cref="InnerLayout"/>; the CPU backend's
+/// blocked nChw16c when the width is a multiple of 16); images enter and the residual leaves in plain NCHW. Inputs may
+/// be host tensors (copied into the backend's memory at the edge); outputs stay in the backend's memory.
 /// </summary>
 public abstract class LayeredNetwork : DenoisingNetwork
 {
@@ -17,16 +19,23 @@ public abstract class LayeredNetwork : DenoisingNetwork
     private LayerMode? _lastForward;
     private int _lastBatch, _lastHeight, _lastWidth;
     private int _linearization;
+    private readonly TensorCache _stagedInputs, _stagedGradients;
 
-    /// <summary>Records the spec and channel count.</summary>
-    protected LayeredNetwork(NetworkSpec spec, int channels)
+    /// <summary>Records the spec, channel count and backend.</summary>
+    protected LayeredNetwork(NetworkSpec spec, int channels, ComputeBackend backend)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentNullException.ThrowIfNull(backend);
         Spec = spec;
         Channels = channels;
-        InnerLayout = spec.Width % TensorLayouts.BlockSize == 0 ? TensorLayout.Nchw16c : TensorLayout.Nchw;
+        Backend = backend;
+        InnerLayout = backend.ActivationLayout(spec.Width);
+        (_stagedInputs, _stagedGradients) = (new TensorCache(backend), new TensorCache(backend));
     }
+
+    /// <inheritdoc />
+    public sealed override ComputeBackend Backend { get; }
 
     /// <inheritdoc />
     public sealed override NetworkSpec Spec { get; }
@@ -44,7 +53,7 @@ public abstract class LayeredNetwork : DenoisingNetwork
         var mode = training ? LayerMode.Training : LayerMode.Evaluation;
         _lastForward = null;
         Admit(noisy);
-        var r = Run(noisy, mode);
+        var r = Run(Resident(noisy, _stagedInputs), mode);
         (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (mode, noisy.N, noisy.H, noisy.W);
         return r;
     }
@@ -60,8 +69,8 @@ public abstract class LayeredNetwork : DenoisingNetwork
             throw new InvalidOperationException($"{Spec}: Backward needs a Forward first (a linearized pass in between overwrites its activations).");
         RequireImageShape(gradResidual, nameof(gradResidual), _lastBatch, _lastHeight, _lastWidth);
         if (gradInput is not null) RequireImageShape(gradInput, nameof(gradInput), _lastBatch, _lastHeight, _lastWidth);
-        var dx = RunBackward(gradResidual, _lastForward.Value, parameterGradients: true, inputGradient: gradInput is not null);
-        if (gradInput is not null) dx!.Span.CopyTo(gradInput.Span);
+        var dx = RunBackward(Resident(gradResidual, _stagedGradients), _lastForward.Value, parameterGradients: true, inputGradient: gradInput is not null);
+        if (gradInput is not null) dx!.Storage.CopyTo(gradInput.Storage);
     }
 
     /// <summary>
@@ -76,11 +85,12 @@ public abstract class LayeredNetwork : DenoisingNetwork
         CheckInput(noisy, nameof(noisy));
         _lastForward = null;
         Admit(noisy);
-        var r = Run(noisy, LayerMode.Evaluation);
+        var point = Backend.ToBackend(noisy);
+        var r = Run(point, LayerMode.Evaluation);
         FreezeMasks();
         (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (LayerMode.Evaluation, noisy.N, noisy.H, noisy.W);
         _linearization++;
-        return new LinearizedNetwork(this, _linearization, noisy.Clone(), r.Clone());
+        return new LinearizedNetwork(this, _linearization, point, r.Clone());
     }
 
     /// <summary>J_r·v for a linearization (called by <see cref="LinearizedNetwork"/>).</summary>
@@ -89,14 +99,14 @@ public abstract class LayeredNetwork : DenoisingNetwork
         RequireCurrent(linearization, owner, v);
         _lastForward = LayerMode.Linearized;
         Admit(v);
-        return Run(v, LayerMode.Linearized);
+        return Run(Resident(v, _stagedInputs), LayerMode.Linearized);
     }
 
     /// <summary>J_rᵀ·u for a linearization (called by <see cref="LinearizedNetwork"/>).</summary>
     internal Tensor RunLinearizedBackward(Tensor u, int linearization, LinearizedNetwork owner)
     {
         RequireCurrent(linearization, owner, u);
-        return RunBackward(u, LayerMode.Linearized, parameterGradients: false, inputGradient: true)!;
+        return RunBackward(Resident(u, _stagedGradients), LayerMode.Linearized, parameterGradients: false, inputGradient: true)!;
     }
 
     /// <summary>Every convolution layer of the network.</summary>
@@ -136,9 +146,20 @@ public abstract class LayeredNetwork : DenoisingNetwork
         else if (_inputShapes.Count >= CachedInputShapes)
         {
             ReleaseBuffers();
+            _stagedInputs.Clear();
+            _stagedGradients.Clear();
             _inputShapes.Clear();
         }
         _inputShapes.Add(shape);
+    }
+
+    /// <summary><paramref name="x"/> itself when it is in the backend's memory, else a copy of it in a staging buffer there.</summary>
+    private Tensor Resident(Tensor x, TensorCache staging)
+    {
+        if (Backend.Holds(x)) return x;
+        var staged = staging.Get(x.N, x.C, x.H, x.W, x.Layout);
+        x.Storage.CopyTo(staged.Storage);
+        return staged;
     }
 
     private void RequireCurrent(int linearization, LinearizedNetwork owner, Tensor t)

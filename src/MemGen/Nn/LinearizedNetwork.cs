@@ -1,3 +1,4 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
@@ -8,13 +9,15 @@ namespace MemGen.Nn;
 /// gives J·v and one backward pass of u gives Jᵀ·u (docs/science.md §5). Two Jacobians are offered:
 /// of the residual r (the network output) and of the denoiser f = y − r (J_f = I − J_r); since the network
 /// is bias-free, J_f(y)·y = f(y) and J_r(y)·y = r(y).
-/// Results are written into caller tensors (plain [B,C,H,W]); a single-image point accepts any batch of vectors.
+/// Results are written into caller tensors (plain [B,C,H,W], host or backend memory); a single-image point accepts any
+/// batch of vectors. Vectors and results in the backend's memory keep every product on the device.
 /// Not thread-safe; uses the network's buffers (a training Forward in between is fine, but invalidates its Backward).
 /// </summary>
 public sealed class LinearizedNetwork
 {
     private readonly LayeredNetwork _network;
     private readonly int _linearization;
+    private Tensor? _difference;
 
     internal LinearizedNetwork(LayeredNetwork network, int linearization, Tensor point, Tensor residual)
     {
@@ -22,9 +25,12 @@ public sealed class LinearizedNetwork
         _linearization = linearization;
         Point = point;
         Residual = residual;
-        Denoised = point.Clone();
-        System.Numerics.Tensors.TensorPrimitives.Subtract(point.Span, residual.Span, Denoised.Span);
+        Denoised = point.ZerosLike();
+        network.Backend.Subtract(point, residual, Denoised);
     }
+
+    /// <summary>The backend the products run on (<see cref="Point"/>, <see cref="Residual"/> and <see cref="Denoised"/> live in its memory).</summary>
+    public ComputeBackend Backend => _network.Backend;
 
     /// <summary>The point y (a copy).</summary>
     public Tensor Point { get; }
@@ -39,7 +45,7 @@ public sealed class LinearizedNetwork
     public void ResidualJvp(Tensor v, Tensor result)
     {
         Require(v, result);
-        _network.RunLinearized(v, _linearization, this).Span.CopyTo(result.Span);
+        _network.RunLinearized(v, _linearization, this).Storage.CopyTo(result.Storage);
     }
 
     /// <summary>result = J_f(y)·v = v − J_r(y)·v, the Jacobian of the denoiser.</summary>
@@ -47,14 +53,14 @@ public sealed class LinearizedNetwork
     {
         Require(v, result);
         var jr = _network.RunLinearized(v, _linearization, this);
-        System.Numerics.Tensors.TensorPrimitives.Subtract(v.Span, jr.Span, result.Span);
+        SubtractInto(v, jr, result);
     }
 
     /// <summary>result = J_r(y)ᵀ·u.</summary>
     public void ResidualVjp(Tensor u, Tensor result)
     {
         Require(u, result);
-        _network.RunLinearizedBackward(u, _linearization, this).Span.CopyTo(result.Span);
+        _network.RunLinearizedBackward(u, _linearization, this).Storage.CopyTo(result.Storage);
     }
 
     /// <summary>result = J_f(y)ᵀ·u = u − J_r(y)ᵀ·u.</summary>
@@ -62,7 +68,22 @@ public sealed class LinearizedNetwork
     {
         Require(u, result);
         var jr = _network.RunLinearizedBackward(u, _linearization, this);
-        System.Numerics.Tensors.TensorPrimitives.Subtract(u.Span, jr.Span, result.Span);
+        SubtractInto(u, jr, result);
+    }
+
+    /// <summary>result = v − jr (jr in the backend's memory; v and result anywhere).</summary>
+    private void SubtractInto(Tensor v, Tensor jr, Tensor result)
+    {
+        var backend = _network.Backend;
+        if (backend.Holds(v) && backend.Holds(result))
+        {
+            backend.Subtract(v, jr, result);
+            return;
+        }
+        if (_difference is null || !_difference.SameShape(jr)) _difference = jr.ZerosLike();
+        v.Storage.CopyTo(_difference.Storage);
+        backend.Subtract(_difference, jr, _difference);
+        _difference.Storage.CopyTo(result.Storage);
     }
 
     private static void Require(Tensor v, Tensor result)

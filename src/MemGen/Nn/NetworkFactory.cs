@@ -1,4 +1,4 @@
-using MemGen.Tensors;
+using MemGen.Compute;
 
 namespace MemGen.Nn;
 
@@ -7,16 +7,16 @@ public static class NetworkFactory
 {
     /// <summary>
     /// A freshly initialized <see cref="BfCnn"/> or <see cref="BiasFreeUnet"/> for images of <paramref name="channels"/>
-    /// channels, running its convolutions on <paramref name="convolutions"/> (the caller owns the factory), with
+    /// channels on <paramref name="backend"/> (the caller owns it), with
     /// weights drawn from <c>DeterministicRng(seed)</c>.
     /// </summary>
-    public static LayeredNetwork Create(NetworkSpec spec, int channels, IConvolutionFactory convolutions, long seed)
+    public static LayeredNetwork Create(NetworkSpec spec, int channels, ComputeBackend backend, long seed)
     {
         ArgumentNullException.ThrowIfNull(spec);
         return spec.Architecture switch
         {
-            NetworkArchitecture.BfCnn => new BfCnn(spec.Depth, spec.Width, channels, convolutions, seed),
-            NetworkArchitecture.Unet => new BiasFreeUnet(spec.Depth, spec.Width, channels, convolutions, seed),
+            NetworkArchitecture.BfCnn => new BfCnn(spec.Depth, spec.Width, channels, backend, seed),
+            NetworkArchitecture.Unet => new BiasFreeUnet(spec.Depth, spec.Width, channels, backend, seed),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Architecture, "Unknown architecture."),
         };
     }

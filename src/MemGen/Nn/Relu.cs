@@ -1,12 +1,13 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
 /// <summary>ReLU, any layout. In <see cref="LayerMode.Linearized"/> it multiplies by the mask frozen with <see cref="FreezeMask"/>.</summary>
-public sealed class Relu(string name)
+public sealed class Relu(string name, ComputeBackend backend)
 {
-    private readonly TensorCache _outputs = new();
-    private readonly FrozenMask _frozen = new(name);
+    private readonly TensorCache _outputs = new(backend);
+    private readonly FrozenMask _frozen = new(name, backend);
     private Tensor? _output;
 
     /// <summary>Layer name.</summary>
@@ -17,8 +18,8 @@ public sealed class Relu(string name)
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = _outputs.Get(x.N, x.C, x.H, x.W, x.Layout);
-        if (mode == LayerMode.Linearized) ChannelKernels.Mask(x, _frozen.For(x), y);
-        else ChannelKernels.Relu(x, y);
+        if (mode == LayerMode.Linearized) backend.Mask(x, _frozen.For(x), y);
+        else backend.Relu(x, y);
         _output = y;
         return y;
     }
@@ -30,13 +31,13 @@ public sealed class Relu(string name)
         var dx = dy;
         if (mode == LayerMode.Linearized)
         {
-            ChannelKernels.Mask(dy, _frozen.For(dy), dx);
+            backend.Mask(dy, _frozen.For(dy), dx);
         }
         else
         {
             if (_output is null || !_output.SameShape(dy) || _output.Layout != dy.Layout)
                 throw new InvalidOperationException($"{Name}: Backward needs a Forward of the same shape first.");
-            ChannelKernels.Gate(dy, _output, dx);
+            backend.ReluBackward(dy, _output, dx);
         }
         return dx;
     }

@@ -72,7 +72,10 @@ public static class SafeTensors
         }
         if (metadata.ContainsKey(ChecksumKey)) throw new ArgumentException($"Metadata key '{ChecksumKey}' is reserved.");
 
-        var plain = tensors.Select(t => (t.Name, Value: t.Value.Layout == TensorLayout.Nchw ? t.Value : TensorLayouts.ToPlain(t.Value))).ToArray();
+        foreach (var (name, value) in tensors)
+            if (value.Layout != TensorLayout.Nchw) throw new ArgumentException($"Tensor '{name}' is stored in the {value.Layout} layout; safetensors holds plain row-major tensors.");
+        // Device tensors (parameters trained on a GPU) are copied to the host here: checkpoints are identical whichever backend wrote them.
+        var plain = tensors.Select(t => (t.Name, Value: t.Value.IsHost ? t.Value : Tensor.FromArray(t.Value.ToArray(), t.Value.Shape.ToArray()))).ToArray();
         var entries = new List<TensorEntry>(plain.Length);
         long offset = 0;
         foreach (var (name, value) in plain)

@@ -1,12 +1,14 @@
+using MemGen.Compute;
 using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
 /// <summary>
 /// Buffers of one role in a layer (its output, its input gradient), allocated once per logical shape and
-/// layout and reused on every later call with that shape (first touches of fresh pages are slow; see ENGINE_NOTES).
+/// layout in the backend's memory and reused on every later call with that shape (first touches of fresh
+/// pages are slow, and device allocations synchronize).
 /// </summary>
-internal sealed class TensorCache
+internal sealed class TensorCache(ComputeBackend backend)
 {
     private readonly Dictionary<(int N, int C, int H, int W, TensorLayout Layout), Tensor> _tensors = [];
 
@@ -16,7 +18,7 @@ internal sealed class TensorCache
         var key = (n, c, h, w, layout);
         if (!_tensors.TryGetValue(key, out var t))
         {
-            t = layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : Tensor.Blocked(n, c, h, w);
+            t = backend.Zeros(n, c, h, w, layout);
             _tensors.Add(key, t);
         }
         return t;

@@ -1,6 +1,7 @@
+using System.Runtime.InteropServices;
+using MemGen.Compute;
 using MemGen.Denoisers;
 using MemGen.Tensors;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MemGen.Sampling;
 
@@ -19,6 +20,9 @@ namespace MemGen.Sampling;
 /// (its start and its t-th injected noise) comes from <see cref="DeterministicRng"/>(seed, i) only, so it is the
 /// same for any batch size and any denoiser. Denoisers that need σ get the noise level each image is expected
 /// to carry, σ_{t−1}·(1 − β·h_{t−1}) (σ0 at the first step).
+/// The iterates live in the denoiser's <see cref="IDenoiser.Backend"/>: for a network on a GPU the residual, its norms
+/// and the update run on the device; per step only the norms come back and the injected noise (drawn on the host,
+/// so a seed means the same samples on every backend) goes out; finished samples are copied back once.
 /// </remarks>
 public sealed class Algorithm1Sampler : ISampler
 {
@@ -53,6 +57,7 @@ public sealed class Algorithm1Sampler : ISampler
         var o = Options;
         InitialNoise.CheckMean(o.MeanImage, d);
         SampleMemory.Require(count, channels, height, width, o.BatchSize);
+        var backend = denoiser.Backend;
 
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];
@@ -60,15 +65,24 @@ public sealed class Algorithm1Sampler : ISampler
         var outcomes = new SampleOutcome[count];
 
         int capacity = Math.Min(o.BatchSize, count);
-        var y = new Tensor(capacity, channels, height, width);
+        var y = backend.Zeros(capacity, channels, height, width);
         var fy = y.ZerosLike();
+        var residual = y.ZerosLike();
+        var noise = y.ZerosLike();
         var sigmaIn = new float[capacity];
         var slotSample = new int[capacity];
         var slotRng = new DeterministicRng[capacity];
         var slotStep = new int[capacity];
         var slotState = new SlotState[capacity];
-        var z = new float[d];
-        var residual = new float[d];
+        var norms = new double[capacity];
+        var start = new float[d];
+        var noiseRows = new float[capacity * d];
+        var updateRows = new List<int>(capacity);
+        var stepSizes = new List<float>(capacity);
+        var noiseScales = new List<float>(capacity);
+        var retired = new bool[capacity];
+        var before = new List<(int Slot, int Sample)>(); // copied out of y before the update (diverged)
+        var after = new List<(int Slot, int Sample, bool Denoised)>(); // out of y after the update, or out of f(y)
         int active = 0, next = 0, finished = 0;
 
         void Load(int slot)
@@ -79,8 +93,11 @@ public sealed class Algorithm1Sampler : ISampler
             slotStep[slot] = 0;
             slotState[slot] = SlotState.Running;
             sigmaIn[slot] = o.InitialSigma;
-            InitialNoise.Fill(y.Item(slot), slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma);
+            InitialNoise.Fill(start, slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma);
+            y.CopyFrom(start, slot * d);
         }
+
+        void CopyOut(Tensor source, int slot, int sample) => source.CopyTo(slot * d, samples.Item(sample));
 
         while (active < capacity && next < count) Load(active++);
         while (active > 0)
@@ -88,102 +105,116 @@ public sealed class Algorithm1Sampler : ISampler
             if (active < capacity / 2 && next >= count)
             {
                 // Shrink: the remaining images move into a smaller batch (rows 0..active−1 already hold them).
-                var smaller = new Tensor(active, channels, height, width);
-                y.Span[..(active * d)].CopyTo(smaller.Span);
+                var smaller = backend.Zeros(active, channels, height, width);
+                backend.Copy(y, 0, smaller, 0, active * d);
                 y = smaller;
                 fy = y.ZerosLike();
+                residual = y.ZerosLike();
+                noise = y.ZerosLike();
                 capacity = active;
                 Array.Resize(ref sigmaIn, capacity);
             }
             for (int s = active; s < capacity; s++) sigmaIn[s] = 1f; // idle rows: any valid σ
             denoiser.Denoise(y, fy, sigmaIn);
+            backend.Subtract(y, fy, residual); // r = y − f(y)
+            backend.RowNorms(residual, norms.AsSpan(0, active));
 
+            updateRows.Clear();
+            stepSizes.Clear();
+            noiseScales.Clear();
+            before.Clear();
+            after.Clear();
+            Array.Clear(retired);
             for (int s = 0; s < active; s++)
             {
-                var ys = y.Item(s);
-                var fs = fy.Item(s);
                 int k = slotSample[s];
-                bool retire;
                 if (slotState[s] == SlotState.Finalizing)
                 {
-                    fs.CopyTo(samples.Item(k));
-                    retire = true;
+                    after.Add((s, k, true));
+                    retired[s] = true;
+                    continue;
                 }
-                else
+                int t = ++slotStep[s];
+                double sigma = norms[s] / Math.Sqrt(d);
+                finalSigma[k] = (float)sigma;
+                steps[k] = t;
+                if (!(sigma <= o.DivergenceSigma))
                 {
-                    int t = ++slotStep[s];
-                    TensorPrimitives.Subtract(ys, fs, residual); // r = y − f(y)
-                    double sigma = TensorPrimitives.Norm<float>(residual) / Math.Sqrt(d);
-                    finalSigma[k] = (float)sigma;
-                    steps[k] = t;
-                    if (!(sigma <= o.DivergenceSigma))
+                    outcomes[k] = SampleOutcome.SigmaExceeded;
+                    before.Add((s, k));
+                    retired[s] = true;
+                    continue;
+                }
+                double h = o.StepSize(t);
+                double a = 1 - o.Beta * h, b = 1 - h;
+                updateRows.Add(s);
+                stepSizes.Add((float)h);
+                noiseScales.Add((float)(sigma * Math.Sqrt(Math.Max(0.0, a * a - b * b))));
+                sigmaIn[s] = (float)(sigma * a); // noise expected after this step
+                if (sigma <= o.FinalSigma)
+                {
+                    outcomes[k] = SampleOutcome.Converged;
+                    if (o.Variant == Algorithm1Variant.Code)
                     {
-                        outcomes[k] = SampleOutcome.SigmaExceeded;
-                        ys.CopyTo(samples.Item(k));
-                        retire = true;
+                        slotState[s] = SlotState.Finalizing;
                     }
                     else
                     {
-                        double h = o.StepSize(t);
-                        double a = 1 - o.Beta * h, b = 1 - h;
-                        float gamma = (float)(sigma * Math.Sqrt(Math.Max(0.0, a * a - b * b)));
-                        slotRng[s].FillNormal(z);
-                        float hf = (float)h;
-                        TensorPrimitives.MultiplyAdd(residual, -hf, ys, ys);  // y − h·r
-                        TensorPrimitives.MultiplyAdd(z, gamma, ys, ys);       // + γ·z
-                        sigmaIn[s] = (float)(sigma * a); // noise expected after this step
-                        if (sigma <= o.FinalSigma)
-                        {
-                            outcomes[k] = SampleOutcome.Converged;
-                            if (o.Variant == Algorithm1Variant.Code)
-                            {
-                                slotState[s] = SlotState.Finalizing;
-                                retire = false;
-                            }
-                            else
-                            {
-                                ys.CopyTo(samples.Item(k));
-                                retire = true;
-                            }
-                        }
-                        else if (t >= o.MaxSteps)
-                        {
-                            outcomes[k] = SampleOutcome.MaxStepsExceeded;
-                            ys.CopyTo(samples.Item(k));
-                            retire = true;
-                        }
-                        else
-                        {
-                            retire = false;
-                        }
+                        after.Add((s, k, false));
+                        retired[s] = true;
                     }
                 }
+                else if (t >= o.MaxSteps)
+                {
+                    outcomes[k] = SampleOutcome.MaxStepsExceeded;
+                    after.Add((s, k, false));
+                    retired[s] = true;
+                }
+            }
 
-                if (!retire) continue;
+            foreach (var (slot, sample) in before) CopyOut(y, slot, sample);
+            if (updateRows.Count > 0)
+            {
+                // z_t of each updated image, from its own stream: independent, so drawn in parallel.
+                int updates = updateRows.Count;
+                void Draw(int j) => slotRng[updateRows[j]].FillNormal(noiseRows.AsSpan(j * d, d));
+                if ((long)updates * d < 1 << 15) for (int j = 0; j < updates; j++) Draw(j);
+                else Parallel.For(0, updates, Draw);
+                noise.CopyFrom(noiseRows.AsSpan(0, updates * d), 0);
+                backend.Algorithm1Step(y, residual, noise, CollectionsMarshal.AsSpan(updateRows),
+                    CollectionsMarshal.AsSpan(stepSizes), CollectionsMarshal.AsSpan(noiseScales));
+            }
+            foreach (var (slot, sample, denoised) in after) CopyOut(denoised ? fy : y, slot, sample);
+
+            // Refill finished slots with pending samples; once none are pending, move the last running ones down.
+            for (int s = 0; s < active; s++)
+            {
+                if (!retired[s]) continue;
                 progress?.Report(++finished);
                 if (next < count)
                 {
                     Load(s);
-                }
-                else
-                {
-                    // Move the last active slot into this one and revisit index s.
-                    int last = --active;
-                    if (last != s)
-                    {
-                        y.Item(last).CopyTo(y.Item(s));
-                        fy.Item(last).CopyTo(fy.Item(s));
-                        slotSample[s] = slotSample[last];
-                        slotRng[s] = slotRng[last];
-                        slotStep[s] = slotStep[last];
-                        slotState[s] = slotState[last];
-                        sigmaIn[s] = sigmaIn[last];
-                        s--;
-                    }
-                    y.Item(last).Clear(); // idle row: keep it finite
-                    sigmaIn[last] = 1f;
+                    retired[s] = false;
                 }
             }
+            int kept = 0;
+            for (int s = 0; s < active; s++)
+            {
+                if (retired[s]) continue;
+                if (s != kept)
+                {
+                    backend.Copy(y, s * d, y, kept * d, d);
+                    slotSample[kept] = slotSample[s];
+                    slotRng[kept] = slotRng[s];
+                    slotStep[kept] = slotStep[s];
+                    slotState[kept] = slotState[s];
+                    sigmaIn[kept] = sigmaIn[s];
+                }
+                kept++;
+            }
+            if (kept < active) backend.Clear(y, kept * d, (active - kept) * d); // idle rows: keep them finite
+            for (int s = kept; s < active; s++) sigmaIn[s] = 1f;
+            active = kept;
         }
         return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
@@ -61,8 +62,8 @@ public static class SamplingJob
     /// <summary>Files a sampling job writes into its output folder.</summary>
     public static IReadOnlyList<string> OutputFiles { get; } = ["samples.npy", "samples.png", "trajectories.csv", "sample-config.json"];
 
-    /// <summary>Runs the job; <paramref name="progress"/> receives the number of finished samples.</summary>
-    public static SamplingJobResult Run(SamplingJobSettings settings, IProgress<int>? progress = null)
+    /// <summary>Runs the job (a network denoiser on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the number of finished samples.</summary>
+    public static SamplingJobResult Run(SamplingJobSettings settings, IProgress<int>? progress = null, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // 1. Everything that can be checked without reading data.
@@ -82,7 +83,7 @@ public static class SamplingJob
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
 
         // 2. Read the denoiser (checkpoint or data) and the start mean.
-        using (var opened = denoiserSpec.OpenAs("denoiser", settings.Batch))
+        using (var opened = denoiserSpec.OpenAs("denoiser", settings.Batch, backend))
         {
             string kind = denoiserSpec.Kind.ToString().ToLowerInvariant();
             var shape = shapeGiven ?? opened.Shape ?? throw new InvalidSettingException("shape", $"is required with the {kind} denoiser (it has no image size)");

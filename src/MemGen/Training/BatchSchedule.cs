@@ -45,28 +45,3 @@ public sealed class BatchSchedule
         for (int i = 0; i < _batch; i++) indices[i] = (int)((epochStart + _order[start + i]) % _count);
     }
 }
-
-/// <summary>
-/// The noise of each training step: image i of step s gets σ = σmax·u^p (u ~ U(0,1)) and z ~ N(0, I) from the
-/// stream (seed, s·2^20 + i), so the noise is a pure function of (seed, step, position) and can be drawn in parallel.
-/// </summary>
-public sealed class TrainingNoise(long seed, double sigmaMax, double sigmaExponent)
-{
-    private readonly long _seed = seed ^ 0x6E6F697365000000L; // "noise"
-
-    /// <summary>Fills <paramref name="sigmas"/> (one per image) and <paramref name="scaledNoise"/> (σ_i·z_i per pixel) for step <paramref name="step"/>.</summary>
-    public void Fill(long step, Span<float> sigmas, Tensor scaledNoise)
-    {
-        int batch = sigmas.Length, d = scaledNoise.ItemLength;
-        if (scaledNoise.N != batch) throw new ArgumentException($"Noise tensor holds {scaledNoise.N} images, {batch} sigmas requested.");
-        var sigmaArray = new float[batch];
-        Parallel.For(0, batch, i =>
-        {
-            var rng = new DeterministicRng(_seed, (step << 20) + i);
-            float sigma = (float)(sigmaMax * Math.Pow(rng.NextDouble(), sigmaExponent));
-            sigmaArray[i] = sigma;
-            rng.FillNormal(scaledNoise.Data.AsSpan(i * d, d), 0f, sigma);
-        });
-        sigmaArray.CopyTo(sigmas);
-    }
-}

@@ -1,4 +1,4 @@
-using MemGen.Data;
+using MemGen.Compute;
 using MemGen.Images;
 using MemGen.Machine;
 using MemGen.Nn;
@@ -17,20 +17,22 @@ public readonly record struct StepOutcome(double Loss, bool GradientIsFinite)
 
 /// <summary>
 /// One training step of docs/science.md §2 as a pure function of (state, step): the batch of step s
-/// (<see cref="BatchSchedule"/>), its noise (<see cref="TrainingNoise"/>), the residual loss
+/// (<see cref="BatchSchedule"/>), its noise (<see cref="NoiseSchedule"/>), the residual <see cref="Loss"/>
 /// Σ (r(y) − σz)² / B with gradient 2(r − σz)/B, and an Adam update at the learning rate of step s's epoch.
-/// All buffers are allocated once.
+/// All buffers are allocated once. The batch and its noise are assembled on the host and copied to the network's
+/// backend once per step; forward, loss, backward and Adam run there.
 /// </summary>
 public sealed class Trainer
 {
     private readonly ImageSet _train;
     private readonly BatchSchedule _batches;
-    private readonly TrainingNoise _noise;
+    private readonly NoiseSchedule _noise;
     private readonly StepLearningRate _schedule;
+    private readonly ComputeBackend _backend;
     private readonly int[] _indices;
     private readonly float[] _sigmas;
-    private readonly Tensor _clean, _scaledNoise, _noisy, _gradient;
-    private readonly double[] _imageLoss;
+    private readonly Tensor _clean, _scaledNoise; // host
+    private readonly Tensor _cleanOnBackend, _target, _noisy, _gradient; // the backend's memory (the host tensors themselves on a host backend)
 
     /// <summary>Creates the trainer; <paramref name="options"/> must be resolved (<see cref="TrainingOptions.Resolve"/>).</summary>
     public Trainer(DenoisingNetwork network, ImageSet train, TrainingOptions options, long seed)
@@ -49,18 +51,21 @@ public sealed class Trainer
         Network = network;
         Options = options;
         _train = train;
-        Optimizer = new Adam(network.Parameters);
+        _backend = network.Backend;
+        Optimizer = new Adam(network.Parameters, _backend);
         _batches = new BatchSchedule(seed, train.Count, options.BatchSize, options.StepsPerEpoch);
-        _noise = new TrainingNoise(seed, options.SigmaMax, options.SigmaExponent);
+        _noise = new NoiseSchedule(seed, options.SigmaMax, options.SigmaExponent);
         _schedule = new StepLearningRate(options.LearningRate, options.LearningRateDecayEpochs, options.LearningRateDecay);
         int b = options.BatchSize;
         _indices = new int[b];
         _sigmas = new float[b];
         _clean = new Tensor(b, train.Channels, train.Height, train.Width);
         _scaledNoise = _clean.ZerosLike();
-        _noisy = _clean.ZerosLike();
-        _gradient = _clean.ZerosLike();
-        _imageLoss = new double[b];
+        bool host = _backend.Holds(_clean);
+        _cleanOnBackend = host ? _clean : _backend.ToBackend(_clean);
+        _target = host ? _scaledNoise : _backend.ToBackend(_scaledNoise);
+        _noisy = _target.ZerosLike();
+        _gradient = _target.ZerosLike();
     }
 
     /// <summary>The network being trained.</summary>
@@ -98,33 +103,21 @@ public sealed class Trainer
     public StepOutcome Step(long step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
-        int b = Options.BatchSize, d = _clean.ItemLength;
+        int b = Options.BatchSize;
         _batches.IndicesFor(step, _indices);
         for (int i = 0; i < b; i++) _train.Image(_indices[i]).CopyTo(_clean.Item(i));
         _noise.Fill(step, _sigmas, _scaledNoise);
-        System.Numerics.Tensors.TensorPrimitives.Add(_clean.Span, _scaledNoise.Span, _noisy.Span);
+        if (!ReferenceEquals(_clean, _cleanOnBackend))
+        {
+            _clean.Storage.CopyTo(_cleanOnBackend.Storage);
+            _scaledNoise.Storage.CopyTo(_target.Storage);
+        }
+        _backend.Add(_cleanOnBackend, _target, _noisy);
 
         var residual = Network.Forward(_noisy, training: true);
         if (!residual.SameShape(_noisy) || residual.Layout != TensorLayout.Nchw)
             throw new InvalidOperationException($"{Network.Spec} returned a residual of shape [{residual.ShapeString}] {residual.Layout} for input [{_noisy.ShapeString}].");
-        float scale = 2f / b;
-        Parallel.For(0, b, i =>
-        {
-            var r = residual.Data.AsSpan(i * d, d);
-            var target = _scaledNoise.Data.AsSpan(i * d, d);
-            var g = _gradient.Data.AsSpan(i * d, d);
-            double sum = 0;
-            for (int k = 0; k < d; k++)
-            {
-                float diff = r[k] - target[k];
-                sum += (double)diff * diff;
-                g[k] = scale * diff;
-            }
-            _imageLoss[i] = sum;
-        });
-        double loss = 0;
-        for (int i = 0; i < b; i++) loss += _imageLoss[i];
-        loss /= b;
+        double loss = Loss.Evaluate(_backend, residual, _target, _gradient);
         if (!double.IsFinite(loss)) return new StepOutcome(loss, GradientIsFinite: false);
 
         Network.Backward(_gradient);

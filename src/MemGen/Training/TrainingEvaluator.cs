@@ -17,6 +17,7 @@ public sealed class TrainingEvaluator
     private readonly int _images, _d;
     private readonly float[] _clean;
     private readonly float[] _noisy;
+    private readonly float[] _residual;
     private readonly Tensor _batch;
 
     /// <summary>Prepares the evaluation on the first <paramref name="maxImages"/> images of <paramref name="images"/>.</summary>
@@ -39,6 +40,7 @@ public sealed class TrainingEvaluator
                 for (int k = 0; k < _d; k++) target[k] += x[k];
             }
         _batch = new Tensor(batchSize, images.Channels, images.Height, images.Width);
+        _residual = new float[_batch.Length];
     }
 
     /// <summary>The noise levels, in order.</summary>
@@ -55,12 +57,12 @@ public sealed class TrainingEvaluator
             int count = Math.Min(b, pairs - start);
             _noisy.AsSpan(start * _d, count * _d).CopyTo(_batch.Data);
             _batch.Data.AsSpan(count * _d).Clear();
-            var residual = network.Forward(_batch, training: false);
+            network.Forward(_batch, training: false).CopyTo(0, _residual.AsSpan(0, count * _d)); // to the host
             for (int p = 0; p < count; p++)
             {
                 int pair = start + p, j = pair / _images, i = pair % _images;
                 var y = _noisy.AsSpan(pair * _d, _d);
-                var r = residual.Data.AsSpan(p * _d, _d);
+                var r = _residual.AsSpan(p * _d, _d);
                 var x = _clean.AsSpan(i * _d, _d);
                 double sum = 0;
                 for (int k = 0; k < _d; k++)

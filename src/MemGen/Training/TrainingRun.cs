@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Nn;
@@ -57,21 +58,21 @@ public static class TrainingRun
     /// <summary>File name of the final weights inside <see cref="CheckpointFolder"/>.</summary>
     public const string FinalCheckpointFile = "final.safetensors";
 
-    /// <summary>Builds the real networks (<see cref="NetworkFactory"/>) on <paramref name="convolutions"/>.</summary>
-    public static NetworkBuilder Networks(IConvolutionFactory convolutions)
+    /// <summary>Builds the real networks (<see cref="NetworkFactory"/>) on <paramref name="backend"/>.</summary>
+    public static NetworkBuilder Networks(ComputeBackend backend)
     {
-        ArgumentNullException.ThrowIfNull(convolutions);
-        return (spec, channels, seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
+        ArgumentNullException.ThrowIfNull(backend);
+        return (spec, channels, seed) => NetworkFactory.Create(spec, channels, backend, seed);
     }
 
     /// <summary>
     /// <see cref="StartOrResume(string, TrainingConfig, ImageSet, ImageSet?, NetworkBuilder, IProgress{TrainingProgress}?, CancellationToken)"/>
-    /// with the real networks of <see cref="NetworkFactory"/> on <paramref name="convolutions"/>.
+    /// with the real networks of <see cref="NetworkFactory"/> on <paramref name="backend"/>.
     /// </summary>
     public static TrainingResult StartOrResume(
-        string runDirectory, TrainingConfig config, ImageSet train, ImageSet? test, IConvolutionFactory convolutions,
+        string runDirectory, TrainingConfig config, ImageSet train, ImageSet? test, ComputeBackend backend,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default) =>
-        StartOrResume(runDirectory, config, train, test, Networks(convolutions), progress, cancellation);
+        StartOrResume(runDirectory, config, train, test, Networks(backend), progress, cancellation);
 
     /// <summary>
     /// Starts a new run in <paramref name="runDirectory"/>. An existing non-empty directory is refused unless

@@ -1,5 +1,7 @@
 using MemGen.Images;
 using MemGen.Nn;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Analysis;
 
@@ -15,7 +17,7 @@ public sealed class AnalyzeJacobianCommandTests : IDisposable
     private string SaveCheckpoint(int channels = 1)
     {
         var path = Path.Combine(_folder, "net.safetensors");
-        using var convolutions = new MemGen.Native.OneDnnConvolutionFactory();
+        using var convolutions = new MemGen.Compute.Cpu.CpuBackend();
         using var network = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), channels, convolutions, seed: 5);
         foreach (var p in network.Parameters.Where(p => p.Name.EndsWith(".gamma", StringComparison.Ordinal))) p.Value.Span.Fill(1f);
         Checkpoint.Save(path, network, 8, 8, 1);

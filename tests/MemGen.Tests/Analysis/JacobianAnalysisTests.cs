@@ -1,6 +1,8 @@
 using MemGen.Analysis;
 using MemGen.Nn;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Analysis;
 
@@ -11,7 +13,7 @@ public class JacobianAnalysisTests
     /// <summary>A small BF-CNN on the reference convolution, γ near 1 so evaluation activations keep their scale.</summary>
     private static DenoisingNetwork SmallNetwork()
     {
-        var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, new ReferenceConvolutionFactory(), seed: 11);
+        var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, new CpuBackend(new ReferenceConvolutionFactory()), seed: 11);
         var rng = new DeterministicRng(12);
         foreach (var p in net.Parameters.Where(p => p.Name.EndsWith(".gamma", StringComparison.Ordinal))) rng.FillUniform(p.Value.Span, 0.5f, 1.5f);
         return net;

@@ -2,6 +2,8 @@ using System.Text.Json;
 using MemGen.Bench;
 using MemGen.Cli;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Bench;
 

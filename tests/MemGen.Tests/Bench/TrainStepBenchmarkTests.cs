@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MemGen.Bench;
 using MemGen.Cli;
+using MemGen.Compute;
 using MemGen.Nn;
 
 namespace MemGen.Tests.Bench;
@@ -55,7 +56,8 @@ public class TrainStepBenchmarkTests
         Assert.Equal(36, json.RootElement.GetProperty("dimension").GetInt32());
         Assert.True(json.RootElement.GetProperty("euler_relative_error").GetDouble() < 1e-5);
         Assert.True(json.RootElement.GetProperty("jacobian_seconds").GetDouble() > 0);
-        var vjp = JacobianBenchmark.Run(NetworkSpec.Parse("unet:blocks=1,width=16"), 6, 5, vjp: true, winograd: false);
+        using var engine = BenchmarkBackend.Open(ComputeDevice.Cpu);
+        var vjp = JacobianBenchmark.Run(engine, NetworkSpec.Parse("unet:blocks=1,width=16"), 6, 5, vjp: true);
         Assert.Equal("vjp", vjp.Mode);
         Assert.True(vjp.EulerRelativeError < 1e-5, $"{vjp.EulerRelativeError}");
     }

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using MemGen.Cli;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Cli;
 
@@ -81,7 +83,7 @@ public sealed class SampleCommandTests : IDisposable
     public void CheckpointDenoiserSamplesAtItsTrainingSizeOrAGivenShape()
     {
         var path = Path.Combine(_folder, "net.safetensors");
-        using (var convolutions = new MemGen.Native.OneDnnConvolutionFactory())
+        using (var convolutions = new MemGen.Compute.Cpu.CpuBackend())
         using (var network = MemGen.Nn.NetworkFactory.Create(MemGen.Nn.NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, convolutions, seed: 2))
             MemGen.Nn.Checkpoint.Save(path, network, 6, 5, 10);
         var dir = Dir("checkpoint");

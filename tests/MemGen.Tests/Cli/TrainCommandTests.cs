@@ -49,6 +49,12 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--subset", "s3", "--subset")]
     [InlineData("--batch", "0", "--batch")]
     [InlineData("--n", "100", "half of the pool")]
+    [InlineData("--sigma-max", "0", "--sigma-max")]
+    [InlineData("--sigma-exponent", "-1", "--sigma-exponent")]
+    [InlineData("--device", "gpu", "--device")]
+    [InlineData("--device", "cuda:x", "--device")]
+    [InlineData("--precision", "tf32", "precision tf32")]
+    [InlineData("--precision", "fp16", "--precision")]
     public void BadInputIsAOneLineErrorAndWritesNothing(string flag, string value, string named)
     {
         var dir = Dir("bad");
@@ -63,6 +69,36 @@ public sealed class TrainCommandTests : IDisposable
         Assert.StartsWith("memgen train:", line);
         Assert.Contains(named, line);
         Assert.False(Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(), "no output on bad input");
+    }
+
+    [Fact]
+    public void NoiseScheduleFlagsAreRecordedAndResumeRefusesThem()
+    {
+        var dir = Dir("sigma");
+        var args = TrainArgs(dir).ToList();
+        args[args.IndexOf("--budget") + 1] = "64";
+        args.AddRange(["--sigma-max", "0.5", "--sigma-exponent", "1"]);
+        var (code, _, err) = Run([.. args]);
+        Assert.True(code == 0, err);
+        var options = TrainingRun.ReadConfig(dir).Config.Options;
+        Assert.Equal((0.5, 1.0), (options.SigmaMax, options.SigmaExponent));
+        var (again, _, refusal) = Run("train", "--resume", dir, "--sigma-max", "0.7");
+        Assert.Equal(2, again);
+        Assert.Contains("--sigma-max", refusal);
+    }
+
+    [Fact]
+    public void CudaDeviceIsOneLineWhereNoneIsUsable()
+    {
+        // On a machine with a GPU the same command trains; without one it must say what is missing in one line.
+        if (MemGen.Tests.Compute.ConformanceFactDiscoverer.CudaUnavailable is not string reason) return;
+        var dir = Dir("cuda");
+        var (code, _, err) = Run([.. TrainArgs(dir), "--device", "cuda"]);
+        Assert.Equal(2, code);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => !l.Contains("loading"));
+        Assert.StartsWith("memgen train: --device cuda: ", line);
+        Assert.Contains(reason.TrimEnd('.'), line);
+        Assert.False(Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(), "no output without a device");
     }
 
     [Fact]

@@ -4,6 +4,8 @@ using MemGen.Images;
 using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Denoisers;
 
@@ -71,7 +73,7 @@ public sealed class DenoiserSpecTests : IDisposable
     public void CheckpointOpensAsTheSavedNetworkInEvaluationMode()
     {
         var path = Path.Combine(_folder, "net.safetensors");
-        using var convolutions = new OneDnnConvolutionFactory();
+        using var convolutions = new CpuBackend();
         using var network = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, convolutions, seed: 5);
         Checkpoint.Save(path, network, 8, 6, 17);
 

@@ -1,6 +1,8 @@
 using MemGen.Denoisers;
 using MemGen.Nn;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Denoisers;
 
@@ -9,7 +11,7 @@ public class NetworkDenoiserTests
     [Fact]
     public void DenoisesInChunksAsYMinusResidualInEvaluationMode()
     {
-        using var net = NetworkFactory.Create(NetworkSpec.Parse("unet:blocks=1,width=4"), 1, new ReferenceConvolutionFactory(), seed: 5);
+        using var net = NetworkFactory.Create(NetworkSpec.Parse("unet:blocks=1,width=4"), 1, new CpuBackend(new ReferenceConvolutionFactory()), seed: 5);
         var rng = new DeterministicRng(6);
         var train = new Tensor(4, 1, 6, 6);
         rng.FillNormal(train.Span);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Tensors;
@@ -66,7 +68,7 @@ public sealed class HostileInputFiles : IDisposable
 
     private void Checkpoints()
     {
-        var convolutions = new ReferenceConvolutionFactory();
+        using var convolutions = new CpuBackend(new ReferenceConvolutionFactory());
         using var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=3,width=4"), 1, convolutions, seed: 1);
         Checkpoint.Save(PathOf("small.safetensors"), net, 8, 8, 10);
         var metadata = SafeTensors.ReadMetadata(PathOf("small.safetensors"));
@@ -77,7 +79,7 @@ public sealed class HostileInputFiles : IDisposable
             meta(m);
             SafeTensors.Save(PathOf(name), [.. tensors.Select(t =>
             {
-                var plain = t.Value.Layout == TensorLayout.Nchw ? t.Value : TensorLayouts.ToPlain(t.Value);
+                var plain = t.Value.Layout == TensorLayout.Nchw ? t.Value : BlockedLayout.ToPlain(t.Value);
                 return (t.Name, values is null ? plain : Tensor.FromArray(values(t.Name, plain.Data.ToArray()), plain.Shape.ToArray()));
             })], m);
         }

@@ -1,5 +1,7 @@
 using MemGen.Native;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Native;
 
@@ -87,8 +89,8 @@ public class OneDnnConvolutionTests
     {
         var shape = new ConvolutionShape(2, 64, 64, 12, 12, ConvolutionKind.Same3x3, B, B);
         var rng = new DeterministicRng(12);
-        var x = Random(rng, Tensor.Blocked(2, 64, 12, 12));
-        var dy = Random(rng, Tensor.Blocked(2, 64, 12, 12));
+        var x = Random(rng, BlockedLayout.Allocate(2, 64, 12, 12, TensorLayout.Nchw16c));
+        var dy = Random(rng, BlockedLayout.Allocate(2, 64, 12, 12, TensorLayout.Nchw16c));
         var wt = Random(rng, new Tensor(shape.WeightShape));
         using var direct = new OneDnnConvolution(shape);
         using var wino = new OneDnnConvolution(shape, winograd: true);
@@ -130,17 +132,17 @@ public class OneDnnConvolutionTests
         var shape = new ConvolutionShape(2, 16, 16, 5, 5, ConvolutionKind.Same3x3, B, B);
         using var conv = new OneDnnConvolution(shape);
         var wt = new Tensor(shape.WeightShape);
-        var wrongSize = Tensor.Blocked(2, 16, 5, 6);
-        var e = Assert.Throws<ArgumentException>(() => conv.Forward(wrongSize, wt, Tensor.Blocked(2, 16, 5, 5)));
+        var wrongSize = BlockedLayout.Allocate(2, 16, 5, 6, TensorLayout.Nchw16c);
+        var e = Assert.Throws<ArgumentException>(() => conv.Forward(wrongSize, wt, BlockedLayout.Allocate(2, 16, 5, 5, TensorLayout.Nchw16c)));
         Assert.Contains("convolution forward", e.Message);
         Assert.Contains("source must be [2,16,5,5] Nchw16c, got [2,16,5,6] Nchw16c", e.Message);
 
         var wrongLayout = new Tensor(2, 16, 5, 5);
-        e = Assert.Throws<ArgumentException>(() => conv.BackwardData(Tensor.Blocked(2, 16, 5, 5), wt, wrongLayout));
+        e = Assert.Throws<ArgumentException>(() => conv.BackwardData(BlockedLayout.Allocate(2, 16, 5, 5, TensorLayout.Nchw16c), wt, wrongLayout));
         Assert.Contains("backward-data", e.Message);
         Assert.Contains("diffSource must be [2,16,5,5] Nchw16c, got [2,16,5,5] Nchw", e.Message);
 
-        e = Assert.Throws<ArgumentException>(() => conv.BackwardWeights(Tensor.Blocked(2, 16, 5, 5), Tensor.Blocked(2, 16, 5, 5), new Tensor(16, 16, 2, 2)));
+        e = Assert.Throws<ArgumentException>(() => conv.BackwardWeights(BlockedLayout.Allocate(2, 16, 5, 5, TensorLayout.Nchw16c), BlockedLayout.Allocate(2, 16, 5, 5, TensorLayout.Nchw16c), new Tensor(16, 16, 2, 2)));
         Assert.Contains("diffWeights must be plain [16,16,3,3]", e.Message);
     }
 
@@ -196,15 +198,15 @@ public class OneDnnConvolutionTests
         Assert.NotSame(a, factory.Create(shape with { Batch = 2 }));
         Assert.Equal(2, factory.CachedShapes);
         a.Dispose(); // owned by the factory: still usable
-        var y = Tensor.Blocked(1, 16, 4, 4);
-        b.Forward(Tensor.Blocked(1, 16, 4, 4), new Tensor(shape.WeightShape), y);
+        var y = BlockedLayout.Allocate(1, 16, 4, 4, TensorLayout.Nchw16c);
+        b.Forward(BlockedLayout.Allocate(1, 16, 4, 4, TensorLayout.Nchw16c), new Tensor(shape.WeightShape), y);
         factory.Dispose();
         Assert.Throws<ObjectDisposedException>(() => factory.Create(shape));
-        Assert.Throws<ObjectDisposedException>(() => b.Forward(Tensor.Blocked(1, 16, 4, 4), new Tensor(shape.WeightShape), y));
+        Assert.Throws<ObjectDisposedException>(() => b.Forward(BlockedLayout.Allocate(1, 16, 4, 4, TensorLayout.Nchw16c), new Tensor(shape.WeightShape), y));
     }
 
     private static Tensor Activation(int n, int c, int h, int w, TensorLayout layout) =>
-        layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : Tensor.Blocked(n, c, h, w);
+        layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : BlockedLayout.Allocate(n, c, h, w, TensorLayout.Nchw16c);
 
     private static Tensor Random(DeterministicRng rng, Tensor t)
     {

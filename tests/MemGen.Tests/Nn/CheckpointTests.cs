@@ -3,13 +3,15 @@ using System.Text;
 using System.Text.Json;
 using MemGen.Nn;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("memgen-ckpt-").FullName;
-    private readonly ReferenceConvolutionFactory _convolutions = new();
+    private readonly CpuBackend _convolutions = new(new ReferenceConvolutionFactory());
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
@@ -250,7 +252,7 @@ public sealed class CheckpointTests : IDisposable
     {
         using var a = Net(12);
         using var b = Net(12);
-        var adamA = new Adam(a.Parameters);
+        var adamA = new Adam(a.Parameters, _convolutions);
         var rng = new DeterministicRng(5, 5);
         void FakeGradients(DenoisingNetwork net, long step)
         {
@@ -267,7 +269,7 @@ public sealed class CheckpointTests : IDisposable
         Checkpoint.Save(PathOf("weights.safetensors"), a, 8, 8, 3);
 
         Checkpoint.LoadInto(PathOf("weights.safetensors"), b);
-        var adamB = new Adam(b.Parameters);
+        var adamB = new Adam(b.Parameters, _convolutions);
         var meta = OptimizerCheckpoint.LoadInto(path, adamB, b.Parameters);
         Assert.Equal("3", meta["training_step"]);
         Assert.Equal(3, adamB.StepCount);
@@ -280,7 +282,7 @@ public sealed class CheckpointTests : IDisposable
         }
         AssertBitwiseEqual(State(a), State(b));
 
-        var e = Assert.Throws<CheckpointException>(() => OptimizerCheckpoint.LoadInto(path, new Adam(b.Parameters, beta1: 0.8), b.Parameters));
+        var e = Assert.Throws<CheckpointException>(() => OptimizerCheckpoint.LoadInto(path, new Adam(b.Parameters, _convolutions, beta1: 0.8), b.Parameters));
         Assert.Contains("beta1", e.Message);
         e = Assert.Throws<CheckpointException>(() => Checkpoint.LoadInto(path, b));
         Assert.Contains("format", e.Message);

@@ -1,3 +1,5 @@
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -10,7 +12,7 @@ namespace MemGen.Tests.Nn;
 public sealed class CheckpointValidationTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("memgen-ckpt-check-").FullName;
-    private readonly ReferenceConvolutionFactory _convolutions = new();
+    private readonly CpuBackend _convolutions = new(new ReferenceConvolutionFactory());
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
@@ -88,7 +90,7 @@ public sealed class CheckpointValidationTests : IDisposable
         var path = Resigned("nan.safetensors", _ => { }, (n, t) =>
         {
             if (n != name) return t;
-            var copy = t.Layout == TensorLayout.Nchw ? Tensor.FromArray(t.Data, t.Shape.ToArray()) : TensorLayouts.ToPlain(t);
+            var copy = t.Layout == TensorLayout.Nchw ? Tensor.FromArray(t.Data, t.Shape.ToArray()) : BlockedLayout.ToPlain(t);
             copy.Span[copy.Length / 2] = bad;
             return copy;
         });

@@ -1,6 +1,8 @@
 using MemGen.Nn;
 using MemGen.Tensors;
 using static MemGen.Tests.Nn.GradientCheck;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
@@ -15,10 +17,10 @@ public class LayerGradientTests
 {
     private const double Epsilon = 1e-2;
     private const double Tolerance = 2e-3;
-    private static readonly ReferenceConvolutionFactory s_reference = new();
+    private static readonly CpuBackend s_reference = new(new ReferenceConvolutionFactory());
 
     private static Tensor Activation(int n, int c, int h, int w, TensorLayout layout) =>
-        layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : Tensor.Blocked(n, c, h, w);
+        layout == TensorLayout.Nchw ? new Tensor(n, c, h, w) : BlockedLayout.Allocate(n, c, h, w, TensorLayout.Nchw16c);
 
     public static TheoryData<TensorLayout, int, int> ConvCases => new()
     {
@@ -83,7 +85,7 @@ public class LayerGradientTests
     public void BatchNormBackwardMatchesFiniteDifferences(TensorLayout layout, int channels, bool relu, LayerMode mode)
     {
         var rng = new DeterministicRng(3, channels);
-        var bn = new BiasFreeBatchNorm("bn", channels, relu);
+        var bn = new BiasFreeBatchNorm("bn", channels, relu, s_reference);
         Random(bn.Gamma.Value, rng); // O(1) γ of both signs so gradients are not tiny
         for (int c = 0; c < channels; c++) bn.RunningSd.Value.Data[c] = 0.5f + c % 3;
         // A per-channel offset so the mean is not ~0 (exercises the (x − μ) term).
@@ -97,11 +99,11 @@ public class LayerGradientTests
     [Fact]
     public void BatchNormTrainingMatchesItsDefinitionAndUpdatesRunningSd()
     {
-        var bn = new BiasFreeBatchNorm("bn", 16, fusedRelu: false);
+        var bn = new BiasFreeBatchNorm("bn", 16, fusedRelu: false, s_reference);
         var rng = new DeterministicRng(4);
         Random(bn.Gamma.Value, rng);
         var plain = Random(new Tensor(2, 16, 3, 3), rng);
-        var y = TensorLayouts.ToPlain(bn.Forward(TensorLayouts.ToLayout(plain, TensorLayout.Nchw16c), LayerMode.Training));
+        var y = BlockedLayout.ToPlain(bn.Forward(BlockedLayout.ToLayout(plain, TensorLayout.Nchw16c), LayerMode.Training));
         for (int c = 0; c < 16; c++)
         {
             var values = new List<double>();
@@ -116,14 +118,14 @@ public class LayerGradientTests
             Assert.Equal(0.9 + 0.1 * sd, bn.RunningSd.Value.Data[c], 1e-6);
         }
         // Evaluation divides by the running sd.
-        var e = TensorLayouts.ToPlain(bn.Forward(TensorLayouts.ToLayout(plain, TensorLayout.Nchw16c), LayerMode.Evaluation));
+        var e = BlockedLayout.ToPlain(bn.Forward(BlockedLayout.ToLayout(plain, TensorLayout.Nchw16c), LayerMode.Evaluation));
         Assert.Equal(plain.Data[5 * 9] / bn.RunningSd.Value.Data[5] * bn.Gamma.Value.Data[5], e.Data[5 * 9], 1e-6);
     }
 
     [Fact]
     public void GammaInitializationFollowsTheReferenceCode()
     {
-        var bn = new BiasFreeBatchNorm("bn", 64, fusedRelu: true);
+        var bn = new BiasFreeBatchNorm("bn", 64, fusedRelu: true, s_reference);
         bn.InitializeGamma(new DeterministicRng(5));
         var rng = new DeterministicRng(5);
         for (int c = 0; c < 64; c++)
@@ -137,17 +139,17 @@ public class LayerGradientTests
     public void ReluAndPoolAndConcatBackwardMatchFiniteDifferences(TensorLayout layout, int channels)
     {
         var rng = new DeterministicRng(6, channels);
-        var relu = new Relu("relu");
+        var relu = new Relu("relu", s_reference);
         var x = Random(Activation(2, channels, 4, 6, layout), rng);
         // Keep values away from the kink so ±ε never crosses it.
         for (int i = 0; i < x.Length; i++) x.Data[i] += MathF.Sign(x.Data[i]) * 0.1f;
         Tensor? dx = null;
         Check(() => relu.Forward(x, LayerMode.Training), dy => dx = relu.Backward(dy, LayerMode.Training), [new("relu input", x, () => dx!)], Epsilon, Tolerance, 6);
 
-        var pool = new AvgPool2d("pool");
+        var pool = new AvgPool2d("pool", s_reference);
         Check(() => pool.Forward(x), dy => dx = pool.Backward(dy), [new("pool input", x, () => dx!)], Epsilon, Tolerance, 7);
 
-        var cat = new Concat("cat");
+        var cat = new Concat("cat", s_reference);
         var b = Random(Activation(2, 2 * channels, 4, 6, layout), rng);
         Tensor? da = null, db = null;
         Check(() => cat.Forward(x, b), dy => (da, db) = cat.Backward(dy),
@@ -162,8 +164,8 @@ public class LayerGradientTests
         var rng = new DeterministicRng(9);
         var a = Random(Activation(2, channels, 4, 6, layout), rng);
         var b = Random(Activation(2, 16, 4, 6, layout), rng);
-        var pa = TensorLayouts.ToPlain(a);
-        var pooled = TensorLayouts.ToPlain(new AvgPool2d("p").Forward(a));
+        var pa = BlockedLayout.ToPlain(a);
+        var pooled = BlockedLayout.ToPlain(new AvgPool2d("p", s_reference).Forward(a));
         for (int n = 0; n < 2; n++)
             for (int c = 0; c < channels; c++)
                 for (int h = 0; h < 2; h++)
@@ -172,8 +174,8 @@ public class LayerGradientTests
                         float At(int dh, int dw) => pa.Data[((n * channels + c) * 4 + 2 * h + dh) * 6 + 2 * w + dw];
                         Assert.Equal(0.25f * (At(0, 0) + At(0, 1) + At(1, 0) + At(1, 1)), pooled.Data[((n * channels + c) * 2 + h) * 3 + w], 1e-6);
                     }
-        var cat = TensorLayouts.ToPlain(new Concat("c").Forward(a, b));
-        var pb = TensorLayouts.ToPlain(b);
+        var cat = BlockedLayout.ToPlain(new Concat("c", s_reference).Forward(a, b));
+        var pb = BlockedLayout.ToPlain(b);
         Assert.Equal([2, channels + 16, 4, 6], cat.Shape.ToArray());
         for (int n = 0; n < 2; n++)
         {
@@ -185,13 +187,13 @@ public class LayerGradientTests
     [Fact]
     public void LinearizedReluUsesTheFrozenMaskBroadcastOverTheBatch()
     {
-        var relu = new Relu("relu");
+        var relu = new Relu("relu", s_reference);
         var y = Tensor.FromArray([1f, -2f, 3f, -4f], 1, 1, 2, 2);
         relu.Forward(y, LayerMode.Evaluation);
         relu.FreezeMask();
         var v = Tensor.FromArray([5f, 6f, -7f, 8f, -1f, -1f, -1f, -1f], 2, 1, 2, 2);
         Assert.Equal([5f, 0f, -7f, 0f, -1f, 0f, -1f, 0f], relu.Forward(v, LayerMode.Linearized).Data);
         Assert.Equal([5f, 0f, -7f, 0f, -1f, 0f, -1f, 0f], relu.Backward(v, LayerMode.Linearized).Data);
-        Assert.Throws<InvalidOperationException>(() => new Relu("r").Forward(v, LayerMode.Linearized));
+        Assert.Throws<InvalidOperationException>(() => new Relu("r", s_reference).Forward(v, LayerMode.Linearized));
     }
 }

@@ -2,16 +2,18 @@ using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
 using static MemGen.Tests.Nn.GradientCheck;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
 /// <summary>Bias-free properties in evaluation mode and the exactness of the linearized network (docs/science.md §1, §5).</summary>
 public class LinearizationTests
 {
-    private static readonly ReferenceConvolutionFactory s_reference = new();
+    private static readonly CpuBackend s_reference = new(new ReferenceConvolutionFactory());
 
     // One oneDNN factory for the class: its primitives (JIT-compiled per shape) are reused across tests.
-    private static readonly OneDnnConvolutionFactory s_onednn = new();
+    private static readonly CpuBackend s_onednn = new();
 
     public static TheoryData<string, bool> Networks => new()
     {

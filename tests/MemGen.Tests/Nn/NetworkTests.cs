@@ -2,12 +2,14 @@ using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Tensors;
 using static MemGen.Tests.Nn.GradientCheck;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
 public class NetworkTests
 {
-    private static readonly ReferenceConvolutionFactory s_reference = new();
+    private static readonly CpuBackend s_reference = new(new ReferenceConvolutionFactory());
 
     [Theory]
     [InlineData("bfcnn:layers=21,width=64", 702_784)]
@@ -97,7 +99,7 @@ public class NetworkTests
     [InlineData("unet:blocks=2,width=16")]
     public void OneDnnAndReferenceEnginesAgree(string spec)
     {
-        using var onednn = new OneDnnConvolutionFactory();
+        using var onednn = new CpuBackend();
         using var fast = NetworkFactory.Create(NetworkSpec.Parse(spec), 1, onednn, seed: 11);
         using var slow = NetworkFactory.Create(NetworkSpec.Parse(spec), 1, s_reference, seed: 11);
         Assert.Equal(TensorLayout.Nchw16c, fast.InnerLayout);
@@ -122,8 +124,8 @@ public class NetworkTests
     [Fact]
     public void WinogradNetworkAgreesWithDirectWithinItsRoundingError()
     {
-        using var direct = new OneDnnConvolutionFactory();
-        using var winograd = new OneDnnConvolutionFactory(winograd: true);
+        using var direct = new CpuBackend();
+        using var winograd = new CpuBackend(winograd: true);
         using var a = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=4,width=16"), 1, direct, seed: 13);
         using var b = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=4,width=16"), 1, winograd, seed: 13);
         var rng = new DeterministicRng(14);

@@ -1,5 +1,7 @@
 using MemGen.Nn;
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
@@ -11,17 +13,17 @@ namespace MemGen.Tests.Nn;
 /// </summary>
 internal sealed class TinyConvNet : DenoisingNetwork
 {
-    private readonly IConvolutionFactory _convolutions;
+    private readonly ComputeBackend _backend;
     private readonly Parameter _w0, _w1;
     private readonly NamedTensor _runningRms;
     private readonly Dictionary<(int N, int H, int W), (IConvolution First, IConvolution Second)> _primitives = [];
     private Tensor? _input, _hidden, _activation, _output, _gradActivation, _gradHidden;
 
-    public TinyConvNet(int channels, int width, IConvolutionFactory convolutions, long seed)
+    public TinyConvNet(int channels, int width, ComputeBackend convolutions, long seed)
     {
         Channels = channels;
         Spec = new NetworkSpec(NetworkArchitecture.BfCnn, 2, width);
-        _convolutions = convolutions;
+        _backend = convolutions;
         var rng = new DeterministicRng(seed, 0);
         _w0 = new Parameter("layers.0.conv.weight", Kaiming(rng, width, channels));
         _w1 = new Parameter("layers.1.conv.weight", Kaiming(rng, channels, width));
@@ -31,6 +33,8 @@ internal sealed class TinyConvNet : DenoisingNetwork
         Parameters = [_w0, _w1];
         Buffers = [_runningRms];
     }
+
+    public override ComputeBackend Backend => _backend;
 
     public override NetworkSpec Spec { get; }
 
@@ -101,8 +105,8 @@ internal sealed class TinyConvNet : DenoisingNetwork
     {
         if (!_primitives.TryGetValue((n, h, w), out var p))
         {
-            p = (_convolutions.Create(new ConvolutionShape(n, Channels, Spec.Width, h, w, ConvolutionKind.Same3x3)),
-                 _convolutions.Create(new ConvolutionShape(n, Spec.Width, Channels, h, w, ConvolutionKind.Same3x3)));
+            p = (_backend.Convolution(new ConvolutionShape(n, Channels, Spec.Width, h, w, ConvolutionKind.Same3x3)),
+                 _backend.Convolution(new ConvolutionShape(n, Spec.Width, Channels, h, w, ConvolutionKind.Same3x3)));
             _primitives[(n, h, w)] = p;
         }
         return p;

@@ -1,4 +1,6 @@
 using MemGen.Tensors;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Tensors;
 
@@ -9,10 +11,10 @@ public class LayoutAndReferenceConvolutionTests
     {
         var x = new Tensor(2, 32, 3, 5);
         new DeterministicRng(1).FillNormal(x.Span);
-        var b = TensorLayouts.ToLayout(x, TensorLayout.Nchw16c);
-        Assert.Equal(x.Data[TensorLayouts.Offset(TensorLayout.Nchw, 32, 3, 5, 1, 17, 2, 4)],
-                     b.Data[TensorLayouts.Offset(TensorLayout.Nchw16c, 32, 3, 5, 1, 17, 2, 4)]);
-        Assert.Equal(x.Data, TensorLayouts.ToPlain(b).Data);
+        var b = BlockedLayout.ToLayout(x, TensorLayout.Nchw16c);
+        Assert.Equal(x.Data[BlockedLayout.Offset(TensorLayout.Nchw, 32, 3, 5, 1, 17, 2, 4)],
+                     b.Data[BlockedLayout.Offset(TensorLayout.Nchw16c, 32, 3, 5, 1, 17, 2, 4)]);
+        Assert.Equal(x.Data, BlockedLayout.ToPlain(b).Data);
     }
 
     [Theory]

@@ -5,6 +5,8 @@ using MemGen.Nn;
 using MemGen.Tensors;
 using MemGen.Training;
 using Xunit.Abstractions;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Training;
 
@@ -40,7 +42,7 @@ public sealed class GaussianDenoisingTests(ITestOutputHelper output)
         // Isotropic Gaussian images N(0.5·1, 0.1² I), 12×12; a small BF-CNN, 800 steps of 32 images, σ = u².
         var train = TrainingTestData.Gaussian(2000, 12, Mean, Std, 11);
         var test = TrainingTestData.Gaussian(200, 12, Mean, Std, 12);
-        using var convolutions = new OneDnnConvolutionFactory();
+        using var convolutions = new CpuBackend();
         using var net = NetworkFactory.Create(NetworkSpec.Parse("bfcnn:layers=5,width=16"), 1, convolutions, 1);
         var options = new TrainingOptions { BatchSize = 32, ImagesPerEpoch = 32 * 200, Epochs = 4, LearningRate = 5e-3, LearningRateDecayEpochs = 2 }.Resolve();
         var trainer = new Trainer(net, train, options, seed: 5);

@@ -59,7 +59,7 @@ public sealed class ScheduleTests
     [Fact]
     public void NoiseLevelsFollowSigmaEqualsUSquaredAndNoiseIsReproducible()
     {
-        var noise = new TrainingNoise(5, 1.0, 2.0);
+        var noise = new NoiseSchedule(5, 1.0, 2.0);
         const int batch = 4000, d = 16;
         var sigmas = new float[batch];
         var z = new Tensor(batch, 1, 4, 4);
@@ -81,11 +81,29 @@ public sealed class ScheduleTests
 
         var again = new Tensor(batch, 1, 4, 4);
         var sigmasAgain = new float[batch];
-        new TrainingNoise(5, 1.0, 2.0).Fill(9, sigmasAgain, again);
+        new NoiseSchedule(5, 1.0, 2.0).Fill(9, sigmasAgain, again);
         Assert.Equal(sigmas, sigmasAgain);
         Assert.Equal(z.Data, again.Data);
-        new TrainingNoise(5, 1.0, 2.0).Fill(10, sigmasAgain, again);
+        new NoiseSchedule(5, 1.0, 2.0).Fill(10, sigmasAgain, again);
         Assert.NotEqual(sigmas, sigmasAgain);
+    }
+
+    [Fact]
+    public void NoiseScheduleIsSigmaMaxTimesUToTheExponentAndItsDefaultsAreUSquared()
+    {
+        var paper = new NoiseSchedule(1, 1.0, 2.0);
+        var flat = new NoiseSchedule(1, 0.5, 1.0);
+        foreach (double u in new[] { 0.0, 0.1, 0.37, 0.5, 0.999 })
+        {
+            Assert.Equal((float)(u * u), paper.SigmaOf(u));
+            Assert.Equal((float)(0.5 * u), flat.SigmaOf(u));
+        }
+        var sigmas = new float[64];
+        flat.Fill(3, sigmas, new Tensor(64, 1, 2, 2));
+        Assert.All(sigmas, s => Assert.InRange(s, 0f, 0.5f));
+        Assert.InRange(sigmas.Average(), 0.2f, 0.3f); // E[0.5·u] = 0.25
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoiseSchedule(1, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoiseSchedule(1, 1, -1));
     }
 
     [Fact]

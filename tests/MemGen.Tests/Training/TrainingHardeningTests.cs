@@ -1,3 +1,5 @@
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Tensors;
@@ -13,7 +15,7 @@ namespace MemGen.Tests.Training;
 public sealed class TrainingHardeningTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("memgen-train-hard-").FullName;
-    private readonly ReferenceConvolutionFactory _convolutions = new();
+    private readonly CpuBackend _convolutions = new(new ReferenceConvolutionFactory());
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 

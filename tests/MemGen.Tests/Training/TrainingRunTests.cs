@@ -4,13 +4,15 @@ using MemGen.Nn;
 using MemGen.Tensors;
 using MemGen.Tests.Nn;
 using MemGen.Training;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Training;
 
 public sealed class TrainingRunTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("memgen-train-").FullName;
-    private readonly ReferenceConvolutionFactory _convolutions = new();
+    private readonly CpuBackend _convolutions = new(new ReferenceConvolutionFactory());
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
@@ -36,7 +38,7 @@ public sealed class TrainingRunTests : IDisposable
         new BatchSchedule(9, 20, 4, options.StepsPerEpoch).IndicesFor(step, idx);
         var sigmas = new float[4];
         var noise = new Tensor(4, 1, 6, 6);
-        new TrainingNoise(9, 1.0, 2.0).Fill(step, sigmas, noise);
+        new NoiseSchedule(9, 1.0, 2.0).Fill(step, sigmas, noise);
         var clean = new Tensor(4, 1, 6, 6);
         for (int i = 0; i < 4; i++) train.Image(idx[i]).CopyTo(clean.Item(i));
         var noisy = clean.Clone();

@@ -4,6 +4,8 @@ using MemGen.Nn;
 using MemGen.Tensors;
 using MemGen.Tests.Nn;
 using MemGen.Training;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Training;
 
@@ -19,11 +21,11 @@ internal static class TrainingTestData
     }
 
     /// <summary>Builds <see cref="TinyConvNet"/>s of width = spec width on <paramref name="convolutions"/>.</summary>
-    public static NetworkBuilder Tiny(IConvolutionFactory convolutions) =>
+    public static NetworkBuilder Tiny(ComputeBackend convolutions) =>
         (spec, channels, seed) => new TinyConvNet(channels, spec.Width, convolutions, seed);
 
     /// <summary>The real networks (<see cref="NetworkFactory"/>) on <paramref name="convolutions"/>.</summary>
-    public static NetworkBuilder Real(IConvolutionFactory convolutions) => TrainingRun.Networks(convolutions);
+    public static NetworkBuilder Real(ComputeBackend convolutions) => TrainingRun.Networks(convolutions);
 
     /// <summary>A short run of bfcnn:layers=3,width=4 (with batch norm): batch 8, 12 steps per epoch, lr halved every epoch.</summary>
     public static TrainingConfig SmallConfig(int n, long budget, int checkpointEvery = 5, long seed = 42) => new(

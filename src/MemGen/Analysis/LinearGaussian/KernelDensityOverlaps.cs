@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using MemGen.Native;
+using MemGen.Compute;
 
 namespace MemGen.Analysis.LinearGaussian;
 
@@ -51,7 +51,7 @@ public static class KernelDensityOverlaps
             {
                 int bj = Math.Min(Block, n - j0);
                 var g = gram.AsSpan(0, bi * bj);
-                Blas.Dgemm(false, true, bi, bj, d, 1.0, x.AsSpan(i0 * d, bi * d), x.AsSpan(j0 * d, bj * d), 0.0, g);
+                ComputeBackend.Host.LinearAlgebra.Dgemm(false, true, bi, bj, d, 1.0, x.AsSpan(i0 * d, bi * d), x.AsSpan(j0 * d, bj * d), 0.0, g);
                 for (int a = 0; a < bi; a++)
                 {
                     var row = g.Slice(a * bj, bj);
@@ -107,7 +107,7 @@ public static class KernelDensityOverlaps
             int bk = Math.Min(Block, n - k0);
             for (int k = 0; k < bk; k++)
                 for (int c = 0; c < d; c++) centred[k * d + c] = points[(k0 + k) * d + c] - generated.Mean[c];
-            Blas.Dgemm(false, false, bk, d, d, 1.0, centred.AsSpan(0, bk * d), generated.Eigenvectors, 0.0, z.AsSpan(0, bk * d));
+            ComputeBackend.Host.LinearAlgebra.Dgemm(false, false, bk, d, d, 1.0, centred.AsSpan(0, bk * d), generated.Eigenvectors, 0.0, z.AsSpan(0, bk * d));
             for (int k = 0; k < bk; k++)
             {
                 double q = 0;

@@ -1,4 +1,4 @@
-using MemGen.Native;
+using MemGen.Compute;
 
 namespace MemGen.Analysis.LinearGaussian;
 
@@ -53,20 +53,20 @@ public sealed record LinearDenoiser(int Dimension, double[] Intercept, double[] 
         if (n <= d)
         {
             var gram = new double[n * n];
-            Blas.Dgemm(false, true, n, n, d, 1.0, xTc, xTc, 0.0, gram);
+            ComputeBackend.Host.LinearAlgebra.Dgemm(false, true, n, n, d, 1.0, xTc, xTc, 0.0, gram);
             var w = PseudoInverseOfGram(gram, n, out rank);        // (XTc XTcᵀ)^+
-            Blas.Dgemm(false, false, n, d, n, 1.0, w, xTc, 0.0, q);  // (XTc XTcᵀ)^+ XTc
+            ComputeBackend.Host.LinearAlgebra.Dgemm(false, false, n, d, n, 1.0, w, xTc, 0.0, q);  // (XTc XTcᵀ)^+ XTc
         }
         else
         {
             var gram = new double[d * d];
-            Blas.Dgemm(true, false, d, d, n, 1.0, xTc, xTc, 0.0, gram);
+            ComputeBackend.Host.LinearAlgebra.Dgemm(true, false, d, d, n, 1.0, xTc, xTc, 0.0, gram);
             var w = PseudoInverseOfGram(gram, d, out rank);        // (XTcᵀ XTc)^+
-            Blas.Dgemm(false, false, n, d, d, 1.0, xTc, w, 0.0, q);  // XTc (XTcᵀ XTc)^+
+            ComputeBackend.Host.LinearAlgebra.Dgemm(false, false, n, d, d, 1.0, xTc, w, 0.0, q);  // XTc (XTcᵀ XTc)^+
         }
 
         var b = new double[d * d];
-        Blas.Dgemm(true, false, d, d, n, 1.0, x0c, q, 0.0, b);      // B = X0cᵀ Q
+        ComputeBackend.Host.LinearAlgebra.Dgemm(true, false, d, d, n, 1.0, x0c, q, 0.0, b);      // B = X0cᵀ Q
         var beta0 = new double[d];
         for (int i = 0; i < d; i++)
         {
@@ -99,7 +99,7 @@ public sealed record LinearDenoiser(int Dimension, double[] Intercept, double[] 
     private static double[] PseudoInverseOfGram(double[] gram, int k, out int rank)
     {
         var g = new double[k];
-        Blas.SymmetricEigen(gram, g, k);                    // gram ← eigenvectors (columns), g ascending
+        ComputeBackend.Host.LinearAlgebra.SymmetricEigen(gram, g, k);                    // gram ← eigenvectors (columns), g ascending
         double cut = Math.Max(g[k - 1], 0) * RelativeRankTolerance;
         var scaled = new double[k * k];
         rank = 0;
@@ -111,7 +111,7 @@ public sealed record LinearDenoiser(int Dimension, double[] Intercept, double[] 
             for (int i = 0; i < k; i++) scaled[i * k + j] = gram[i * k + j] * inv;
         }
         var w = new double[k * k];
-        Blas.Dgemm(false, true, k, k, k, 1.0, scaled, gram, 0.0, w); // V diag(1/g) Vᵀ
+        ComputeBackend.Host.LinearAlgebra.Dgemm(false, true, k, k, k, 1.0, scaled, gram, 0.0, w); // V diag(1/g) Vᵀ
         return w;
     }
 }

@@ -1,5 +1,5 @@
+using MemGen.Compute;
 using MemGen.Machine;
-using MemGen.Native;
 using MemGen.Tensors;
 
 namespace MemGen.Analysis.LinearGaussian;
@@ -53,8 +53,8 @@ public static class LinearGaussianSweep
         int threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         // One BLAS thread per worker: no oversubscription, and the same summation order (bit-identical
         // results) whatever the number of workers.
-        int blasThreads = Blas.ThreadCount;
-        Blas.ThreadCount = 1;
+        int blasThreads = ComputeBackend.Host.LinearAlgebra.ThreadCount;
+        ComputeBackend.Host.LinearAlgebra.ThreadCount = 1;
         try
         {
             Parallel.For(0, tasks.Length, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, i =>
@@ -71,7 +71,7 @@ public static class LinearGaussianSweep
         }
         finally
         {
-            Blas.ThreadCount = blasThreads;
+            ComputeBackend.Host.LinearAlgebra.ThreadCount = blasThreads;
         }
         return results.SelectMany(r => r).OrderBy(m => m.Dimension).ThenBy(m => m.TrainingCount).ThenBy(m => m.Run).ToList();
     }

@@ -1,4 +1,4 @@
-using MemGen.Native;
+using MemGen.Compute;
 
 namespace MemGen.Analysis.LinearGaussian;
 
@@ -28,7 +28,7 @@ public sealed record SpectralGaussian(int Dimension, double[] Mean, double[] Eig
         if (mean.Length != d || covariance.Length != d * d) throw new ArgumentException("mean must have d entries and covariance d×d.");
         var u = covariance.ToArray();
         var lambda = new double[d];
-        Blas.SymmetricEigen(u, lambda, d);
+        ComputeBackend.Host.LinearAlgebra.SymmetricEigen(u, lambda, d);
         double cut = Math.Max(lambda[d - 1], 0) * relativeTolerance;
         int rank = 0;
         for (int j = d - 1; j >= 0; j--)
@@ -55,7 +55,7 @@ public sealed record SpectralGaussian(int Dimension, double[] Mean, double[] Eig
         var a = factor.ToArray();
         var s = new double[d];
         var left = new double[d * d];
-        Blas.SingularValueDecomposition(a, d, d, s, left);
+        ComputeBackend.Host.LinearAlgebra.SingularValueDecomposition(a, d, d, s, left);
         // Ascending order, as FromCovariance: column j of U ← column d−1−j of the SVD's U.
         var lambda = new double[d];
         var u = new double[d * d];

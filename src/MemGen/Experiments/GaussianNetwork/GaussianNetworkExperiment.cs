@@ -8,8 +8,9 @@ using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Experiments.Kit;
 using MemGen.Images;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Machine;
-using MemGen.Native;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
@@ -121,10 +122,12 @@ public static class GaussianNetworkExperiment
     /// <summary>
     /// Runs every (n, run) and writes the results and the report into <paramref name="runDirectory"/>; a re-run with the
     /// same settings reuses the trained networks and samples. Invalid settings or a run directory holding something else
-    /// raise an <see cref="InvalidSettingException"/> before anything is written.
+    /// raise an <see cref="InvalidSettingException"/> before anything is written. The networks train on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static GaussianNetworkResult Run(GaussianNetworkSettings settings, string runDirectory, string preset,
-        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
@@ -137,8 +140,9 @@ public static class GaussianNetworkExperiment
         var reporter = new ExperimentProgressReporter(progress, counts.Length * settings.Runs);
         var measurements = new List<GaussianNetworkMeasurement>();
         var grids = new List<(int N, string Path)>();
-        using var convolutions = new OneDnnConvolutionFactory();
-        NetworkBuilder build = (spec, channels, seed) => NetworkFactory.Create(spec, channels, convolutions, seed);
+        using var ownBackend = backend is null ? new CpuBackend() : null;
+        var engine = backend ?? ownBackend!;
+        NetworkBuilder build = (spec, channels, seed) => NetworkFactory.Create(spec, channels, engine, seed);
         int unitIndex = 0;
         foreach (int n in counts)
         {

@@ -6,7 +6,8 @@ using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Experiments.Kit;
 using MemGen.Images;
-using MemGen.Native;
+using MemGen.Compute;
+using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
@@ -114,10 +115,12 @@ public static class TransitionExperiment
     /// <summary>
     /// Runs (or resumes) the experiment in <paramref name="runDirectory"/> and writes every result and report.html.
     /// Bad input (invalid settings, data too small for the sizes, a run directory holding another experiment or other
-    /// files) raises an <see cref="InvalidSettingException"/> before anything is written.
+    /// files) raises an <see cref="InvalidSettingException"/> before anything is written. The networks train and sample
+    /// on <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static TransitionResult Run(TransitionSettings settings, string runDirectory, string preset,
-        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
@@ -132,8 +135,9 @@ public static class TransitionExperiment
         var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
-        using (var convolutions = new OneDnnConvolutionFactory())
+        using (var ownBackend = backend is null ? new CpuBackend() : null)
         {
+            var convolutions = backend ?? ownBackend!;
             for (int i = 0; i < settings.Sizes.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -183,10 +187,12 @@ public static class TransitionExperiment
     /// Runs one job of <see cref="Jobs"/> in <paramref name="runDirectory"/> (resumable, so a failed or preempted job is
     /// simply run again): a train job trains (or resumes) one network; a measure job needs both networks of its N and
     /// writes n-N/point.json; the report job needs every point and writes the summaries and report.html. Results are the
-    /// same, bit for bit, as <see cref="Run"/>'s with the same settings and engine thread count.
+    /// same, bit for bit, as <see cref="Run"/>'s with the same settings and engine thread count. Networks run on
+    /// <paramref name="backend"/> (a CPU backend of its own when null).
     /// </summary>
     public static void RunJob(TransitionSettings settings, string runDirectory, string preset, string job,
-        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null,
+        ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(job);
@@ -210,7 +216,8 @@ public static class TransitionExperiment
         int size = int.Parse(known.Id.Split('-')[1][1..], CultureInfo.InvariantCulture);
         using var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
         var pointDir = PointDirectory(opened.Path, size);
-        using var convolutions = new OneDnnConvolutionFactory();
+        using var ownBackend = backend is null ? new CpuBackend() : null;
+        var convolutions = backend ?? ownBackend!;
         if (known.Stage == "train")
         {
             string subset = known.Id[^2..];
@@ -281,7 +288,7 @@ public static class TransitionExperiment
 
     /// <summary>Trains (or resumes, or reloads when finished) the network on subset <paramref name="subset"/> (s1 or s2) of size N.</summary>
     private static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
-        IConvolutionFactory convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
+        ComputeBackend convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
     {
         var dir = Path.Combine(pointDir, subset);
         var source = new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(dir, Path.Combine(pointDir, "split.json")));
@@ -298,7 +305,7 @@ public static class TransitionExperiment
     }
 
     private static TransitionPoint RunPoint(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, RunDirectory run,
-        IConvolutionFactory convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
+        ComputeBackend convolutions, ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
     {
         var pointDir = PointDirectory(run.Path, n);
         string P(string name) => Path.Combine(pointDir, name);

@@ -1,4 +1,6 @@
-namespace MemGen.Tensors;
+using MemGen.Tensors;
+
+namespace MemGen.Compute;
 
 /// <summary>The two convolution shapes the bias-free networks use.</summary>
 public enum ConvolutionKind
@@ -46,7 +48,7 @@ public sealed record ConvolutionShape(
 /// <summary>
 /// A convolution primitive of one fixed <see cref="ConvolutionShape"/>: forward, backward-data and
 /// backward-weights. Weights are always passed in plain order (see <see cref="ConvolutionKind"/>);
-/// activations in the layouts named by the shape. Implementations: naive reference loops and oneDNN.
+/// activations in the layouts named by the shape. Implementations: naive reference loops, oneDNN (CPU backend) and cuDNN (CUDA backend).
 /// </summary>
 public interface IConvolution : IDisposable
 {
@@ -63,7 +65,7 @@ public interface IConvolution : IDisposable
     void BackwardWeights(Tensor source, Tensor diffDestination, Tensor diffWeights);
 }
 
-/// <summary>Creates convolution primitives; the engine seam behind which oneDNN (or later a GPU) sits.</summary>
+/// <summary>Creates convolution primitives; the CPU backend builds on one (oneDNN, or the reference loops in tests).</summary>
 public interface IConvolutionFactory
 {
     /// <summary>Creates (or returns a cached) primitive for <paramref name="shape"/>.</summary>

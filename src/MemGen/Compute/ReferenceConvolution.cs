@@ -1,4 +1,7 @@
-namespace MemGen.Tensors;
+using MemGen.Compute.Cpu;
+using MemGen.Tensors;
+
+namespace MemGen.Compute;
 
 /// <summary>
 /// Naive-loop convolutions in float64 accumulation: slow, obviously correct, the reference every fast
@@ -13,7 +16,7 @@ public sealed class ReferenceConvolution(ConvolutionShape shape) : IConvolution
     public void Forward(Tensor source, Tensor weights, Tensor destination)
     {
         var s = Shape;
-        var x = TensorLayouts.ToPlain(source).Data;
+        var x = BlockedLayout.ToPlain(source).Data;
         var w = weights.Data;
         var y = new float[destination.Length];
         int H = s.Height, W = s.Width, OH = s.OutHeight, OW = s.OutWidth, I = s.InChannels, O = s.OutChannels;
@@ -50,7 +53,7 @@ public sealed class ReferenceConvolution(ConvolutionShape shape) : IConvolution
     public void BackwardData(Tensor diffDestination, Tensor weights, Tensor diffSource)
     {
         var s = Shape;
-        var dy = TensorLayouts.ToPlain(diffDestination).Data;
+        var dy = BlockedLayout.ToPlain(diffDestination).Data;
         var w = weights.Data;
         var dx = new double[diffSource.Length];
         int H = s.Height, W = s.Width, OH = s.OutHeight, OW = s.OutWidth, I = s.InChannels, O = s.OutChannels;
@@ -86,8 +89,8 @@ public sealed class ReferenceConvolution(ConvolutionShape shape) : IConvolution
     public void BackwardWeights(Tensor source, Tensor diffDestination, Tensor diffWeights)
     {
         var s = Shape;
-        var x = TensorLayouts.ToPlain(source).Data;
-        var dy = TensorLayouts.ToPlain(diffDestination).Data;
+        var x = BlockedLayout.ToPlain(source).Data;
+        var dy = BlockedLayout.ToPlain(diffDestination).Data;
         var dw = new double[diffWeights.Length];
         int H = s.Height, W = s.Width, OH = s.OutHeight, OW = s.OutWidth, I = s.InChannels, O = s.OutChannels;
         for (int n = 0; n < s.Batch; n++)
@@ -129,7 +132,7 @@ public sealed class ReferenceConvolution(ConvolutionShape shape) : IConvolution
             return;
         }
         var t = Tensor.FromArray(plain, destination.N, destination.C, destination.H, destination.W);
-        TensorLayouts.Convert(t, destination);
+        BlockedLayout.Convert(t, destination);
     }
 }
 

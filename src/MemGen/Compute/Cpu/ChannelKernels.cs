@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MemGen.Tensors;
 
-namespace MemGen.Nn;
+namespace MemGen.Compute.Cpu;
 
 /// <summary>
 /// Layout-aware elementwise kernels of the layers (batch norm, ReLU, masks), Vector512 and parallel over

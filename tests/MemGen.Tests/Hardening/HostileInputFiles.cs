@@ -16,7 +16,7 @@ namespace MemGen.Tests.Hardening;
 /// <list type="bullet">
 /// <item><c>small.safetensors</c> a sound bfcnn:layers=3,width=4 checkpoint (1 channel, 8×8); <c>nan</c>, <c>wide</c>
 /// (metadata says width 4000), <c>tall</c> (height 20000) and <c>overflow</c> (weights ×1e20, finite) variants, re-signed;</item>
-/// <item><c>nan.npy</c> (a NaN pixel), <c>huge.idx.gz</c> (header claims 60000×256×256), <c>big.idx.gz</c> (claims 1000×256×256);</item>
+/// <item><c>nan.npy</c> (a NaN pixel), <c>huge.npy</c> (header claims 10⁵×10⁶ floats), <c>huge.idx.gz</c> (header claims 60000×256×256), <c>big.idx.gz</c> (claims 1000×256×256);</item>
 /// <item><c>pngs/</c> a png: source folder, <c>file.txt</c> an existing file, <c>ro/</c> a folder nobody may write
 /// (a read-only tmpfs when running as root, else mode 555), <c>injected/</c> a report whose report.json carries script;</item>
 /// <item><c>noadam/</c> a training run (made with the CLI) whose optimizer states and final checkpoint were lost.</item>
@@ -35,6 +35,7 @@ public sealed class HostileInputFiles : IDisposable
         NpyWriter.Write(PathOf("nan.npy"), [.. Enumerable.Range(0, 32).Select(i => i == 5 ? float.NaN : 0.5f)], [2, 1, 4, 4]);
         Gzip(PathOf("huge.idx.gz"), IdxHeader(60000, 256, 256));
         Gzip(PathOf("big.idx.gz"), IdxHeader(1000, 256, 256));
+        File.WriteAllBytes(PathOf("huge.npy"), NpyHeader("(100000, 1, 1000, 1000)"));
         Directory.CreateDirectory(PathOf("pngs"));
         for (int i = 0; i < 2; i++) PngWriter.WriteImage(PathOf($"pngs/{i}.png"), new float[16], 1, 4, 4);
         File.WriteAllText(PathOf("file.txt"), "an existing file");
@@ -100,6 +101,13 @@ public sealed class HostileInputFiles : IDisposable
         header[3] = (byte)shape.Length;
         for (int i = 0; i < shape.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), shape[i]);
         return header; // and 16 bytes of data: far fewer than the header claims
+    }
+
+    /// <summary>A .npy header claiming <paramref name="shape"/> float32 values, and no data.</summary>
+    private static byte[] NpyHeader(string shape)
+    {
+        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}".PadRight(117) + "\n";
+        return [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)dict.Length, 0, .. System.Text.Encoding.ASCII.GetBytes(dict)];
     }
 
     private static void Gzip(string path, byte[] content)

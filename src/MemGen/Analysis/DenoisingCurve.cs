@@ -5,6 +5,7 @@ using MemGen.Denoisers;
 using MemGen.Images;
 using MemGen.Results;
 using MemGen.Tensors;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
@@ -103,6 +104,19 @@ public sealed class DenoisingCurve
 
     /// <summary>Mean over σ of train PSNR − test PSNR (NaN without a test set).</summary>
     public double PsnrGap => Enumerable.Range(0, Sigmas.Count).Average(k => TrainPsnr[k] - TestPsnr[k]);
+
+    /// <summary>
+    /// Throws a <see cref="NonFiniteResultException"/> when a measured PSNR (train, or test when measured) is NaN or
+    /// infinite: the denoiser's outputs were not finite, and such a curve must not be reported as a result.
+    /// </summary>
+    public void RequireFinite()
+    {
+        for (int k = 0; k < Sigmas.Count; k++)
+            foreach (var (value, set) in new[] { (TrainPsnr[k], "training"), (TestImages > 0 ? TestPsnr[k] : 0, "test") })
+                if (!double.IsFinite(value))
+                    throw new NonFiniteResultException(FormattableString.Invariant(
+                        $"{Denoiser}: the PSNR at σ = {Sigmas[k]} on the {set} images is {value}: the denoiser's outputs are not finite (a broken or diverged network?); nothing was written"));
+    }
 
     /// <summary>
     /// Measures <paramref name="denoiser"/> on the first images of <paramref name="train"/> and <paramref name="test"/>.

@@ -8,6 +8,7 @@ using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
@@ -92,6 +93,7 @@ public static class EvaluationJob
             options = options with { Sigmas = [.. sigmas] };
         }
         if (File.Exists(settings.Out)) throw new InvalidSettingException("out", $"{settings.Out} is a file, not a directory");
+        using var folderLock = RunFolderLock.Acquire(settings.Out);
         if (!settings.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
@@ -130,6 +132,8 @@ public static class EvaluationJob
                     progress is null ? null : new SynchronousProgress<int>(k => progress.Report(passes + k)))
                 : null;
             var elapsed = clock.Elapsed;
+            curve.RequireFinite();
+            wiener?.RequireFinite();
 
             // 4. Write (all or nothing).
             var config = new JsonObject

@@ -1,5 +1,6 @@
 using MemGen.Analysis.AdaptiveBasis;
 using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -95,6 +96,11 @@ public static class JacobianAnalysis
         if (clean.Length != d) throw new ArgumentException($"The clean image has {clean.Length} values, {channels}×{height}×{width} needs {d}.");
         network.CheckImageSize(height, width);
         top = Math.Clamp(top, 0, d);
+        // J_r (float), J_f and its symmetric part (double), the eigen-solver's workspace (≈ 2 d² doubles) and a float copy to write.
+        long squared = MemoryBudget.Product(d, d);
+        if (squared > Array.MaxLength)
+            throw new MemoryLimitException($"the Jacobian of a {channels}×{height}×{width} image has d² = {squared} entries, more than one array holds ({Array.MaxLength}); use a smaller image");
+        MemoryBudget.Require(MemoryBudget.Product(squared, 40), $"the {d}×{d} Jacobian of a {channels}×{height}×{width} image");
 
         var y = new float[d];
         new DeterministicRng(seed).FillNormal(y, 0f, (float)sigma);

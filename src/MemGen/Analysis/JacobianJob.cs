@@ -7,6 +7,7 @@ using MemGen.Compute;
 using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Results;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
@@ -72,6 +73,7 @@ public static class JacobianJob
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         var outDir = settings.Out;
         if (File.Exists(outDir)) throw new InvalidSettingException("out", $"{outDir} is a file, not a directory");
+        using var folderLock = RunFolderLock.Acquire(outDir);
         if (!settings.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(outDir, f))) throw new InvalidSettingException("out", $"{outDir} already holds {f} (use --force to overwrite)");

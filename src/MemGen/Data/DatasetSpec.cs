@@ -76,6 +76,9 @@ public sealed class DatasetSpec
 
     private static readonly string[] FileKinds = ["idx", "npy", "png", "jpeg"];
 
+    /// <summary>Most pixels (H·W, or d) an image of a spec may have (<see cref="ImageShape.MaxPixels"/>).</summary>
+    public const int MaxPixels = ImageShape.MaxPixels;
+
     private DatasetSpec(string kind, string argument, IReadOnlyDictionary<string, string> options, IReadOnlyList<SetTransform> transforms)
     {
         Kind = kind;
@@ -107,6 +110,22 @@ public sealed class DatasetSpec
 
     /// <summary>The spec in canonical form (source, then transforms, joined by '|').</summary>
     public override string ToString() => string.Join("|", Transforms.Select(t => t.Description).Prepend(Source));
+
+    /// <summary>
+    /// True when loading this spec again would read <paramref name="file"/>: it lies in the folder of a png: source
+    /// (and is a .png) or of a jpeg: source (and is a .jpg/.jpeg), here or in a rescaled: source's from=.
+    /// Writing such a file (e.g. a preview into the folder it shows) would break the next load.
+    /// </summary>
+    public bool WouldRead(string file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (Kind == "rescaled") return Parse(GetString("from")!).WouldRead(file);
+        if (Kind is not ("png" or "jpeg")) return false;
+        var extension = System.IO.Path.GetExtension(file).ToLowerInvariant();
+        bool read = Kind == "png" ? extension == ".png" : extension is ".jpg" or ".jpeg";
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file));
+        return read && string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(Argument)), folder, StringComparison.Ordinal);
+    }
 
     /// <summary>Parses the value of setting <paramref name="setting"/> (e.g. <c>data</c>); a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
     public static DatasetSpec ParseAs(string setting, string text)
@@ -213,11 +232,11 @@ public sealed class DatasetSpec
             case "gaussian":
                 bool hasD = Options.ContainsKey("d"), hasSize = Options.ContainsKey("size");
                 if (hasD == hasSize) Fail(hasD ? "size" : "d", "give exactly one of d= (pixels) or size= (side of a square image)");
-                if (hasD) GetInt("d", min: 1);
-                else GetInt("size", min: 1);
+                if (hasD && GetInt("d", min: 1) > MaxPixels) Fail("d", $"must be at most {MaxPixels} pixels");
+                if (!hasD) ValidateSide(1);
                 GetDouble("mean");
                 if (GetDouble("std") < 0) Fail("std", "must not be negative");
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 break;
             case "sinusoids":
@@ -227,7 +246,7 @@ public sealed class DatasetSpec
                 if (GetDouble("amp", 0.5) < 0) Fail("amp", "must not be negative");
                 break;
             case "rescaled":
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 GetInt("index", 0, min: 0);
                 if (GetDouble("max", 1) < GetDouble("min", 0)) Fail("max", "must be at least min");
@@ -239,9 +258,15 @@ public sealed class DatasetSpec
 
     private void ValidateSizeCountSeed(int minSize)
     {
-        GetInt("size", min: minSize);
-        GetInt("n", min: 0);
+        ValidateSide(minSize);
+        GetInt("n", min: 1);
         GetLong("seed");
+    }
+
+    private void ValidateSide(int minSize)
+    {
+        long side = GetInt("size", min: minSize);
+        if (side * side > MaxPixels) Fail("size", $"must be at most {(int)Math.Sqrt(MaxPixels)} (images of at most {MaxPixels} pixels)");
     }
 
     private void Fail(string key, string what) => throw new DataFormatException($"dataset spec '{Source}': key '{key}' {what}.");
@@ -335,8 +360,8 @@ public sealed class DatasetSpec
                     return new DedupStep(threshold, keptOnly);
                 }
             case "take":
-                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-                    throw new DataFormatException($"transform '{text}': count must be a non-negative integer.");
+                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+                    throw new DataFormatException($"transform '{text}': count must be a positive integer.");
                 return new TakeStep(n);
             default:
                 throw new DataFormatException($"transform '{text}': unknown transform '{name}' (known: crop, resize, gray, shuffle, dedup, take).");
@@ -349,6 +374,8 @@ public sealed class DatasetSpec
         if (items.Length > 2 || !items.All(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int x) && x > 0))
             throw new DataFormatException($"transform '{text}': size must be N or HxW with positive integers.");
         int h = int.Parse(items[0], CultureInfo.InvariantCulture);
-        return (h, items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h);
+        int w = items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h;
+        if ((long)h * w > MaxPixels) throw new DataFormatException($"transform '{text}': {h}×{w} is larger than {MaxPixels} pixels.");
+        return (h, w);
     }
 }

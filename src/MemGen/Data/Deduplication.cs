@@ -1,5 +1,6 @@
 using MemGen.Images;
 using MemGen.Compute;
+using MemGen.Machine;
 
 namespace MemGen.Data;
 
@@ -33,6 +34,9 @@ public static class Deduplication
     {
         ArgumentNullException.ThrowIfNull(images);
         int n = images.Count;
+        MemoryBudget.Require(MemoryBudget.Sum(MemoryBudget.Product(n, images.Channels, Math.Min(PooledSize, images.Height), Math.Min(PooledSize, images.Width), sizeof(float)),
+                MemoryBudget.Product(rowBlock, columnBlock, sizeof(float)), n),
+            $"de-duplicating {n} images of {images.Channels}×{images.Height}×{images.Width}");
         var features = Features(images, out int d);
         var dropped = new bool[n];
         var block = new float[rowBlock * columnBlock];

@@ -7,6 +7,7 @@ using MemGen.Data;
 using MemGen.Images;
 using MemGen.Reporting;
 using MemGen.Results;
+using MemGen.Runs;
 
 namespace MemGen.Experiments;
 
@@ -57,9 +58,10 @@ public static class LinearGaussianExperiment
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
+        LinearGaussianSweep.RequireMemory(settings); // before anything is written
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(runDirectory);
+        using var folderLock = RunFolderLock.Acquire(runDirectory);
         var config = ConfigJson(settings, preset);
         var files = new List<string>();
         string Path_(string name) { var p = Path.Combine(runDirectory, name); files.Add(p); return p; }

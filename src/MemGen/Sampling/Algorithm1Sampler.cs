@@ -57,6 +57,7 @@ public sealed class Algorithm1Sampler : ISampler
         int d = channels * height * width;
         var o = Options;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var backend = denoiser.Backend;
 
         var samples = new Tensor(count, channels, height, width);

@@ -108,6 +108,7 @@ public sealed class ProbabilityFlowSampler : ISampler
         var o = Options;
         int d = channels * height * width;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var schedule = o.Schedule();
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];

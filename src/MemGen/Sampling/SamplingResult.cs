@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Sampling;
@@ -81,6 +82,32 @@ public sealed class SamplingResult
 
     /// <summary>Number of samples that did not converge.</summary>
     public int DivergedCount => Outcomes.Count(o => o != SampleOutcome.Converged);
+
+    /// <summary>
+    /// Throws a <see cref="NonFiniteResultException"/> when any sample holds NaN or ±∞ pixels or ended with a
+    /// non-finite σ_t (its values overflowed): the denoiser's output was not finite along the trajectory, and such
+    /// samples must not be written as a result.
+    /// </summary>
+    public void RequireFinite()
+    {
+        int n = Samples.Shape[0], d = Samples.ItemLength, bad = 0, first = -1;
+        for (int i = 0; i < n; i++)
+        {
+            if (float.IsFinite(FinalSigma[i]) && AllFinite(Samples.Data.AsSpan(i * d, d))) continue;
+            bad++;
+            if (first < 0) first = i;
+        }
+        if (bad > 0)
+            throw new NonFiniteResultException(
+                $"{bad} of {n} samples from {Denoiser} hold NaN or infinite pixels or noise levels (first: sample {FirstIndex + first}); the denoiser's output is not finite along their trajectories; nothing was written");
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
 
     /// <summary>The samples as an image set (pixels copied) with a provenance naming sampler, denoiser and seed.</summary>
     public ImageSet ToImageSet()

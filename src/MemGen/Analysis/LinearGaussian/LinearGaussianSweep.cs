@@ -1,4 +1,5 @@
 using MemGen.Compute;
+using MemGen.Machine;
 using MemGen.Tensors;
 
 namespace MemGen.Analysis.LinearGaussian;
@@ -61,6 +62,7 @@ public static class LinearGaussianSweep
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
+        RequireMemory(settings);
         var tasks = settings.Dimensions.Distinct().OrderDescending()
             .SelectMany(d => Enumerable.Range(0, settings.Runs).Select(r => (D: d, Run: r))).ToArray();
         var results = new IReadOnlyList<LinearGaussianMeasurement>[tasks.Length];
@@ -90,6 +92,27 @@ public static class LinearGaussianSweep
             ComputeBackend.Host.LinearAlgebra.ThreadCount = blasThreads;
         }
         return results.SelectMany(r => r).OrderBy(m => m.Covariance).ThenBy(m => m.Dimension).ThenBy(m => m.TrainingCount).ThenBy(m => m.Run).ToList();
+    }
+
+    /// <summary>
+    /// Refuses settings whose workers would take more than the memory budget: each worker holds its original set
+    /// (and the kernel-density copy), a training set with its noisy copy and fitted design (n·d values each), and a few
+    /// d×d matrices (the denoiser, the generated law's covariance and eigenvectors), all in doubles.
+    /// </summary>
+    public static void RequireMemory(LinearGaussianSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int workers = Math.Min(settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount, settings.Dimensions.Length * settings.Runs);
+        long worst = 0;
+        foreach (int d in settings.Dimensions.Distinct())
+        {
+            long n = settings.TrainingCounts(d)[^1];
+            long perWorker = MemoryBudget.Product(sizeof(double), MemoryBudget.Sum(
+                MemoryBudget.Product(2, settings.OriginalCount, d), MemoryBudget.Product(5, n, d), MemoryBudget.Product(5, d, d), MemoryBudget.Product(Math.Min(n, d), Math.Min(n, d))));
+            worst = Math.Max(worst, perWorker);
+        }
+        MemoryBudget.Require(MemoryBudget.Product(workers, worst),
+            $"the linear-Gaussian sweep (d up to {settings.Dimensions.Max()}, original sets of {settings.OriginalCount}, {workers} workers)");
     }
 
     /// <summary>One run at dimension <paramref name="d"/>: every n of the sweep, every covariance, against one original set.</summary>

@@ -131,7 +131,7 @@ public static class TransitionExperiment
         var pool = LoadPool(settings);
         var testSet = LoadTestSet(settings, pool);
 
-        var run = RunDirectory.Open(runDirectory, identity);
+        using var run = RunDirectory.Open(runDirectory, identity);
         var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
@@ -204,7 +204,7 @@ public static class TransitionExperiment
         var reporter = new ExperimentProgressReporter(progress, 1);
         if (known.Stage == "report")
         {
-            var run = RunDirectory.Open(runDirectory, identity, unit: "");
+            using var run = RunDirectory.Open(runDirectory, identity, unit: "");
             var points = settings.Sizes.Select(n => TryLoadPoint(run, n)
                 ?? throw new InvalidSettingException("job", $"report needs every N measured, but {PointDirectory(run.Path, n)}/{PointFile} is missing (run measure-n{n} first)")).ToList();
             WriteReport(settings, identity, run, points, RunRecord.Begin(run), reporter, reportOptions);
@@ -214,7 +214,7 @@ public static class TransitionExperiment
         var pool = LoadPool(settings);
         var testSet = LoadTestSet(settings, pool);
         int size = int.Parse(known.Id.Split('-')[1][1..], CultureInfo.InvariantCulture);
-        var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
+        using var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
         var pointDir = PointDirectory(opened.Path, size);
         using var ownBackend = backend is null ? new CpuBackend() : null;
         var convolutions = backend ?? ownBackend!;

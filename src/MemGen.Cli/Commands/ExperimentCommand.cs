@@ -220,7 +220,7 @@ public static class ExperimentCommand
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
         var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
-        var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
+        var budget = new Option<string?>("--budget") { Description = "Training images per model (the training set tiled to this size), e.g. 40000; N=images entries give some sizes another budget: 40000,10000=600000." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
         var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
         var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5.1: 300)." };
@@ -247,7 +247,7 @@ public static class ExperimentCommand
             if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
-            if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
+            if (parse.GetValue(budget) is string b) settings = settings.WithBudget(b);
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
             if (parse.GetValue(evalImages) is int e) settings = settings with { EvalImages = e };

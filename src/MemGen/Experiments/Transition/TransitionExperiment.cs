@@ -308,7 +308,7 @@ public static class TransitionExperiment
     {
         var dir = Path.Combine(pointDir, subset);
         var source = new TrainingDataSource(settings.Data, n, subset, Path.GetRelativePath(dir, Path.Combine(pointDir, "split.json")));
-        var config = new TrainingConfig(settings.Network, source, TrainingSeed(settings.Seed, subset), settings.TrainingOptions());
+        var config = new TrainingConfig(settings.Network, source, TrainingSeed(settings.Seed, subset), settings.TrainingOptions(n));
         try
         {
             return TrainingRun.StartOrResume(dir, config, subset == "s1" ? split.S1 : split.S2, split.Test,

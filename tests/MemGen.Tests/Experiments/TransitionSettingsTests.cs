@@ -42,4 +42,17 @@ public sealed class TransitionSettingsTests
         Assert.Equal("budget", e.Setting);
         Assert.Contains(expected, e.Message);
     }
+
+    [Fact]
+    public void TheStandardPresetIsTheQuickOneWithTrainingMovedToLargeN()
+    {
+        var quick = TransitionExperiment.Preset("quick");
+        var standard = TransitionExperiment.Preset("standard");
+        standard.Validate();
+        Assert.Equal((quick.Data, quick.Model, quick.Sampler, quick.BatchSize, quick.Samples), (standard.Data, standard.Model, standard.Sampler, standard.BatchSize, standard.Samples));
+        Assert.Equal(quick.Sizes, standard.Sizes);
+        Assert.Equal([40_000L, 40_000L], standard.Sizes.Take(2).Select(standard.BudgetFor)); // the small N memorize at the quick budget
+        Assert.Equal(2_760_000, 2 * standard.Sizes.Sum(n => standard.BudgetFor(n))); // the time estimate in docs/standard-preset.md
+        Assert.Equal("40000,100=100000,1000=400000,10000=800000", standard.BudgetText);
+    }
 }

@@ -39,7 +39,7 @@ public sealed class CAlphaExperimentTests : IDisposable
         var first = CAlphaExperiment.Run(Tiny, dir, "test", reportOptions: options);
         Assert.Equal([1.0, 3.0], first.Measurements.Select(m => m.Alpha));
         foreach (var f in new[] { "experiment.json", "run.json", "slopes.csv", "slopes.json", "curves.csv", "curves.json", "report.html",
-                     "grids/alpha-1.png", "grids/alpha-3.png", "models/alpha-1/checkpoints/final.safetensors" })
+                     "grids/alpha-1.png", "grids/alpha-3.png", "units/alpha-3.json", "models/alpha-1/checkpoints/final.safetensors" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         Assert.Equal(1 + 2 * Tiny.Sigmas.Length, File.ReadAllLines(Path.Combine(dir, "curves.csv")).Length);
 

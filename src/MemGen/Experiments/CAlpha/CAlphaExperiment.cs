@@ -147,9 +147,18 @@ public static class CAlphaExperiment
         MemoryBudget.Require(bytes, $"calpha with {s.Size}×{s.Size} images and {s.TrainingCount} training images per α");
     }
 
+    /// <summary>The unit's result file (its marker: a unit with this file is not measured again).</summary>
+    private static string UnitFile(double alpha) => Path.Combine("units", UnitName(alpha) + ".json");
+
     private static CAlphaMeasurement RunOne(CAlphaSettings s, double alpha, RunDirectory run, ComputeBackend engine,
         ExperimentProgressReporter.UnitProgress unit, CancellationToken cancellation)
     {
+        var grid = run.File("grids", UnitName(alpha) + ".png");
+        if (run.Has(UnitFile(alpha)) && File.Exists(grid))
+        {
+            unit.Report("done earlier", "", 1);
+            return Load(s, alpha, JsonNode.Parse(File.ReadAllText(Path.Combine(run.Path, UnitFile(alpha))))!.AsObject(), grid);
+        }
         unit.Report("data", "", 0);
         var trainSpec = s.DataSpec(alpha, 1);
         var training = DatasetLoader.Load(trainSpec);
@@ -170,13 +179,32 @@ public static class CAlphaExperiment
         var clean = test.Image(0);
         var measurement = JacobianStudy.Measure(denoiser, clean, shape, s.EigenvectorSigma, unchecked(s.Seed + 23),
             options: new JacobianStudyOptions { Top = GridEigenvectors, PowersOfTwo = false });
-        var grid = run.File("grids", UnitName(alpha) + ".png");
         var blank = Enumerable.Repeat(1f, shape.Size).ToArray(); // white: the eigenvectors start on the second row
         EigenvectorGrid.Write(grid, shape, measurement.Eigenvectors, GridEigenvectors, 8,
             [clean.ToArray(), measurement.Noisy, measurement.Denoised, blank, blank, blank, blank, blank]);
+        var top = measurement.Eigenvalues.Take(GridEigenvectors).ToArray();
+        run.WriteJson(UnitFile(alpha), new JsonObject
+        {
+            ["alpha"] = alpha,
+            ["output_psnr"] = Array(psnr),
+            ["output_psnr_se"] = Array(se),
+            ["top_eigenvalues"] = Array(top),
+            ["jacobian_trace"] = measurement.Trace,
+        });
         unit.Report("done", "", 1);
-        return new CAlphaMeasurement(alpha, ManifoldOracle.CAlphaOptimalSlope(alpha), fit, s.Sigmas, inputPsnr, psnr, se,
-            measurement.Eigenvalues.Take(GridEigenvectors).ToArray(), measurement.Trace, grid);
+        return new CAlphaMeasurement(alpha, ManifoldOracle.CAlphaOptimalSlope(alpha), fit, s.Sigmas, inputPsnr, psnr, se, top, measurement.Trace, grid);
+    }
+
+    private static JsonArray Array(double[] values) => new([.. values.Select(v => ResultJson.Finite(v))]);
+
+    /// <summary>A unit measured by an earlier session (the run directory's identity guarantees the same settings); the fit is redone by the rule.</summary>
+    private static CAlphaMeasurement Load(CAlphaSettings s, double alpha, JsonObject unit, string grid)
+    {
+        static double[] Values(JsonNode? node) => [.. node!.AsArray().Select(v => v is null ? double.NaN : v.GetValue<double>())];
+        var psnr = Values(unit["output_psnr"]);
+        var inputPsnr = s.Sigmas.Select(ImageStatistics.InputPsnr).ToArray();
+        return new CAlphaMeasurement(alpha, ManifoldOracle.CAlphaOptimalSlope(alpha), PsnrSlopeFit.Of(inputPsnr, psnr, s.Fit), s.Sigmas, inputPsnr, psnr,
+            Values(unit["output_psnr_se"]), Values(unit["top_eigenvalues"]), unit["jacobian_trace"]!.GetValue<double>(), grid);
     }
 
     /// <summary>slopes.csv|json: α, fitted slope, optimal α/(α+1), difference, the fit's σ range, points and residuals.</summary>

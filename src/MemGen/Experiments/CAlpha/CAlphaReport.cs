@@ -32,7 +32,7 @@ public static class CAlphaReport
             string.Create(CultureInfo.InvariantCulture,
                 $"and whose slope lies in [{fit.MinSlope}, {fit.MaxSlope}]; this leaves out the small-σ bend toward slope 1 and the large-σ saturation without choosing a range by hand. ") +
             "The table gives the σ range used and the fit's residual.",
-            heading: "What was run");
+            heading: "What is measured");
         report.AddSettings(config, record.Describe());
 
         var rows = new JsonArray();

@@ -94,6 +94,7 @@ public static class ManifoldReport
             {
                 XTitle = "σ",
                 YTitle = "eigenvalues > ½",
+                YDomain = (0, Math.Max(k, result.Jacobians.Max(j => j.AboveHalf)) + 1),
                 LogX = true,
                 Color = "series",
                 ColorTitle = null,
@@ -105,7 +106,7 @@ public static class ManifoldReport
         report.AddTable("tangent", I($"Tangent space at σ = {s.JacobianSigma}"),
             I($"Per manifold point: the principal-angle cosines between the top-{k} eigenvectors and the tangent space, their mean, the top eigenvalues and the count > ½. ") +
             I($"Mean over points: cosine {F(result.MeanCosine)}; eigenvalues {string.Join(", ", mean.Take(k + 4).Select(F))}. Files: jacobian.csv, curves.csv."),
-            ["point", "cosines", "mean cosine", I($"λ_1 … λ_{k}"), I($"λ_{k + 1} … λ_{k + 4}"), "λ > ½", "tr J"],
+            ["point", "cosines", "mean cosine", k == 1 ? "λ_1" : I($"λ_1 … λ_{k}"), I($"λ_{k + 1} … λ_{k + 4}"), "λ > ½", "tr J"],
             at.Select(j => (IReadOnlyList<object?>)
             [
                 j.Point, string.Join(", ", j.Cosines.Select(F)), F(j.MeanCosine),

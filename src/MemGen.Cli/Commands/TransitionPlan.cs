@@ -10,7 +10,7 @@ namespace MemGen.Cli.Commands;
 /// each job the transition command itself with every setting spelled out and <c>--job ID</c>, so a Slurm task runs
 /// exactly the settings of the submitting command (the run directory's experiment.json must match, or the task refuses).
 /// </summary>
-public static class TransitionPlan
+internal static class TransitionPlan
 {
     /// <summary>
     /// The plan of the experiment <paramref name="settings"/> (preset <paramref name="preset"/>) in the absolute
@@ -39,7 +39,7 @@ public static class TransitionPlan
             "--sizes", string.Join(",", settings.Sizes.Select(n => N(n))),
             "--model", settings.Model,
             "--samples", N(settings.Samples),
-            "--budget", N(settings.Budget),
+            "--budget", settings.BudgetText,
             "--batch-size", N(settings.BatchSize),
             "--learning-rate", settings.LearningRate.ToString("R", CultureInfo.InvariantCulture),
             "--eval-images", N(settings.EvalImages),

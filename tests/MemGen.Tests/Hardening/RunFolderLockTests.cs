@@ -3,6 +3,8 @@ using System.Globalization;
 using MemGen.Runs;
 using MemGen.Training;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Hardening;
 
 /// <summary>
@@ -90,7 +92,8 @@ public sealed class RunFolderLockTests : IDisposable
     public void AKilledHoldersLockAndTempFilesAreTakenOverWithAMessage()
     {
         var dir = Dir("killed");
-        using (var p = Process.Start(MemgenProcess.StartInfo(Train(dir, 40_000, 5)))!)
+        // 500 steps: long enough to be killed after its step-10 checkpoint, short enough for the resume to finish on a busy machine.
+        using (var p = Process.Start(MemgenProcess.StartInfo(Train(dir, 8_000, 5)))!)
         {
             _ = p.StandardOutput.ReadToEndAsync();
             _ = p.StandardError.ReadToEndAsync();

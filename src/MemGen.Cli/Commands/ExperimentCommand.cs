@@ -3,8 +3,10 @@ using System.Globalization;
 using MemGen.Compute;
 using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
+using MemGen.Experiments.CAlpha;
 using MemGen.Experiments.LinearGaussian;
 using MemGen.Experiments.GaussianNetwork;
+using MemGen.Experiments.Manifold;
 using MemGen.Experiments.Transition;
 using MemGen.Sampling;
 using MemGen.Reporting;
@@ -25,6 +27,8 @@ internal static class ExperimentCommand
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
+        command.Subcommands.Add(CAlpha());
+        command.Subcommands.Add(Manifold());
         command.Subcommands.Add(ExperimentStatusCommand.Create());
         command.Subcommands.Add(ExperimentResumeCommand.Create());
         return command;
@@ -270,6 +274,159 @@ internal static class ExperimentCommand
                     $"{pt.N}\t{pt.Regime.ToString().ToLowerInvariant()}\t{pt.Network.Cross.Median:F3}\t{pt.Network.Nearest.Median:F3}\t{pt.FractionMemorized:F2}\t{pt.PsnrGap:F2}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"finished in {result.Elapsed.TotalSeconds:F1} s{(result.ReusedSizes.Count > 0 ? $" (N = {List(result.ReusedSizes)} done earlier)" : "")}; report: {result.ReportPath}"));
+            return 0;
+        }, parse.GetValue(outDir)!)));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>memgen experiment calpha</c>: [K24] §3.1, optimality on Cα images — per α a trained network, its denoising curve on
+    /// fresh images and the fitted PSNR slope against α/(α+1). Re-running into the same --out resumes the trained networks.
+    /// </summary>
+    private static Command CAlpha()
+    {
+        var quick = CAlphaExperiment.Preset("quick");
+        var paper = CAlphaExperiment.Preset("paper");
+        var outDir = OutOption();
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"quick ({quick.Size}×{quick.Size}, {quick.Model}, {quick.TrainingCount} images and a budget of {quick.TrainingBudget} per α; minutes per α on 2 cores) or " +
+                          $"paper ({paper.Size}×{paper.Size}, {paper.Model}, {paper.TrainingCount} images and {paper.TrainingBudget} per α; GPU scale). Flags below override it.",
+            DefaultValueFactory = _ => "quick",
+        };
+        preset.AcceptOnlyFromAmong([.. CAlphaExperiment.PresetNames]);
+        var alphas = new Option<string?>("--alphas") { Description = $"Comma-separated contour regularities α, one network each (default {List(quick.Alphas)})." };
+        var beta = new Option<double?>("--beta") { Description = "Exponent β of the backgrounds (calpha:...,beta=B; default β = α)." };
+        var size = new Option<int?>("--size") { Description = "Image side (quick 32, paper 80)." };
+        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
+        var trainCount = new Option<int?>("--train-count") { Description = "Training images per α." };
+        var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
+        var batch = new Option<int?>("--batch") { Description = "Training batch size." };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (halved half-way; quick 2e-3, paper 1e-3)." };
+        var testImages = new Option<int?>("--test-images") { Description = "Fresh Cα images per α for the denoising curve." };
+        var sigmas = new Option<string?>("--sigmas") { Description = "Comma-separated noise levels σ of the curves (default: the preset's fine geometric grid)." };
+        var eigenSigma = new Option<double?>("--eigen-sigma") { Description = $"σ of the Jacobian whose eigenvectors are shown (default {quick.EigenvectorSigma})." };
+        var tolerance = new Option<double?>("--fit-tolerance") { Description = $"dB within which the fitted line must pass every point of the straight part (default {quick.Fit.ResidualTolerance})." };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var command = new Command("calpha",
+            "[K24] §3.1: optimality on Cα images — per α a network trained on Cα images, its denoising curve on fresh ones, and the slope of PSNR_out vs PSNR_in " +
+            "on the straight part of the curve against the optimal α/(α+1). Re-running into the same --out resumes the trained networks.");
+        foreach (var o in new Option[] { outDir, preset, alphas, beta, size, model, trainCount, budget, batch, lr, testImages, sigmas, eigenSigma, tolerance, seed, noSvg })
+            command.Options.Add(o);
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
+        {
+            var p = parse.GetValue(preset)!;
+            var settings = CAlphaExperiment.Preset(p);
+            if (parse.GetValue(alphas) is string a) settings = settings with { Alphas = FlagLists.Numbers("alphas", a) };
+            if (parse.GetValue(beta) is double b) settings = settings with { Beta = b };
+            if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
+            if (parse.GetValue(model) is string m) settings = settings with { Model = m };
+            if (parse.GetValue(trainCount) is int n) settings = settings with { TrainingCount = n };
+            if (parse.GetValue(budget) is long bu) settings = settings with { TrainingBudget = bu };
+            if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
+            if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
+            if (parse.GetValue(testImages) is int t) settings = settings with { TestImages = t };
+            if (parse.GetValue(sigmas) is string sg) settings = settings with { Sigmas = FlagLists.Numbers("sigmas", sg) };
+            if (parse.GetValue(eigenSigma) is double es) settings = settings with { EigenvectorSigma = es };
+            if (parse.GetValue(tolerance) is double tol) settings = settings with { Fit = settings.Fit with { ResidualTolerance = tol } };
+            if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
+            settings.Validate();
+            var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
+            var result = ConsoleProgress.RunExperiment("calpha", progress =>
+                CAlphaExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
+            foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
+            Console.WriteLine("alpha\tfitted\toptimal\tdifference\tsigma range\tpoints\trms (dB)");
+            foreach (var r in result.Measurements)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Alpha:G4}\t{r.Fit.Slope:F3}\t{r.OptimalSlope:F3}\t{r.Difference:+0.000;-0.000}\t{r.Fit.MinSigma:G3}-{r.Fit.MaxSigma:G3}\t{r.Fit.Points}\t{r.Fit.RmsResidual:F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"slopes increase with α: {(result.SlopesIncrease ? "yes" : "no")}; finished in {result.Elapsed.TotalSeconds:F1} s; report: {result.ReportPath}"));
+            return 0;
+        }, parse.GetValue(outDir)!)));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>memgen experiment manifold</c>: [K24] §3.2, optimality on a known manifold (disks, sinusoids, a ray) — network vs
+    /// oracle PSNR, the Jacobian's top eigenvalues and its top-k eigenvectors against the tangent space.
+    /// </summary>
+    private static Command Manifold()
+    {
+        var quick = ManifoldExperiment.Preset("quick");
+        var outDir = OutOption();
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"quick ({quick.Size}×{quick.Size}, {quick.Model}, {quick.TrainingCount} images, a budget of {quick.TrainingBudget}; minutes on 2 cores) or " +
+                          "paper (80×80, unet:blocks=3,width=64, 10⁵ images; GPU scale). Flags below override it.",
+            DefaultValueFactory = _ => "quick",
+        };
+        preset.AcceptOnlyFromAmong([.. ManifoldExperiment.PresetNames]);
+        var kind = new Option<string>("--kind")
+        {
+            Description = "disks (k = 5, exact-area rendering), sinusoids (k = 2) or ray (one image times a uniform scale, k = 1).",
+            DefaultValueFactory = _ => "disks",
+        };
+        kind.AcceptOnlyFromAmong([.. ManifoldSettings.Kinds]);
+        var size = new Option<int?>("--size") { Description = "Image side." };
+        var raySource = new Option<string?>("--ray-source") { Description = "Dataset spec whose first image spans the ray (default: one Cα image, α = 2)." };
+        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
+        var trainCount = new Option<int?>("--train-count") { Description = "Training images (points of the manifold)." };
+        var budget = new Option<long?>("--budget") { Description = "Training images seen." };
+        var batch = new Option<int?>("--batch") { Description = "Training batch size." };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (halved half-way; quick 2e-3, paper 1e-3)." };
+        var testImages = new Option<int?>("--test-images") { Description = "Fresh manifold images for the network's curve." };
+        var oracleImages = new Option<int?>("--oracle-images") { Description = "Of those, how many the oracle denoises (the disk oracle optimises per image)." };
+        var sigmas = new Option<string?>("--sigmas") { Description = "Comma-separated noise levels of the PSNR curves." };
+        var points = new Option<int?>("--jacobian-points") { Description = "Manifold points at which the Jacobian is measured." };
+        var jacobianSigma = new Option<double?>("--jacobian-sigma") { Description = $"σ of the eigenvalue and tangent-space measurement (default {quick.JacobianSigma})." };
+        var countSigmas = new Option<string?>("--count-sigmas") { Description = "Comma-separated σ at which the eigenvalues > ½ are counted." };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var command = new Command("manifold",
+            "[K24] §3.2: a network trained on a known manifold (disks, sinusoids, a ray) against the oracle and PSNR_in + 10·log10(d/k); " +
+            "the Jacobian's top eigenvalues, principal angles to the tangent space and eigenvalues > ½ vs σ. Re-running into the same --out resumes the trained network.");
+        foreach (var o in new Option[] { outDir, preset, kind, size, raySource, model, trainCount, budget, batch, lr, testImages, oracleImages, sigmas, points, jacobianSigma, countSigmas, seed, noSvg })
+            command.Options.Add(o);
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
+        {
+            var p = parse.GetValue(preset)!;
+            var settings = ManifoldExperiment.Preset(p, parse.GetValue(kind)!);
+            if (parse.GetValue(size) is int sz) settings = settings with { Size = sz };
+            if (parse.GetValue(raySource) is string rs) settings = settings with { RaySource = rs };
+            if (parse.GetValue(model) is string m) settings = settings with { Model = m };
+            if (parse.GetValue(trainCount) is int n) settings = settings with { TrainingCount = n };
+            if (parse.GetValue(budget) is long bu) settings = settings with { TrainingBudget = bu };
+            if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
+            if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
+            if (parse.GetValue(testImages) is int t) settings = settings with { TestImages = t, OracleImages = Math.Min(settings.OracleImages, t) };
+            if (parse.GetValue(oracleImages) is int oi) settings = settings with { OracleImages = oi };
+            if (parse.GetValue(sigmas) is string sg) settings = settings with { Sigmas = FlagLists.Numbers("sigmas", sg) };
+            if (parse.GetValue(points) is int jp) settings = settings with { JacobianPoints = jp };
+            if (parse.GetValue(jacobianSigma) is double js) settings = settings with { JacobianSigma = js };
+            if (parse.GetValue(countSigmas) is string cs) settings = settings with { CountSigmas = FlagLists.Numbers("count-sigmas", cs) };
+            if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
+            settings.Validate();
+            var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
+            var result = ConsoleProgress.RunExperiment("manifold", progress =>
+                ManifoldExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
+            foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
+            int k = settings.ManifoldDimension;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{settings.Kind}: k = {k}, d = {settings.Dimension}; at σ = {settings.JacobianSigma}: mean top eigenvalues {string.Join(" ", result.MeanTopEigenvalues.Take(k + 3).Select(v => v.ToString("F2", CultureInfo.InvariantCulture)))}; " +
+                $"mean principal-angle cosine {result.MeanCosine:F3}"));
+            Console.WriteLine("sigma\tnetwork\toracle\tPSNR_in+10log10(d/k)");
+            for (int i = 0; i < result.Sigmas.Length; i++)
+            {
+                double input = -20 * Math.Log10(result.Sigmas[i]);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Sigmas[i]:G3}\t{result.NetworkOnOracleImages.Psnr[i]:F2}\t{result.Oracle.Psnr[i]:F2}\t{input + 10 * Math.Log10((double)settings.Dimension / k):F2}"));
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {result.ReportPath}"));
             return 0;
         }, parse.GetValue(outDir)!)));
         return command;

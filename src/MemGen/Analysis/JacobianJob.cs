@@ -1,3 +1,4 @@
+using MemGen.Analysis.AdaptiveBasis;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MemGen.Data;
@@ -175,16 +176,8 @@ public static class JacobianJob
     /// <summary>A PNG grid of the top eigenvectors, each scaled to its own [min, max] (eigenvectors have either sign).</summary>
     public static void WriteEigenvectorGrid(string path, float[] vectors, JacobianAnalysisResult r)
     {
-        int d = r.Dimension;
-        var scaled = new ReadOnlyMemory<float>[r.Top];
-        for (int k = 0; k < r.Top; k++)
-        {
-            var v = vectors.AsSpan(k * d, d).ToArray();
-            float lo = v.Min(), hi = v.Max();
-            float range = hi > lo ? hi - lo : 1f;
-            for (int i = 0; i < d; i++) v[i] = (v[i] - lo) / range;
-            scaled[k] = v;
-        }
-        PngWriter.WriteGrid(path, scaled, new ImageShape(r.Channels, r.Height, r.Width), columns: Math.Min(r.Top, 8), zoom: r.Height < 64 ? 2 : 1);
+        ArgumentNullException.ThrowIfNull(vectors);
+        ArgumentNullException.ThrowIfNull(r);
+        EigenvectorGrid.Write(path, new ImageShape(r.Channels, r.Height, r.Width), Array.ConvertAll(vectors, v => (double)v), r.Top, Math.Min(r.Top, 8));
     }
 }

@@ -357,8 +357,7 @@ public static class GahbExperiment
     private static IReadOnlyList<TrajectoryComparison> Trajectories(GahbSettings settings, IDenoiser s1, IDenoiser s2, DisjointSplit split, ImageShape shape,
         IProgress<int> progress)
     {
-        var spec = settings.SamplerSpec;
-        spec = spec.Algorithm1 is { } a ? SamplerSpec.Of(a with { SaveEvery = settings.SaveEvery }) : SamplerSpec.Of(spec.Flow! with { SaveEvery = settings.SaveEvery });
+        var spec = settings.SamplerSpec.SavingEvery(settings.SaveEvery);
         var both = new ImageSet([.. split.S1.Pixels.AsSpan(0, split.S1.Count * split.S1.ImageSize), .. split.S2.Pixels.AsSpan(0, split.S2.Count * split.S2.ImageSize)], split.S1.Count + split.S2.Count, shape.Channels, shape.Height, shape.Width, split.S1.Provenance);
         var sampler = spec.Create(SamplingStart.MeanOf(both, "mean image of S1 ∪ S2"), settings.Trajectories);
         var first = sampler.Sample(s1, settings.Trajectories, shape.Channels, shape.Height, shape.Width, settings.Seed);

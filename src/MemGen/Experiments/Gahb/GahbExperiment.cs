@@ -223,6 +223,9 @@ public static class GahbExperiment
                 LearningRateHalvings = json["learning_rate_halvings"]?.GetValue<int>() ?? defaults.LearningRateHalvings,
                 EvalImages = json["eval_images"]?.GetValue<int>() ?? defaults.EvalImages,
                 Seed = json["seed"]?.GetValue<long>() ?? 0,
+                BudgetBySize = json["budget_images_by_size"] is JsonObject bySize
+                    ? bySize.ToDictionary(p => int.Parse(p.Key, CultureInfo.InvariantCulture), p => p.Value!.GetValue<long>())
+                    : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)

@@ -42,14 +42,14 @@ public static class GahbReport
 
         report.AddFigure("spectra", "Eigenvalue spectra λ_k per N",
             "Median eigenvalue λ_k of (J + Jᵀ)/2 against its rank k (log scale), one panel per σ. A memorizing network (small N) has few eigenvalues " +
-            "near 1 and the rest near 0 at small σ: it keeps only the directions toward its training images. A generalizing network keeps more " +
+            "near 1 and the rest far lower at every σ: it keeps only the directions toward its training images. A generalizing network keeps more " +
             "directions at small σ and fewer as σ grows, with a smooth decay; the shuffled-pixel control (if present) decays more slowly, since it " +
             "cannot exploit the geometry of images.",
             SpectraChart(networks));
         report.AddFigure("effective-dimension", "Effective dimensionality tr J and Σλ² against σ",
             "tr J = Σλ_k is the effective dimensionality of the denoiser at y (its MSE is ≈ σ²·tr J); Σλ² weighs the directions kept fully. Both fall " +
-            "as σ grows (less is kept at higher noise). Memorizing networks have tr J near 0 at small σ: they project onto a few training images " +
-            "whatever the noise.",
+            "as σ grows (less is kept at higher noise). [K24]'s expectation for memorizing networks: tr J near 0 at small σ (they project onto a few " +
+            "training images whatever the noise); short training leaves them well above 0, but far below a generalizing network of the same architecture.",
             TraceChart(networks));
         report.AddFigure("oracle", I($"Shrinkage against the oracle, σ = {sigma}"),
             "Per network, the measured λ_k (blue) and the oracle shrinkage c_k²/(c_k² + σ²) of the same basis (orange), c_k = ⟨x, e_k⟩ the clean " +

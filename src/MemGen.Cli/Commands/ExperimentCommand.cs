@@ -4,6 +4,7 @@ using MemGen.Compute;
 using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments.CAlpha;
+using MemGen.Experiments.Gahb;
 using MemGen.Experiments.LinearGaussian;
 using MemGen.Experiments.GaussianNetwork;
 using MemGen.Experiments.Manifold;
@@ -27,6 +28,7 @@ internal static class ExperimentCommand
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
+        command.Subcommands.Add(Gahb());
         command.Subcommands.Add(CAlpha());
         command.Subcommands.Add(Manifold());
         command.Subcommands.Add(ExperimentStatusCommand.Create());
@@ -274,6 +276,94 @@ internal static class ExperimentCommand
                     $"{pt.N}\t{pt.Regime.ToString().ToLowerInvariant()}\t{pt.Network.Cross.Median:F3}\t{pt.Network.Nearest.Median:F3}\t{pt.FractionMemorized:F2}\t{pt.PsnrGap:F2}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"finished in {result.Elapsed.TotalSeconds:F1} s{(result.ReusedSizes.Count > 0 ? $" (N = {List(result.ReusedSizes)} done earlier)" : "")}; report: {result.ReportPath}"));
+            return 0;
+        }, parse.GetValue(outDir)!)));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>memgen experiment gahb</c>: docs/science.md §5.6, the adaptive basis (Jacobian eigen-analysis) of the networks of each N, the
+    /// shuffled-pixel control and the S1/S2 trajectory bifurcation. Re-running the same command resumes the training.
+    /// </summary>
+    private static Command Gahb()
+    {
+        var quick = GahbExperiment.Preset("quick");
+        var outDir = OutOption();
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"quick (Fashion-MNIST 16×16, N {List(quick.Sizes!)}, {quick.Model}, {quick.Budget} images per network, σ {List(quick.Sigmas)}; minutes on 2 cores) " +
+                          "or paper ([K24] scale: 80×80, N up to 1e5; run it --from a transition run trained on a GPU). Flags below override it.",
+            DefaultValueFactory = _ => "quick",
+        };
+        preset.AcceptOnlyFromAmong([.. GahbExperiment.PresetNames]);
+        var from = new Option<string?>("--from") { Description = "A finished 'memgen experiment transition' run directory: analyze its networks (its data, model and recipe) instead of training." };
+        var data = new Option<string?>("--data") { Description = "Dataset spec of the pool the networks train on (see 'memgen data --help'); not with --from." };
+        var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images (default: the pool's images between S1 and S2); not with --from." };
+        var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N; with --from, a subset of that run's sizes (default all)." };
+        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K; not with --from." };
+        var budget = new Option<long?>("--budget") { Description = "Training images per network; not with --from." };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per training step; not with --from." };
+        var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate; not with --from." };
+        var sigmas = new Option<string?>("--sigmas") { Description = "Comma-separated, increasing noise levels σ of the Jacobians." };
+        var images = new Option<int?>("--images") { Description = "K, held-out test images the Jacobians are taken at." };
+        var draws = new Option<int?>("--draws") { Description = "Noise draws per image and σ." };
+        var top = new Option<int?>("--top") { Description = "M, top eigenvectors kept and shown (plus k = 2^j beyond)." };
+        var psnrImages = new Option<int?>("--psnr-images") { Description = "Held-out images of the denoising-PSNR comparison." };
+        var shuffle = new Option<long?>("--shuffle-seed") { Description = "Seed of the pixel permutation of the shuffled-pixel control (default 1)." };
+        var noShuffle = new Option<bool>("--no-shuffle") { Description = "Leave out the shuffled-pixel control." };
+        var sampler = SamplerOption($"Sampler of the trajectory comparison (default {quick.SamplerSpec}).");
+        var saveEvery = new Option<int?>("--save-every") { Description = "Keep every k-th iterate of the S1/S2 trajectories (0: no trajectory comparison)." };
+        var trajectories = new Option<int?>("--trajectories") { Description = "Seeds of the trajectory comparison." };
+        var seed = new Option<long?>("--seed") { Description = "Seed of training, noise draws and sampling (default 0)." };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
+        var command = new Command("gahb",
+            "docs/science.md §5.6: the adaptive basis of trained denoisers — Jacobian eigenvalues and eigenvectors across N and σ, shrinkage against the oracle, " +
+            "SURE, the shuffled-pixel control and the S1/S2 trajectory bifurcation.");
+        foreach (var o in new Option[] { outDir, preset, from, data, testData, sizes, model, budget, batch, lr, sigmas, images, draws, top, psnrImages, shuffle, noShuffle, sampler, saveEvery, trajectories, seed, noSvg })
+            command.Options.Add(o);
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
+        {
+            var p = parse.GetValue(preset)!;
+            var settings = GahbExperiment.Preset(p);
+            if (parse.GetValue(from) is string f)
+            {
+                foreach (var (option, name) in new (Option, string)[] { (data, "data"), (testData, "test-data"), (model, "model"), (budget, "budget"), (batch, "batch-size"), (lr, "learning-rate") })
+                    if (parse.GetResult(option) is not null) throw new InvalidSettingException(name, "comes from the --from run; leave it out");
+                settings = settings with { From = f, Sizes = null };
+            }
+            if (parse.GetValue(data) is string d) settings = settings with { Data = d };
+            if (parse.GetValue(testData) is string td) settings = settings with { TestData = td };
+            if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
+            if (parse.GetValue(model) is string m) settings = settings with { Model = m };
+            if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
+            if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
+            if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
+            if (parse.GetValue(sigmas) is string ss) settings = settings with { Sigmas = FlagLists.Numbers("sigmas", ss) };
+            if (parse.GetValue(images) is int k) settings = settings with { Images = k };
+            if (parse.GetValue(draws) is int dr) settings = settings with { Draws = dr };
+            if (parse.GetValue(top) is int t) settings = settings with { Top = t };
+            if (parse.GetValue(psnrImages) is int pi) settings = settings with { PsnrImages = pi };
+            if (parse.GetValue(shuffle) is long sh) settings = settings with { ShuffleSeed = sh };
+            if (parse.GetValue(noShuffle)) settings = settings with { ShuffleSeed = null };
+            if (parse.GetValue(sampler) is string sp) settings = settings with { Sampler = sp };
+            if (parse.GetValue(saveEvery) is int se) settings = settings with { SaveEvery = se };
+            if (parse.GetValue(trajectories) is int tr) settings = settings with { Trajectories = tr };
+            if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
+            var dir = parse.GetValue(outDir)!;
+            if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
+            using var engine = backend;
+            var result = ConsoleProgress.RunExperiment("gahb", progress =>
+                GahbExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
+            foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
+            Console.WriteLine("network\tσ\ttr J\tλ1\t#λ>½\tSURE−true\tPSNR");
+            foreach (var g in result.Networks)
+                for (int s = 0; s < g.Summaries.Count; s++)
+                {
+                    var ms = g.Summaries[s];
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{g.Label}\t{ms.Sigma}\t{ms.Trace.Mean:F2}\t{ms.MedianEigenvalues[0]:F3}\t{ms.EigenvaluesAboveHalf.Mean:F1}\t{ms.SteinMinusTrue.Mean:G3}\t{g.Psnr[s]:F2}"));
+                }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {result.ReportPath}"));
             return 0;
         }, parse.GetValue(outDir)!)));
         return command;

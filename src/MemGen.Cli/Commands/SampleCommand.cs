@@ -48,6 +48,11 @@ internal static class SampleCommand
                           "or a dataset spec whose mean image is used (e.g. a checkpoint's training data, as the reference code does).",
             DefaultValueFactory = _ => "auto",
         };
+        var saveEvery = new Option<int>("--save-every")
+        {
+            Description = "Keep every k-th iterate of each trajectory (start, multiples of k, last) in iterates.npy, their steps in iterate-steps.csv (0: none).",
+            DefaultValueFactory = _ => 0,
+        };
         var force = new Option<bool>("--force") { Description = "Overwrite samples already in --out." };
         var command = new Command("sample", "Draw samples from a denoiser (Algorithm 1 or probability flow); write samples.npy, samples.png, trajectories.csv, sample-config.json.");
         var overrides = new Dictionary<string, Option>
@@ -59,7 +64,7 @@ internal static class SampleCommand
             ["--max-steps"] = maxSteps,
             ["--steps"] = steps,
         };
-        foreach (var o in new Option[] { denoiser, count, seed, outDir, sampler, h0, beta, sigma0, sigmaFinal, maxSteps, steps, batch, shape, startMean, force })
+        foreach (var o in new Option[] { denoiser, count, seed, outDir, sampler, h0, beta, sigma0, sigmaFinal, maxSteps, steps, batch, shape, startMean, saveEvery, force })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -82,6 +87,7 @@ internal static class SampleCommand
                     Shape = parse.GetValue(shape),
                     StartMean = parse.GetValue(startMean)!,
                     Force = parse.GetValue(force),
+                    SaveEvery = parse.GetValue(saveEvery),
                 };
                 if (!DeviceOptions.TryOpen(parse, "sample", out var backend, out int code)) return code;
                 using var engine = backend;

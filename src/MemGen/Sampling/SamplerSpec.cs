@@ -188,6 +188,16 @@ public sealed class SamplerSpec : IEquatable<SamplerSpec>
         return result;
     }
 
+    /// <summary>
+    /// The same sampler keeping every <paramref name="k"/>-th iterate of each trajectory (<see cref="SamplingResult.Trajectories"/>;
+    /// 0 keeps none). Not a key of the spec: what is kept does not change the samples.
+    /// </summary>
+    public SamplerSpec SavingEvery(int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        return Algorithm1 is { } a ? Of(a with { SaveEvery = k }) : Of(Flow! with { SaveEvery = k });
+    }
+
     /// <summary>"algorithm1" or "flow".</summary>
     public string Name => Kind == SamplerKind.Algorithm1 ? "algorithm1" : "flow";
 

@@ -42,6 +42,12 @@ public sealed record SamplingJobSettings
 
     /// <summary>Overwrite samples already in <see cref="Out"/>.</summary>
     public bool Force { get; init; }
+
+    /// <summary>
+    /// Keep every k-th iterate of each trajectory (the start, every multiple of k, the last) in iterates.npy with their steps
+    /// in iterate-steps.csv; 0 (default): keep none.
+    /// </summary>
+    public int SaveEvery { get; init; }
 }
 
 /// <summary>What a sampling job produced.</summary>
@@ -60,7 +66,13 @@ public sealed record SamplingJobResult(SamplingResult Result, ImageShape Shape, 
 public static class SamplingJob
 {
     /// <summary>Files a sampling job writes into its output folder.</summary>
-    public static IReadOnlyList<string> OutputFiles { get; } = ["samples.npy", "samples.png", "trajectories.csv", "sample-config.json"];
+    public static IReadOnlyList<string> OutputFiles { get; } = ["samples.npy", "samples.png", "trajectories.csv", "sample-config.json", IteratesFile, IterateStepsFile];
+
+    /// <summary>The kept iterates (with <see cref="SamplingJobSettings.SaveEvery"/>): float32 [samples, L, C, H, W], a shorter trajectory padded with its last iterate.</summary>
+    public const string IteratesFile = "iterates.npy";
+
+    /// <summary>The step of each kept iterate: sample, index, step (padding left out).</summary>
+    public const string IterateStepsFile = "iterate-steps.csv";
 
     /// <summary>Runs the job (a network denoiser on <paramref name="backend"/>, the CPU when null); <paramref name="progress"/> receives the number of finished samples.</summary>
     public static SamplingJobResult Run(SamplingJobSettings settings, IProgress<int>? progress = null, ComputeBackend? backend = null)
@@ -69,6 +81,7 @@ public static class SamplingJob
         // 1. Everything that can be checked without reading data.
         var denoiserSpec = DenoiserSpec.ParseAs("denoiser", settings.Denoiser);
         var samplerSpec = SamplerSpec.ParseAs("sampler", settings.Sampler);
+        if (settings.SaveEvery < 0) throw new InvalidSettingException("save-every", $"must not be negative, got {settings.SaveEvery}");
         if (settings.Count < 1) throw new InvalidSettingException("count", $"must be at least 1, got {settings.Count}");
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         ImageShape? shapeGiven = null;
@@ -96,11 +109,22 @@ public static class SamplingJob
                 if (g2.Height % div != 0 || g2.Width % div != 0) throw new InvalidSettingException("shape", $"{meta.Spec} needs sides divisible by {div}");
             }
             var start = StartOf(settings.StartMean, meanValue, meanSpec, opened, shape, kind);
-            var sampler = samplerSpec.Create(start, settings.Batch);
+            var sampler = samplerSpec.SavingEvery(settings.SaveEvery).Create(start, settings.Batch);
 
             // 3. Sample.
             var clock = Stopwatch.StartNew();
             var started = DateTimeOffset.UtcNow;
+            if (settings.SaveEvery > 0)
+            {
+                try
+                {
+                    SampledTrajectories.CheckMemory(settings.Count, shape, samplerSpec.Algorithm1?.MaxSteps ?? samplerSpec.Flow!.Steps, settings.SaveEvery, "kept iterates");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidSettingException("save-every", e.Message.TrimEnd('.'), e);
+                }
+            }
             var result = sampler.Sample(opened.Denoiser, settings.Count, shape.Channels, shape.Height, shape.Width, settings.Seed, progress: progress);
             var elapsed = clock.Elapsed;
             result.RequireFinite();
@@ -112,6 +136,7 @@ public static class SamplingJob
             {
                 Directory.CreateDirectory(settings.Out);
                 files.Write(result);
+                if (result.Trajectories is { } kept) WriteIterates(settings.Out, kept);
                 AtomicFile.WriteAllText(Path.Combine(settings.Out, "sample-config.json"), config.ToJsonString(new() { WriteIndented = true }));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
@@ -124,6 +149,17 @@ public static class SamplingJob
             }
             return new SamplingJobResult(result, shape, samplerSpec, elapsed);
         }
+    }
+
+    private static void WriteIterates(string folder, SampledTrajectories kept)
+    {
+        NpyWriter.Write(Path.Combine(folder, IteratesFile), kept.ToArray(out var shape), shape);
+        var steps = kept.StepTable();
+        var csv = new System.Text.StringBuilder("sample,index,step\n");
+        for (int i = 0; i < kept.Count; i++)
+            for (int j = 0; j < kept.MaxLength; j++)
+                if (steps[i * kept.MaxLength + j] >= 0) csv.Append(FormattableString.Invariant($"{i},{j},{steps[i * kept.MaxLength + j]}\n"));
+        AtomicFile.WriteAllText(Path.Combine(folder, IterateStepsFile), csv.ToString());
     }
 
     /// <summary>Parses CxHxW (<see cref="ImageShape.TryParse"/>: all three, within bounds); null when it is not that.</summary>
@@ -177,6 +213,7 @@ public static class SamplingJob
             ["description"] = result.Sampler,
             ["start_mean"] = start.Description,
             ["batch"] = settings.Batch,
+            ["save_every"] = settings.SaveEvery,
         };
         foreach (var (key, value) in sampler.ToJson()) samplerJson[key] = value?.DeepClone();
         return new JsonObject

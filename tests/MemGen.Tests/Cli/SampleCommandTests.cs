@@ -57,6 +57,36 @@ public sealed class SampleCommandTests : IDisposable
     }
 
     [Fact]
+    public void SaveEveryKeepsTheIteratesOfEachTrajectoryEndingAtTheSample()
+    {
+        var dir = Dir("iterates");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "empirical:" + Data, "--count", "3", "--seed", "4", "--out", dir,
+            "--sampler", "algorithm1", "--h0", "0.05", "--save-every", "3"));
+        var samples = NpyReader.Read(Path.Combine(dir, "samples.npy"));
+        var iterates = NpyReader.Read(Path.Combine(dir, "iterates.npy"));
+        Assert.Equal(3, iterates.Shape[0]);
+        Assert.Equal([1, 8, 8], iterates.Shape[2..]);
+        int length = iterates.Shape[1];
+        var rows = File.ReadAllLines(Path.Combine(dir, "iterate-steps.csv"))[1..].Select(l => l.Split(',').Select(int.Parse).ToArray()).ToArray();
+        var trajectories = File.ReadAllLines(Path.Combine(dir, "trajectories.csv"))[1..].Select(l => l.Split(',')).ToArray();
+        for (int i = 0; i < 3; i++)
+        {
+            var steps = rows.Where(r => r[0] == i).Select(r => r[2]).ToArray();
+            Assert.Equal(0, steps[0]);
+            int total = int.Parse(trajectories[i][1], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(steps[^1], total - 1, total);
+            Assert.Equal(Enumerable.Range(0, steps[^1] / 3 + 1).Select(k => 3 * k), steps.Where(s => s % 3 == 0));
+            Assert.True(steps.Count(s => s % 3 != 0) <= 1, "only the last kept iterate may fall between multiples of k");
+            // The paper variant returns its last iterate: the last kept iterate (and the padding after it) is the sample.
+            var last = iterates.Values.AsSpan((i * length + length - 1) * 64, 64).ToArray();
+            Assert.Equal(samples.Values.AsSpan(i * 64, 64).ToArray(), last);
+        }
+        Assert.Equal(3, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "sample-config.json")))!["sampler"]!["save_every"]!);
+        Assert.Equal(2, Memgen("sample", "--denoiser", "empirical:" + Data, "--out", Dir("bad"), "--save-every", "-1"));
+        Assert.False(Directory.Exists(Dir("bad")));
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameSamplesForAnyBatchSize()
     {
         string[] Args(string dir, string batch) =>

@@ -270,7 +270,7 @@ public static class TransitionExperiment
     }
 
     /// <summary>Loads the pool and checks it is large enough for the sizes and suits the model.</summary>
-    private static ImageSet LoadPool(TransitionSettings settings)
+    internal static ImageSet LoadPool(TransitionSettings settings)
     {
         var pool = DatasetLoader.LoadAs("data", DatasetSpec.ParseAs("data", settings.Data));
         int maxN = settings.Sizes[^1];
@@ -285,7 +285,7 @@ public static class TransitionExperiment
     }
 
     /// <summary>The held-out test set given by <see cref="TransitionSettings.TestData"/> (its first EvalImages images), or null for the pool's middle.</summary>
-    private static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
+    internal static ImageSet? LoadTestSet(TransitionSettings settings, ImageSet pool)
     {
         if (settings.TestData is null) return null;
         var test = DatasetLoader.LoadAs("test-data", DatasetSpec.ParseAs("test-data", settings.TestData));
@@ -297,7 +297,7 @@ public static class TransitionExperiment
     }
 
     /// <summary>The split of size <paramref name="n"/>, checked against (or recorded as) n-N/split.json.</summary>
-    private static DisjointSplit Split(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, string pointDir)
+    internal static DisjointSplit Split(TransitionSettings settings, ImageSet pool, ImageSet? testSet, int n, string pointDir)
     {
         var split = testSet is null ? DisjointSplit.Create(pool, n, settings.EvalImages) : DisjointSplit.Create(pool, n, testSet, settings.EvalImages);
         var manifestPath = Path.Combine(pointDir, "split.json");
@@ -316,7 +316,7 @@ public static class TransitionExperiment
     }
 
     /// <summary>Trains (or resumes, or reloads when finished) the network on subset <paramref name="subset"/> (s1 or s2) of size N.</summary>
-    private static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
+    internal static TrainingResult Train(TransitionSettings settings, DisjointSplit split, int n, string subset, string pointDir,
         ComputeBackend convolutions, IProgress<TrainingProgress> progress, CancellationToken cancellation)
     {
         var dir = Path.Combine(pointDir, subset);

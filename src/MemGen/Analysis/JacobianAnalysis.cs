@@ -21,7 +21,8 @@ namespace MemGen.Analysis;
 /// <param name="Coefficients">Clean-image coefficients ⟨x, e_k⟩ in the same order (d values).</param>
 /// <param name="EffectiveDimensionality">tr(J) (= Σλ_k; the paper's MSE ≈ σ²·tr J).</param>
 /// <param name="SumSquaredEigenvalues">Σλ_k² (the older repository's effective dimensionality).</param>
-/// <param name="EulerRelativeError">‖J·y − f(y)‖ / ‖f(y)‖ (zero up to float rounding for a bias-free network).</param>
+/// <param name="EulerRelativeError">‖J·y − f(y)‖ / ‖f(y)‖: zero up to float rounding for a bias-free network (positively homogeneous);
+/// for a noise-conditioned network, whose biases make f affine rather than linear near y, it measures how far f(y) is from J·y.</param>
 /// <param name="TopEigenvectors">The first <paramref name="Top"/> eigenvectors e_k of S, row-major Top×d (unit norm).</param>
 /// <param name="Top">Number of eigenvectors kept.</param>
 public sealed record JacobianAnalysisResult(int Channels, int Height, int Width, double Sigma, long Seed, float[] Noisy, float[] Denoised,
@@ -33,8 +34,10 @@ public sealed record JacobianAnalysisResult(int Channels, int Height, int Width,
 }
 
 /// <summary>
-/// Jacobian analysis of a bias-free denoiser (docs/science.md §5, GAHB). The full Jacobian is assembled from exact products
-/// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt"/>), pushing the standard basis through in batches.
+/// Jacobian analysis of a network denoiser (docs/science.md §5, GAHB). The full Jacobian is assembled from exact products
+/// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt(Tensor, ReadOnlySpan{float})"/>, at the noise level σ
+/// for a noise-conditioned network), pushing the standard basis through in batches. Nothing assumes homogeneity: f(y) comes
+/// from the network's own forward pass, J from the products.
 /// </summary>
 public static class JacobianAnalysis
 {
@@ -80,7 +83,7 @@ public static class JacobianAnalysis
     }
 
     /// <summary>
-    /// Analyzes <paramref name="network"/> (evaluation mode) at y = x + σz, z ~ N(0, I) from
+    /// Analyzes <paramref name="network"/> (evaluation mode; a noise-conditioned one is told σ) at y = x + σz, z ~ N(0, I) from
     /// <c>DeterministicRng(seed)</c>, for the clean image <paramref name="clean"/> (C×H×W, the network's channels),
     /// keeping the top <paramref name="top"/> eigenvectors. <paramref name="progress"/> gets (done, d) basis vectors.
     /// </summary>
@@ -98,7 +101,7 @@ public static class JacobianAnalysis
         var y = new Tensor(1, channels, height, width);
         new DeterministicRng(seed).FillNormal(y.Span, 0f, (float)sigma);
         for (int i = 0; i < d; i++) y.Data[i] += clean[i];
-        var linearized = network.LinearizeAt(y);
+        var linearized = network.LinearizeAt(y, [(float)sigma]);
         var jr = AssembleResidualJacobian(linearized, batch, rows: false, progress);
 
         // J_f = I − J_r in double.

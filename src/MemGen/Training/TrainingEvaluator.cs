@@ -6,7 +6,7 @@ using MemGen.Tensors;
 namespace MemGen.Training;
 
 /// <summary>
-/// PSNR of a network's denoiser f(y) = y − r(y) (eval mode) on a fixed set of images at fixed noise levels, with
+/// PSNR of a network's denoiser f(y) = y − r(y) (eval mode; a noise-conditioned network is told each σ) on a fixed set of images at fixed noise levels, with
 /// noise drawn once from (seed, σ index, image), so evaluations at different steps (and after a resume) are
 /// comparable. Images and σ are packed into batches of the training batch size, so evaluation reuses the
 /// network's training-shaped buffers. PSNR = 10·log10(1/MSE) per image, averaged over images.
@@ -19,6 +19,7 @@ public sealed class TrainingEvaluator
     private readonly float[] _noisy;
     private readonly float[] _residual;
     private readonly Tensor _batch;
+    private readonly float[] _batchSigmas;
 
     /// <summary>Prepares the evaluation on the first <paramref name="maxImages"/> images of <paramref name="images"/>.</summary>
     public TrainingEvaluator(ImageSet images, int maxImages, IReadOnlyList<double> sigmas, int batchSize, long seed)
@@ -40,6 +41,7 @@ public sealed class TrainingEvaluator
                 for (int k = 0; k < _d; k++) target[k] += x[k];
             }
         _batch = new Tensor(batchSize, images.Channels, images.Height, images.Width);
+        _batchSigmas = new float[batchSize];
         _residual = new float[_batch.Length];
     }
 
@@ -57,7 +59,8 @@ public sealed class TrainingEvaluator
             int count = Math.Min(b, pairs - start);
             _noisy.AsSpan(start * _d, count * _d).CopyTo(_batch.Data);
             _batch.Data.AsSpan(count * _d).Clear();
-            network.Forward(_batch, training: false).CopyTo(0, _residual.AsSpan(0, count * _d)); // to the host
+            for (int p = 0; p < b; p++) _batchSigmas[p] = p < count ? (float)_sigmas[(start + p) / _images] : 1f;
+            network.Forward(_batch, _batchSigmas, training: false).CopyTo(0, _residual.AsSpan(0, count * _d)); // to the host
             for (int p = 0; p < count; p++)
             {
                 int pair = start + p, j = pair / _images, i = pair % _images;

@@ -6,7 +6,7 @@ namespace MemGen.Cli.Commands;
 
 /// <summary>
 /// <c>memgen analyze</c>: analyses of a trained denoiser. <c>analyze jacobian</c>: flags → <see cref="JacobianJobSettings"/>
-/// → <see cref="JacobianJob.Run"/> (the GAHB Jacobian analysis, docs/science.md §5).
+/// → <see cref="JacobianJob.Run"/> (the GAHB Jacobian analysis, docs/science.md §5.6).
 /// </summary>
 public static class AnalyzeCommand
 {
@@ -30,7 +30,7 @@ public static class AnalyzeCommand
         var outDir = new Option<string>("--out") { Description = "Output directory (created if missing).", Required = true };
         var force = new Option<bool>("--force") { Description = "Overwrite results already in --out." };
         var command = new Command("jacobian",
-            "Jacobian J = ∂f/∂y of a checkpoint's denoiser at y = x + σz (docs/science.md §5): eigenvalues of (J+Jᵀ)/2, clean-image coefficients, " +
+            "Jacobian J = ∂f/∂y of a checkpoint's denoiser at y = x + σz (docs/science.md §5.6): eigenvalues of (J+Jᵀ)/2, clean-image coefficients, " +
             "tr J, Σλ², asymmetry, Euler check; writes eigenvalues.csv, summary.json, eigenvectors.npy/png, jacobian.npy.");
         foreach (var o in new Option[] { denoiser, data, index, sigma, seed, top, batch, outDir, force }) command.Options.Add(o);
         command.SetAction(parse =>

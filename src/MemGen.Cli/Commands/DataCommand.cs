@@ -69,6 +69,8 @@ public static class DataCommand
             if (n < 1) return Fail(error, "preview", "--count must be at least 1");
             if (cols < 1) return Fail(error, "preview", "--columns must be at least 1");
             if (z < 1 || z > 16) return Fail(error, "preview", "--zoom must be between 1 and 16");
+            if (DatasetSpec.Parse(parse.GetValue(spec)!).WouldRead(parse.GetValue(output)!))
+                return Fail(error, "preview", $"--out '{parse.GetValue(output)}' is in the source folder of '{parse.GetValue(spec)}', whose next load would read the preview as one of its images; write it elsewhere");
             var set = Load(parse.GetValue(spec)!, error);
             if (set.Channels is not (1 or 3 or 4)) return Fail(error, "preview", $"cannot draw {set.Channels}-channel images (add |gray)");
             n = Math.Min(n, set.Count);

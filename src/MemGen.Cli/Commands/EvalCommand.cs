@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 
 /// <summary>
 /// <c>memgen eval</c>: flags → <see cref="EvaluationJobSettings"/> → <see cref="EvaluationJob.Run"/> (denoising curves,
-/// docs/science.md §5); prints the per-σ table and the PSNR gap.
+/// docs/science.md §5.1); prints the per-σ table and the PSNR gap.
 /// </summary>
 public static class EvalCommand
 {
@@ -19,8 +19,8 @@ public static class EvalCommand
         var train = new Option<string>("--train") { Description = "Dataset spec of the training images (the first --images are used).", Required = true };
         var test = new Option<string?>("--test") { Description = "Dataset spec of held-out test images (without it: training curve only, no gap)." };
         var outDir = new Option<string>("--out") { Description = "Output directory (created if missing).", Required = true };
-        var images = new Option<int>("--images") { Description = "Images of each set to measure (docs/science.md §5: 300).", DefaultValueFactory = _ => 300 };
-        var sigmas = new Option<string?>("--sigmas") { Description = "Comma-separated noise levels σ on the [0,1] image scale (default: the 15 levels logspace(0.3, 2.4, 15)/255 of docs/science.md §5)." };
+        var images = new Option<int>("--images") { Description = "Images of each set to measure (docs/science.md §5.1: 300).", DefaultValueFactory = _ => 300 };
+        var sigmas = new Option<string?>("--sigmas") { Description = "Comma-separated noise levels σ on the [0,1] image scale (default: the 15 levels logspace(0.3, 2.4, 15)/255 of docs/science.md §5.1)." };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise (the same for every denoiser).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images denoised per call.", DefaultValueFactory = _ => 64 };
         var force = new Option<bool>("--force") { Description = "Overwrite results already in --out." };

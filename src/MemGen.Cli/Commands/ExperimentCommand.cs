@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MemGen.Compute;
+using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
@@ -24,6 +25,8 @@ public static class ExperimentCommand
         command.Subcommands.Add(LinearGaussian());
         command.Subcommands.Add(GaussianNetwork());
         command.Subcommands.Add(Transition());
+        command.Subcommands.Add(ExperimentStatusCommand.Create());
+        command.Subcommands.Add(ExperimentResumeCommand.Create());
         return command;
     }
 
@@ -61,15 +64,30 @@ public static class ExperimentCommand
         var runs = new Option<int?>("--runs") { Description = "R, independent runs per (d, n) (paper 300)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random stream (default 0)." };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: one per core)." };
+        var covariance = new Option<string?>("--covariance")
+        {
+            Description = "Covariance of the generated law (docs/science.md §7.3): model (s_T²·B·Bᵀ, the law of the model's samples), " +
+                          "reference-code (s_T²·Bᵀ·B, as the [H24] code), or both (default: the preset's; quick: model, paper: both).",
+        };
+        covariance.AcceptOnlyFromAmong("model", "reference-code", "both");
+        var precision = new Option<string>("--kernel-precision")
+        {
+            Description = "Arithmetic of the kernel sums ∫p_S² (docs/science.md §7.9): float64, or float32 as the reference code, only to show rounding.",
+            DefaultValueFactory = _ => "float64",
+        };
+        precision.AcceptOnlyFromAmong("float64", "float32");
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var command = new Command("linear-gaussian",
-            "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0), Hellinger and KL vs n/d for several d.");
-        foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, noSvg })
+            "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0) and its decomposition, λ_max(Σ_G), Hellinger and KL vs n/d for several d.");
+        foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, covariance, precision, noSvg })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             var p = parse.GetValue(preset)!;
             var settings = LinearGaussianExperiment.Preset(p);
+            if (parse.GetValue(covariance) is string cv)
+                settings = settings with { Covariances = cv == "both" ? [.. GeneratedCovariances.All] : [GeneratedCovariances.Parse(cv)!.Value] };
+            settings = settings with { Precision = KernelSumPrecisions.Parse(parse.GetValue(precision)!)!.Value };
             if (parse.GetValue(dims) is string ds)
             {
                 if (ParseList(ds, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null) is not int[] list)
@@ -205,7 +223,7 @@ public static class ExperimentCommand
         var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
         var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
-        var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5: 300)." };
+        var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5.1: 300)." };
         var sampler = SamplerOption($"Sampler spec (default of the preset: {quick.SamplerSpec}).");
         var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops (overrides the sampler spec's sigma_inf)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
@@ -218,6 +236,8 @@ public static class ExperimentCommand
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
         foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
             command.Options.Add(o);
+        var execution = new ExecutionOptions();
+        execution.AddTo(command);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
@@ -236,9 +256,25 @@ public static class ExperimentCommand
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };
+            var executor = execution.Parse(parse);
+            var id = parse.GetValue(job);
+            if (id is not null && executor.Executor == ExecutorKind.Slurm) throw new InvalidSettingException("job", "runs one job here; leave out --executor slurm");
+            if (id is null && (executor.Executor == ExecutorKind.Slurm || executor.DryRun))
+            {
+                // The tasks open the engine on their nodes; here the device flags are only checked and passed on.
+                if (!DeviceOptions.TryParse(parse, "experiment", out _, out _, out int bad)) return bad;
+                string[] engineFlags = [DeviceOptions.DeviceName, parse.GetValue<string>(DeviceOptions.DeviceName) ?? "cpu",
+                    DeviceOptions.PrecisionName, parse.GetValue<string>(DeviceOptions.PrecisionName) ?? "fp32"];
+                return TransitionPlan.Execute(settings, p, dir, executor, reportOptions, engineFlags, cancellation);
+            }
+            if (id is null)
+            {
+                executor.Validate(dir);
+                TransitionPlan.CheckNothingQueued(settings, p, dir, reportOptions.ExportSvg);
+            }
             if (!DeviceOptions.TryOpen(parse, "experiment", out var backend, out int code)) return code;
             using var engine = backend;
-            if (parse.GetValue(job) is string id)
+            if (id is not null)
             {
                 ConsoleProgress.RunExperiment($"transition {id}", progress => { TransitionExperiment.RunJob(settings, dir, p, id, progress, cancellation, reportOptions, engine); return 0; });
                 Console.WriteLine($"job {id} done in {dir}");
@@ -278,6 +314,10 @@ public static class ExperimentCommand
         {
             return CommandError.Report("experiment", e);
         }
+        catch (ExecutionException e)
+        {
+            return Fail(e.Message);
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("memgen experiment: interrupted; run the same command again to resume.");
@@ -304,10 +344,10 @@ public static class ExperimentCommand
 
     private static void WriteSummary(LinearGaussianResult result)
     {
-        Console.WriteLine("d\tn\tn/d\tP(Δ>0)\tH²\tKL");
+        Console.WriteLine("covariance\td\tn\tn/d\tP(Δ>0)\tH²\tKL");
         foreach (var s in result.Summaries)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Dimension}\t{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F3}\t{s.SquaredHellinger.Mean:F4}\t{(double.IsInfinity(s.KullbackLeibler.Mean) ? "inf" : s.KullbackLeibler.Mean.ToString("G4", CultureInfo.InvariantCulture))}"));
+                $"{s.Covariance.Name()}\t{s.Dimension}\t{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F3}\t{s.SquaredHellinger.Mean:F4}\t{(double.IsInfinity(s.KullbackLeibler.Mean) ? "inf" : s.KullbackLeibler.Mean.ToString("G4", CultureInfo.InvariantCulture))}"));
     }
 
     private static T[]? ParseList<T>(string text, Func<string, T?> parse) where T : struct

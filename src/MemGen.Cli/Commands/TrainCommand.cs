@@ -122,7 +122,9 @@ public static class TrainCommand
                     return Fail(FlagMessage(e.Message));
                 }
                 var dir = Path.GetFullPath(outDir);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !parse.GetValue(force))
+                if (File.Exists(dir)) return Fail($"--out '{dir}' is a file, not a folder");
+                using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir);
+                if (!MemGen.Runs.RunFolderLock.IsEmpty(dir) && !parse.GetValue(force))
                     return Fail($"--out '{dir}' already exists and is not empty; add --force to overwrite it or use --resume to continue it");
                 if (!DeviceOptions.TryOpen(parse, "train", out var backend, out int code)) return code;
                 using (backend) return Start(dir, dataSpec, size, which, parse.GetValue(testData), parse.GetValue(testCount), spec, options, parse.GetValue(seed), backend);
@@ -170,12 +172,22 @@ public static class TrainCommand
         Directory.CreateDirectory(dir);
         split.Manifest.Save(Path.Combine(dir, SplitFile));
         var config = new TrainingConfig(spec, new TrainingDataSource(dataSpec, n, subset, SplitFile), seed, options);
-        return Train(dir, backend, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
+        try
+        {
+            return Train(dir, backend, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !TrainingRun.HasCheckpoints(dir))
+        {
+            File.Delete(Path.Combine(dir, SplitFile)); // failed before a first checkpoint: nothing to resume, nothing left
+            throw;
+        }
     }
 
     private static int Resume(string resumeDir, ComputeBackend backend)
     {
         var dir = Path.GetFullPath(resumeDir);
+        TrainingRun.ReadConfig(dir);
+        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir, create: false);
         var file = TrainingRun.ReadConfig(dir);
         if (file.EngineThreads is int threads && threads != RunConfigFile.CurrentEngineThreads)
             Console.Error.WriteLine($"memgen train: warning: the run started with {threads} engine threads, this process has {RunConfigFile.CurrentEngineThreads} (set OMP_NUM_THREADS={threads}); the weights will not be bit-identical to an uninterrupted run.");

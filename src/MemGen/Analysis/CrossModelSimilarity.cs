@@ -13,7 +13,7 @@ namespace MemGen.Analysis;
 public sealed record SamplePairSimilarity(int Sample, double Cosine, double CenteredCosine, double Distance);
 
 /// <summary>
-/// Generalization across models (docs/science.md §5): two models trained on disjoint sets S1 and S2 and sampled with the same
+/// Generalization across models (docs/science.md §5.3): two models trained on disjoint sets S1 and S2 and sampled with the same
 /// seed produce nearly the same images when they generalize (similarity near 1) and different ones when they memorize.
 /// </summary>
 public static class CrossModelSimilarity
@@ -57,7 +57,7 @@ public static class CrossModelSimilarity
 public sealed record NearestPair(int Image, int NearestIndex, double Similarity);
 
 /// <summary>
-/// The reference distribution for <see cref="CrossModelSimilarity"/> (docs/science.md §5): for each image of S1 the similarity
+/// The reference distribution for <see cref="CrossModelSimilarity"/> (docs/science.md §5.4): for each image of S1 the similarity
 /// of its most similar image in S2. Sample pairs more similar than this are not explained by S1 and S2 sharing images.
 /// </summary>
 public static class NearestPairSimilarity

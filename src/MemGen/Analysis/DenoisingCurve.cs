@@ -5,20 +5,29 @@ using MemGen.Denoisers;
 using MemGen.Images;
 using MemGen.Results;
 using MemGen.Tensors;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
-/// <summary>Settings of a denoising-curve measurement (docs/science.md §5).</summary>
+/// <summary>Settings of a denoising-curve measurement (docs/science.md §5.1).</summary>
 public sealed record DenoisingCurveOptions
 {
     /// <summary>The 15 standard noise levels σ = logspace(0.3, 2.4, 15)/255 (input PSNR ≈ 42 … 0 dB).</summary>
     public static IReadOnlyList<double> StandardSigmas { get; } =
         Enumerable.Range(0, 15).Select(i => Math.Pow(10, 0.3 + (2.4 - 0.3) * i / 14.0) / 255.0).ToArray();
 
-    /// <summary>Noise levels to measure at.</summary>
+    /// <summary>Noise levels to measure at (any explicit list, e.g. <see cref="GeometricSigmas"/> for a fine grid).</summary>
     public IReadOnlyList<double> Sigmas { get; init; } = StandardSigmas;
 
-    /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5: 300.</summary>
+    /// <summary><paramref name="count"/> noise levels from <paramref name="min"/> to <paramref name="max"/>, evenly spaced in input PSNR (geometric in σ).</summary>
+    public static double[] GeometricSigmas(double min, double max, int count)
+    {
+        if (!(min > 0) || !(max >= min) || !double.IsFinite(max)) throw new ArgumentException($"Noise levels: need 0 < min ({min}) ≤ max ({max}).");
+        if (count < 1 || (count == 1 && max != min)) throw new ArgumentException($"Noise levels: count {count} must be positive (and 1 only when min = max).");
+        return Enumerable.Range(0, count).Select(i => count == 1 ? min : min * Math.Pow(max / min, (double)i / (count - 1))).ToArray();
+    }
+
+    /// <summary>At most this many images of each set are used (the first ones). docs/science.md §5.1: 300.</summary>
     public int MaxImages { get; init; } = 300;
 
     /// <summary>Seed of the noise. Image j at level k gets the stream (seed, k·2³² + j), the same for any denoiser.</summary>
@@ -39,17 +48,15 @@ public sealed record DenoisingCurveOptions
 }
 
 /// <summary>
-/// PSNR of a denoiser's output vs the input PSNR, on training and on test images (docs/science.md §5). PSNR is computed
+/// PSNR of a denoiser's output vs the input PSNR, on training and on test images (docs/science.md §5.1). PSNR is computed
 /// per image, 10·log10(1/MSE), and averaged over images. The PSNR gap is the mean over σ of train − test PSNR.
 /// Test values are NaN when no test set was given. Exact recovery (MSE = 0, e.g. the empirical optimal denoiser on its
 /// own training images) is counted as <see cref="MaxPsnr"/> dB so that averages stay finite.
 /// </summary>
 public sealed class DenoisingCurve
 {
-    /// <summary>The per-image PSNR of an exact recovery: 160 dB (MSE 1e-16, below float32 resolution of [0,1] pixels).</summary>
-    public const double MaxPsnr = 160.0;
-
-    private const double MseFloor = 1e-16;
+    /// <summary>The per-image PSNR of an exact recovery (<see cref="DenoisingPsnr.MaxPsnr"/>).</summary>
+    public const double MaxPsnr = DenoisingPsnr.MaxPsnr;
 
     private DenoisingCurve(string denoiser, double[] sigmas, double[] train, double[] trainErr, double[] test, double[] testErr,
         int trainImages, int testImages, long seed)
@@ -99,6 +106,19 @@ public sealed class DenoisingCurve
     public double PsnrGap => Enumerable.Range(0, Sigmas.Count).Average(k => TrainPsnr[k] - TestPsnr[k]);
 
     /// <summary>
+    /// Throws a <see cref="NonFiniteResultException"/> when a measured PSNR (train, or test when measured) is NaN or
+    /// infinite: the denoiser's outputs were not finite, and such a curve must not be reported as a result.
+    /// </summary>
+    public void RequireFinite()
+    {
+        for (int k = 0; k < Sigmas.Count; k++)
+            foreach (var (value, set) in new[] { (TrainPsnr[k], "training"), (TestImages > 0 ? TestPsnr[k] : 0, "test") })
+                if (!double.IsFinite(value))
+                    throw new NonFiniteResultException(FormattableString.Invariant(
+                        $"{Denoiser}: the PSNR at σ = {Sigmas[k]} on the {set} images is {value}: the denoiser's outputs are not finite (a broken or diverged network?); nothing was written"));
+    }
+
+    /// <summary>
     /// Measures <paramref name="denoiser"/> on the first images of <paramref name="train"/> and <paramref name="test"/>.
     /// <paramref name="progress"/> receives the number of (image set, σ) passes done.
     /// </summary>
@@ -119,49 +139,13 @@ public sealed class DenoisingCurve
         return new DenoisingCurve(denoiser.Name, options.Sigmas.ToArray(), trainPsnr, trainErr, testPsnr, testErr, trainN, testN, options.Seed);
     }
 
-    /// <summary>Mean and standard error of the output PSNR of <paramref name="denoiser"/> on <paramref name="images"/> at each σ.</summary>
+    /// <summary>Mean and standard error of the output PSNR of <paramref name="denoiser"/> on <paramref name="images"/> at each σ (<see cref="DenoisingPsnr"/>).</summary>
     public static (double[] Psnr, double[] StandardError, int Images) MeasureSet(IDenoiser denoiser, ImageSet images,
         DenoisingCurveOptions options, Action<int>? levelDone = null)
     {
-        ArgumentNullException.ThrowIfNull(denoiser);
-        ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(options);
-        int n = Math.Min(options.MaxImages, images.Count);
-        if (n == 0) throw new ArgumentException("Denoising curve: the image set is empty.");
-        int levels = options.Sigmas.Count, batch = Math.Min(options.BatchSize, n);
-        var mean = new double[levels];
-        var stdErr = new double[levels];
-        var psnr = new double[n];
-        for (int k = 0; k < levels; k++)
-        {
-            float sigma = (float)options.Sigmas[k];
-            for (int start = 0; start < n; start += batch)
-            {
-                int b = Math.Min(batch, n - start);
-                var noisy = new Tensor(b, images.Channels, images.Height, images.Width);
-                var denoised = noisy.ZerosLike();
-                for (int i = 0; i < b; i++)
-                {
-                    var row = noisy.Item(i);
-                    Noise(options.Seed, k, start + i).FillNormal(row, 0f, sigma);
-                    var clean = images.Image(start + i);
-                    for (int j = 0; j < row.Length; j++) row[j] += clean[j];
-                }
-                var sigmas = new float[b];
-                Array.Fill(sigmas, sigma);
-                denoiser.Denoise(noisy, denoised, sigmas);
-                for (int i = 0; i < b; i++)
-                    psnr[start + i] = -10.0 * Math.Log10(Math.Max(MseFloor, ImageStatistics.MeanSquaredError(denoised.Item(i), images.Image(start + i))));
-            }
-            mean[k] = psnr.Average();
-            stdErr[k] = n > 1 ? Math.Sqrt(psnr.Sum(p => (p - mean[k]) * (p - mean[k])) / (n - 1) / n) : double.NaN;
-            levelDone?.Invoke(k + 1);
-        }
-        return (mean, stdErr, n);
+        return DenoisingPsnr.Measure(denoiser, images, options.Sigmas, options.MaxImages, options.Seed, options.BatchSize, levelDone);
     }
-
-    /// <summary>The noise stream of image <paramref name="image"/> at level <paramref name="level"/>.</summary>
-    public static DeterministicRng Noise(long seed, int level, int image) => new(seed, ((long)level << 32) | (uint)image);
 
     /// <summary>The curves of several denoisers as one table: a row per (denoiser, σ) with input, train and test PSNR, standard errors and the gap.</summary>
     public static ResultTable Table(IEnumerable<DenoisingCurve> curves, bool withDenoiser = true)

@@ -8,6 +8,7 @@ using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
@@ -26,10 +27,10 @@ public sealed record EvaluationJobSettings
     /// <summary>Output folder.</summary>
     public required string Out { get; init; }
 
-    /// <summary>Images of each set to measure (docs/science.md §5: 300).</summary>
+    /// <summary>Images of each set to measure (docs/science.md §5.1: 300).</summary>
     public int Images { get; init; } = 300;
 
-    /// <summary>Noise levels σ (on the [0,1] scale); null for the 15 standard levels of docs/science.md §5.</summary>
+    /// <summary>Noise levels σ (on the [0,1] scale); null for the 15 standard levels of docs/science.md §5.1.</summary>
     public IReadOnlyList<double>? Sigmas { get; init; }
 
     /// <summary>Seed of the noise (the same for every denoiser).</summary>
@@ -56,7 +57,7 @@ public sealed record EvaluationJobSettings
 public sealed record EvaluationJobResult(DenoisingCurve Curve, DenoisingCurve? Wiener, TimeSpan Elapsed, IReadOnlyList<string> ReportProblems);
 
 /// <summary>
-/// <c>memgen eval</c>: denoising curves (docs/science.md §5) of any denoiser on training and test images, with the curve of
+/// <c>memgen eval</c>: denoising curves (docs/science.md §5.1) of any denoiser on training and test images, with the curve of
 /// the Gaussian (Wiener) denoiser of the training data as a reference and the PSNR gap; writes curves.csv, curves.json
 /// and report.html. Every input is checked before anything is written; a failure leaves no output files behind.
 /// Invalid input raises an <see cref="InvalidSettingException"/> naming the setting.
@@ -92,6 +93,7 @@ public static class EvaluationJob
             options = options with { Sigmas = [.. sigmas] };
         }
         if (File.Exists(settings.Out)) throw new InvalidSettingException("out", $"{settings.Out} is a file, not a directory");
+        using var folderLock = RunFolderLock.Acquire(settings.Out);
         if (!settings.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
@@ -130,6 +132,8 @@ public static class EvaluationJob
                     progress is null ? null : new SynchronousProgress<int>(k => progress.Report(passes + k)))
                 : null;
             var elapsed = clock.Elapsed;
+            curve.RequireFinite();
+            wiener?.RequireFinite();
 
             // 4. Write (all or nothing).
             var config = new JsonObject
@@ -195,7 +199,7 @@ public static class EvaluationJob
         report.AddText(
             I($"Output PSNR vs input PSNR at {curve.Sigmas.Count} noise levels ") +
             (standard ? "σ = logspace(0.3, 2.4, 15)/255" : "σ = " + string.Join(", ", curve.Sigmas.Select(s => s.ToString("G4", CultureInfo.InvariantCulture)))) +
-            I($", averaged over {curve.TrainImages} training and {curve.TestImages} test images (docs/science.md §5), same noise for every denoiser. ") + gapText +
+            I($", averaged over {curve.TrainImages} training and {curve.TestImages} test images (docs/science.md §5.1), same noise for every denoiser. ") + gapText +
             "Exact recoveries count as 160 dB. A memorizing denoiser has a large gap (train PSNR climbing with unit slope); a generalizing one has train and test curves on top of each other.",
             heading: "Summary");
         report.AddSettings(config, elapsed, started);

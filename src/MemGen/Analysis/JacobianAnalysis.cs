@@ -1,11 +1,13 @@
-using MemGen.Compute;
+using MemGen.Analysis.AdaptiveBasis;
+using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
 namespace MemGen.Analysis;
 
 /// <summary>
-/// Result of <see cref="JacobianAnalysis.Analyze"/> (docs/science.md §5, GAHB): the denoiser Jacobian J = ∂f/∂y at y = x + σz and
+/// Result of <see cref="JacobianAnalysis.Analyze"/> (docs/science.md §5.6, GAHB): the denoiser Jacobian J = ∂f/∂y at y = x + σz and
 /// the eigendecomposition of its symmetric part S = (J + Jᵀ)/2.
 /// </summary>
 /// <param name="Channels">Image channels.</param>
@@ -34,7 +36,7 @@ public sealed record JacobianAnalysisResult(int Channels, int Height, int Width,
 }
 
 /// <summary>
-/// Jacobian analysis of a network denoiser (docs/science.md §5, GAHB). The full Jacobian is assembled from exact products
+/// Jacobian analysis of a network denoiser (docs/science.md §5.6, GAHB). The full Jacobian is assembled from exact products
 /// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt(Tensor, ReadOnlySpan{float})"/>, at the noise level σ
 /// for a noise-conditioned network), pushing the standard basis through in batches. Nothing assumes homogeneity: f(y) comes
 /// from the network's own forward pass, J from the products.
@@ -97,62 +99,19 @@ public static class JacobianAnalysis
         if (clean.Length != d) throw new ArgumentException($"The clean image has {clean.Length} values, {channels}×{height}×{width} needs {d}.");
         network.CheckImageSize(height, width);
         top = Math.Clamp(top, 0, d);
+        // J_r (float), J_f and its symmetric part (double), the eigen-solver's workspace (≈ 2 d² doubles) and a float copy to write.
+        long squared = MemoryBudget.Product(d, d);
+        if (squared > Array.MaxLength)
+            throw new MemoryLimitException($"the Jacobian of a {channels}×{height}×{width} image has d² = {squared} entries, more than one array holds ({Array.MaxLength}); use a smaller image");
+        MemoryBudget.Require(MemoryBudget.Product(squared, 40), $"the {d}×{d} Jacobian of a {channels}×{height}×{width} image");
 
-        var y = new Tensor(1, channels, height, width);
-        new DeterministicRng(seed).FillNormal(y.Span, 0f, (float)sigma);
-        for (int i = 0; i < d; i++) y.Data[i] += clean[i];
-        var linearized = network.LinearizeAt(y, [(float)sigma]);
-        var jr = AssembleResidualJacobian(linearized, batch, rows: false, progress);
-
-        // J_f = I − J_r in double.
-        var j = new double[(long)d * d];
-        for (long i = 0; i < j.Length; i++) j[i] = -jr[i];
-        for (int i = 0; i < d; i++) j[(long)i * d + i] += 1;
-
-        double normSq = 0, asymSq = 0, trace = 0;
-        var s = new double[(long)d * d];
-        for (int r = 0; r < d; r++)
-        {
-            trace += j[(long)r * d + r];
-            for (int c = 0; c < d; c++)
-            {
-                double a = j[(long)r * d + c], b = j[(long)c * d + r];
-                normSq += a * a;
-                asymSq += (a - b) * (a - b);
-                s[(long)r * d + c] = 0.5 * (a + b);
-            }
-        }
-
-        var f = linearized.Denoised.ToArray();
-        double eulerSq = 0, fSq = 0;
-        for (int r = 0; r < d; r++)
-        {
-            double jy = 0;
-            for (int c = 0; c < d; c++) jy += j[(long)r * d + c] * y.Data[c];
-            eulerSq += (jy - f[r]) * (jy - f[r]);
-            fSq += (double)f[r] * f[r];
-        }
-
-        var ascending = new double[d];
-        network.Backend.LinearAlgebra.SymmetricEigen(s, ascending, d);
-        var eigenvalues = new double[d];
-        var coefficients = new double[d];
-        var vectors = new double[(long)top * d];
-        double sumSq = 0;
-        for (int k = 0; k < d; k++)
-        {
-            int column = d - 1 - k; // LAPACK returns ascending eigenvalues, eigenvectors as columns
-            eigenvalues[k] = ascending[column];
-            sumSq += eigenvalues[k] * eigenvalues[k];
-            double dot = 0;
-            for (int i = 0; i < d; i++) dot += clean[i] * s[(long)i * d + column];
-            coefficients[k] = dot;
-            if (k < top)
-                for (int i = 0; i < d; i++) vectors[(long)k * d + i] = s[(long)i * d + column];
-        }
-
-        return new JacobianAnalysisResult(channels, height, width, sigma, seed, y.Data, f, j,
-            normSq > 0 ? Math.Sqrt(asymSq / normSq) : 0, eigenvalues, coefficients, trace, sumSq,
-            fSq > 0 ? Math.Sqrt(eulerSq / fSq) : Math.Sqrt(eulerSq), vectors, top);
+        var y = new float[d];
+        new DeterministicRng(seed).FillNormal(y, 0f, (float)sigma);
+        for (int i = 0; i < d; i++) y[i] += clean[i];
+        var jacobian = DenoiserJacobian.OfNetwork(network, y, new ImageShape(channels, height, width), sigma, batch, progress);
+        var spectrum = JacobianSpectrum.Of(jacobian.Matrix, d, network.Backend.LinearAlgebra);
+        return new JacobianAnalysisResult(channels, height, width, sigma, seed, y, jacobian.Denoised, jacobian.Matrix,
+            spectrum.Asymmetry, [.. spectrum.Eigenvalues], spectrum.Coefficients(clean), spectrum.Trace, spectrum.SumSquaredEigenvalues,
+            HomogeneityCheck.RelativeError(jacobian), spectrum.Eigenvectors(Enumerable.Range(0, top).ToArray()), top);
     }
 }

@@ -7,6 +7,7 @@ using MemGen.Compute;
 using MemGen.Compute.Cpu;
 using MemGen.Nn;
 using MemGen.Results;
+using MemGen.Runs;
 
 namespace MemGen.Analysis;
 
@@ -47,7 +48,7 @@ public sealed record JacobianJobSettings
 public sealed record JacobianJobResult(JacobianAnalysisResult Analysis, NetworkSpec Architecture);
 
 /// <summary>
-/// <c>memgen analyze jacobian</c>: the GAHB Jacobian analysis (docs/science.md §5) of a checkpoint at one noisy image; writes
+/// <c>memgen analyze jacobian</c>: the GAHB Jacobian analysis (docs/science.md §5.6) of a checkpoint at one noisy image; writes
 /// eigenvalues.csv, summary.json, eigenvectors.npy/png and jacobian.npy. Every input is checked before anything is
 /// written; invalid input raises an <see cref="InvalidSettingException"/> naming the setting.
 /// </summary>
@@ -72,6 +73,7 @@ public static class JacobianJob
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         var outDir = settings.Out;
         if (File.Exists(outDir)) throw new InvalidSettingException("out", $"{outDir} is a file, not a directory");
+        using var folderLock = RunFolderLock.Acquire(outDir);
         if (!settings.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(outDir, f))) throw new InvalidSettingException("out", $"{outDir} already holds {f} (use --force to overwrite)");

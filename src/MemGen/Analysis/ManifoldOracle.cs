@@ -1,7 +1,7 @@
 namespace MemGen.Analysis;
 
 /// <summary>
-/// Closed-form small-σ reference lines of docs/science.md §4: an oracle that knows data lie on a k-dimensional manifold keeps
+/// Closed-form small-σ reference lines of docs/science.md §4.3 and §4.4: an oracle that knows data lie on a k-dimensional manifold keeps
 /// only the noise along its tangent space, MSE ≈ k·σ²/d per pixel, so PSNR_out = PSNR_in + 10·log10(d/k)
 /// (disks: k = 5; one image with rescalings, a ray: k = 1, see <see cref="Denoisers.RayDenoiser"/>).
 /// </summary>

@@ -6,7 +6,7 @@ using MemGen.Results;
 namespace MemGen.Analysis;
 
 /// <summary>
-/// How close one generated sample is to its model's own training set (docs/science.md §5): the most similar training image
+/// How close one generated sample is to its model's own training set (docs/science.md §5.2): the most similar training image
 /// by cosine similarity (plain and mean-removed), the l2-nearest and second-nearest training images, and the
 /// Gu et al. ratio ‖x − NN1‖/‖x − NN2‖ (memorized when below 1/3).
 /// </summary>

@@ -3,7 +3,7 @@ using MemGen.Images;
 
 namespace MemGen.Analysis;
 
-/// <summary>Per-pixel KDE distances of a generated set to a training set and to an original set (docs/science.md §7, nonlinear variant).</summary>
+/// <summary>Per-pixel KDE distances of a generated set to a training set and to an original set (docs/science.md §7.10).</summary>
 /// <param name="TrainDistance">E_TG per pixel: ∫(p_G − p_T)² of the pixel's 1-D kernel density estimates.</param>
 /// <param name="OriginalDistance">E_OG per pixel: ∫(p_G − p_O)².</param>
 public sealed record PixelKdeDistances(double[] TrainDistance, double[] OriginalDistance)
@@ -22,7 +22,7 @@ public sealed record PixelKdeDistances(double[] TrainDistance, double[] Original
 }
 
 /// <summary>
-/// The per-pixel 1-D kernel density metric of the nonlinear variant of docs/science.md §7. For each pixel i and each set S
+/// The per-pixel 1-D kernel density metric of the nonlinear variant, docs/science.md §7.10. For each pixel i and each set S
 /// (N values x_k), p_S(x) = (1/N) Σ_k N(x; x_k, ε²) with ε = ŝ_i/N (ŝ_i the set's sample standard deviation of that
 /// pixel, N − 1 in the denominator; floored at <see cref="MinimumBandwidth"/>). Integrated squared differences
 /// ∫(p_A − p_B)² = ∫p_A² + ∫p_B² − 2∫p_A·p_B are exact Gaussian integrals,

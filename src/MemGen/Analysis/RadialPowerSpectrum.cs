@@ -3,7 +3,7 @@ using MemGen.Images;
 namespace MemGen.Analysis;
 
 /// <summary>
-/// The radially averaged power spectrum of a set of images (docs/science.md §5): per image and channel, the mean is
+/// The radially averaged power spectrum of a set of images (docs/science.md §5.9): per image and channel, the mean is
 /// removed, the 2-D DFT taken, and |F(u, v)|²/(H·W) averaged over the frequencies whose radius ρ = √((u/H)² + (v/W)²)
 /// (cycles per pixel, u and v the signed frequencies) rounds to k/S, S = min(H, W), for k = 0 … S/2; then averaged over
 /// images and channels. Blurry images lack power at high k: <see cref="HighFrequencyRatio"/> compares the top half of the

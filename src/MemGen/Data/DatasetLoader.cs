@@ -1,4 +1,5 @@
 using MemGen.Images;
+using MemGen.Machine;
 
 namespace MemGen.Data;
 
@@ -67,22 +68,27 @@ public static class DatasetLoader
                 }
             case "calpha":
                 {
+                    // Each image in flight holds two complex backgrounds and their real parts, the mask and the blend (≈ 48 B/pixel).
+                    Require(spec, spec.GetInt("n"), new ImageShape(1, spec.GetInt("size"), spec.GetInt("size")), MemoryBudget.Product(Environment.ProcessorCount, spec.GetInt("size"), spec.GetInt("size"), 48));
                     double alpha = spec.GetDouble("alpha");
                     set = CAlpha.Generate(spec.GetInt("n"), spec.GetInt("size"), alpha, spec.GetDouble("beta", alpha), spec.GetLong("seed"), provenance);
                     break;
                 }
             case "disks":
-                set = Disks.Generate(spec.GetInt("n"), spec.GetInt("size"), spec.GetLong("seed"), spec.GetInt("aa", 1), provenance).Images;
+                Require(spec, spec.GetInt("n"), new ImageShape(1, spec.GetInt("size"), spec.GetInt("size")));
+                set = Disks.Generate(spec.GetInt("n"), spec.GetInt("size"), spec.GetLong("seed"), spec.DiskSupersampling(), provenance).Images;
                 break;
             case "gaussian":
                 {
                     var shape = spec.Options.ContainsKey("size")
                         ? new ImageShape(1, spec.GetInt("size"), spec.GetInt("size"))
                         : GaussianImages.ShapeFor(spec.GetInt("d"));
+                    Require(spec, spec.GetInt("n"), shape);
                     set = GaussianImages.Generate(spec.GetInt("n"), shape, spec.GetDouble("mean"), spec.GetDouble("std"), spec.GetLong("seed"), provenance);
                     break;
                 }
             case "sinusoids":
+                Require(spec, spec.GetInt("n"), new ImageShape(1, spec.GetInt("size"), spec.GetInt("size")));
                 set = Sinusoids.Generate(spec.GetInt("n"), spec.GetInt("size"), spec.GetLong("seed"),
                     spec.GetDouble("fx", 3), spec.GetDouble("fy", 2), spec.GetDouble("amp", 0.5), provenance);
                 break;
@@ -92,6 +98,7 @@ public static class DatasetLoader
                     int index = spec.GetInt("index", 0, min: 0);
                     if (index >= from.Count)
                         throw new DataFormatException($"dataset spec '{spec.Source}': key 'index' is {index} but '{DisjointSplit.SpecOf(from)}' has {from.Count} images.");
+                    Require(spec, spec.GetInt("n"), new ImageShape(from.Channels, from.Height, from.Width));
                     set = RescaledImages.Generate(from.Image(index), new ImageShape(from.Channels, from.Height, from.Width),
                         spec.GetInt("n"), spec.GetLong("seed"), spec.GetDouble("min", 0), spec.GetDouble("max", 1), provenance);
                     break;
@@ -99,8 +106,15 @@ public static class DatasetLoader
             default:
                 throw new DataFormatException($"dataset spec '{spec.Source}': unknown source kind '{spec.Kind}'.");
         }
+        if (spec.IsSynthetic) set.RequireFinite($"dataset spec '{spec.Source}'"); // e.g. std or max beyond float range
         for (int i = applied; i < spec.Transforms.Count; i++)
         {
+            if (spec.Transforms[i] is PerImageStep step)
+            {
+                var output = step.Transform.OutputShape(new ImageShape(set.Channels, set.Height, set.Width));
+                MemoryBudget.Require(MemoryBudget.Product(set.Count, output.Channels, output.Height, output.Width, sizeof(float)),
+                    $"transform '{step.Description}' of '{spec}' ({set.Count} images of {output})");
+            }
             set = spec.Transforms[i] switch
             {
                 PerImageStep p => ImageTransforms.Apply(set, p.Transform),
@@ -109,7 +123,17 @@ public static class DatasetLoader
                 var other => throw new InvalidOperationException($"Unhandled transform {other}."),
             };
         }
+        if (set.Count == 0) throw new DataFormatException($"dataset spec '{spec}': no images.");
         return set;
+    }
+
+    /// <summary>Refuses a generator whose images (plus <paramref name="working"/> bytes of scratch) exceed the memory budget.</summary>
+    private static void Require(DatasetSpec spec, int count, ImageShape shape, long working = 0)
+    {
+        if ((long)count * shape.Size > Array.MaxLength)
+            throw new DataFormatException($"dataset spec '{spec.Source}': {count} images of {shape} are more values than one array holds ({Array.MaxLength}); use a smaller n.");
+        MemoryBudget.Require(MemoryBudget.Sum(MemoryBudget.Product(count, shape.Channels, shape.Height, shape.Width, sizeof(float)), working),
+            $"dataset spec '{spec.Source}' ({count} images of {shape})");
     }
 
     /// <summary>The folder the Fashion-MNIST files are read from for <paramref name="spec"/>.</summary>

@@ -51,7 +51,7 @@ public sealed class DatasetSpec
         "  idx:PATH        IDX images (N,H,W), raw or .gz          npy:PATH   .npy uint8/float32/float64, (N,H,W) (N,C,H,W) (N,H,W,C)\n" +
         "  png:DIR         all *.png in DIR, sorted by file name   jpeg:DIR   all *.jpg/*.jpeg in DIR, sorted by file name\n" +
         "  calpha:alpha=A,size=S,n=N,seed=K[,beta=B]       C-alpha images (beta defaults to alpha)\n" +
-        "  disks:size=S,n=N,seed=K[,aa=F]                  disks, hard edge or FxF supersampled\n" +
+        "  disks:size=S,n=N,seed=K[,aa=F|exact]            disks, hard edge, FxF supersampled or exact pixel areas\n" +
         "  gaussian:d=D|size=S,mean=M,std=S,n=N,seed=K     isotropic Gaussian N(M*1, S^2 I)\n" +
         "  sinusoids:size=S,n=N,seed=K[,fx=3,fy=2,amp=0.5] 0.5 + A cos(2pi(fx*x+fy*y)/S + phi), A~U(0,amp), phi~U(0,2pi)\n" +
         "  rescaled:n=N,seed=K[,index=0,min=0,max=1],from=SOURCE   image INDEX of SOURCE times a~U(min,max) (from= last)\n" +
@@ -75,6 +75,9 @@ public sealed class DatasetSpec
     };
 
     private static readonly string[] FileKinds = ["idx", "npy", "png", "jpeg"];
+
+    /// <summary>Most pixels (H·W, or d) an image of a spec may have (<see cref="ImageShape.MaxPixels"/>).</summary>
+    public const int MaxPixels = ImageShape.MaxPixels;
 
     private DatasetSpec(string kind, string argument, IReadOnlyDictionary<string, string> options, IReadOnlyList<SetTransform> transforms)
     {
@@ -107,6 +110,22 @@ public sealed class DatasetSpec
 
     /// <summary>The spec in canonical form (source, then transforms, joined by '|').</summary>
     public override string ToString() => string.Join("|", Transforms.Select(t => t.Description).Prepend(Source));
+
+    /// <summary>
+    /// True when loading this spec again would read <paramref name="file"/>: it lies in the folder of a png: source
+    /// (and is a .png) or of a jpeg: source (and is a .jpg/.jpeg), here or in a rescaled: source's from=.
+    /// Writing such a file (e.g. a preview into the folder it shows) would break the next load.
+    /// </summary>
+    public bool WouldRead(string file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (Kind == "rescaled") return Parse(GetString("from")!).WouldRead(file);
+        if (Kind is not ("png" or "jpeg")) return false;
+        var extension = System.IO.Path.GetExtension(file).ToLowerInvariant();
+        bool read = Kind == "png" ? extension == ".png" : extension is ".jpg" or ".jpeg";
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file));
+        return read && string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(Argument)), folder, StringComparison.Ordinal);
+    }
 
     /// <summary>Parses the value of setting <paramref name="setting"/> (e.g. <c>data</c>); a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
     public static DatasetSpec ParseAs(string setting, string text)
@@ -189,6 +208,10 @@ public sealed class DatasetSpec
         return v;
     }
 
+    /// <summary>The disks' <c>aa=</c>: 1 (hard edge, default), F ≥ 2 (F×F supersampled) or <c>exact</c> (<see cref="Disks.ExactArea"/>).</summary>
+    public int DiskSupersampling() =>
+        string.Equals(GetString("aa"), "exact", StringComparison.OrdinalIgnoreCase) ? Disks.ExactArea : GetInt("aa", 1, min: 1);
+
     /// <summary>The string value of an option, or <paramref name="fallback"/>.</summary>
     public string? GetString(string key, string? fallback = null) => Options.TryGetValue(key, out var s) ? s : fallback;
 
@@ -204,16 +227,16 @@ public sealed class DatasetSpec
                 break;
             case "disks":
                 ValidateSizeCountSeed(9);
-                GetInt("aa", 1, min: 1);
+                DiskSupersampling();
                 break;
             case "gaussian":
                 bool hasD = Options.ContainsKey("d"), hasSize = Options.ContainsKey("size");
                 if (hasD == hasSize) Fail(hasD ? "size" : "d", "give exactly one of d= (pixels) or size= (side of a square image)");
-                if (hasD) GetInt("d", min: 1);
-                else GetInt("size", min: 1);
+                if (hasD && GetInt("d", min: 1) > MaxPixels) Fail("d", $"must be at most {MaxPixels} pixels");
+                if (!hasD) ValidateSide(1);
                 GetDouble("mean");
                 if (GetDouble("std") < 0) Fail("std", "must not be negative");
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 break;
             case "sinusoids":
@@ -223,7 +246,7 @@ public sealed class DatasetSpec
                 if (GetDouble("amp", 0.5) < 0) Fail("amp", "must not be negative");
                 break;
             case "rescaled":
-                GetInt("n", min: 0);
+                GetInt("n", min: 1);
                 GetLong("seed");
                 GetInt("index", 0, min: 0);
                 if (GetDouble("max", 1) < GetDouble("min", 0)) Fail("max", "must be at least min");
@@ -235,9 +258,15 @@ public sealed class DatasetSpec
 
     private void ValidateSizeCountSeed(int minSize)
     {
-        GetInt("size", min: minSize);
-        GetInt("n", min: 0);
+        ValidateSide(minSize);
+        GetInt("n", min: 1);
         GetLong("seed");
+    }
+
+    private void ValidateSide(int minSize)
+    {
+        long side = GetInt("size", min: minSize);
+        if (side * side > MaxPixels) Fail("size", $"must be at most {(int)Math.Sqrt(MaxPixels)} (images of at most {MaxPixels} pixels)");
     }
 
     private void Fail(string key, string what) => throw new DataFormatException($"dataset spec '{Source}': key '{key}' {what}.");
@@ -331,8 +360,8 @@ public sealed class DatasetSpec
                     return new DedupStep(threshold, keptOnly);
                 }
             case "take":
-                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-                    throw new DataFormatException($"transform '{text}': count must be a non-negative integer.");
+                if (!int.TryParse(Need(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+                    throw new DataFormatException($"transform '{text}': count must be a positive integer.");
                 return new TakeStep(n);
             default:
                 throw new DataFormatException($"transform '{text}': unknown transform '{name}' (known: crop, resize, gray, shuffle, dedup, take).");
@@ -345,6 +374,8 @@ public sealed class DatasetSpec
         if (items.Length > 2 || !items.All(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int x) && x > 0))
             throw new DataFormatException($"transform '{text}': size must be N or HxW with positive integers.");
         int h = int.Parse(items[0], CultureInfo.InvariantCulture);
-        return (h, items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h);
+        int w = items.Length == 2 ? int.Parse(items[1], CultureInfo.InvariantCulture) : h;
+        if ((long)h * w > MaxPixels) throw new DataFormatException($"transform '{text}': {h}×{w} is larger than {MaxPixels} pixels.");
+        return (h, w);
     }
 }

@@ -1,5 +1,6 @@
 using MemGen.Images;
 using MemGen.Compute;
+using MemGen.Machine;
 
 namespace MemGen.Data;
 
@@ -21,7 +22,7 @@ public static class Deduplication
 
     /// <summary>
     /// The indices (ascending) of the images that are kept. By default an image is dropped when it correlates
-    /// above <paramref name="threshold"/> with any earlier image (the literal rule of §2); with
+    /// above <paramref name="threshold"/> with any earlier image (the literal rule of docs/science.md §2.5); with
     /// <paramref name="compareWithKeptOnly"/> only earlier images that were themselves kept count. An image with
     /// constant pooled pixels has no defined correlation and is never a duplicate.
     /// </summary>
@@ -33,6 +34,9 @@ public static class Deduplication
     {
         ArgumentNullException.ThrowIfNull(images);
         int n = images.Count;
+        MemoryBudget.Require(MemoryBudget.Sum(MemoryBudget.Product(n, images.Channels, Math.Min(PooledSize, images.Height), Math.Min(PooledSize, images.Width), sizeof(float)),
+                MemoryBudget.Product(rowBlock, columnBlock, sizeof(float)), n),
+            $"de-duplicating {n} images of {images.Channels}×{images.Height}×{images.Width}");
         var features = Features(images, out int d);
         var dropped = new bool[n];
         var block = new float[rowBlock * columnBlock];

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using MemGen.Images;
+using MemGen.Machine;
 
 namespace MemGen.Data;
 
@@ -17,12 +18,12 @@ public static class IdxReader
 {
     /// <summary>Reads the IDX array in <paramref name="path"/>.</summary>
     /// <exception cref="DataFormatException">The file is missing, truncated, corrupt or of an unsupported type.</exception>
-    public static IdxArray Read(string path) => Parse(DataFile.ReadAllBytes(path), path);
+    public static IdxArray Read(string path) => Parse(ReadChecked(path, imageLabels: false), path);
 
     /// <summary>Reads an (N, H, W) IDX image file into a one-channel image set, with labels from an optional (N) IDX file.</summary>
     public static ImageSet ReadImages(string imagesPath, string? labelsPath = null, Provenance? provenance = null)
     {
-        var bytes = DataFile.ReadAllBytes(imagesPath);
+        var bytes = ReadChecked(imagesPath, imageLabels: labelsPath is not null);
         var (type, shape, offset) = ParseHeader(bytes, imagesPath);
         if (shape.Length != 3)
             throw new DataFormatException($"{imagesPath}: IDX images must have 3 dimensions (N,H,W), found {shape.Length}.");
@@ -51,7 +52,9 @@ public static class IdxReader
                 throw new DataFormatException($"{labelsPath}: labels have shape ({string.Join(",", l.Shape)}), expected ({shape[0]}) to match {imagesPath}.");
             labels = Array.ConvertAll(l.Values, v => (int)v);
         }
-        return new ImageSet(pixels, shape[0], 1, shape[1], shape[2], provenance ?? new Provenance($"idx:{imagesPath}", []), labels);
+        var set = new ImageSet(pixels, shape[0], 1, shape[1], shape[2], provenance ?? new Provenance($"idx:{imagesPath}", []), labels);
+        if (type is 0x0D or 0x0E) set.RequireFinite(imagesPath);
+        return set;
     }
 
     /// <summary>Parses an IDX array held in memory; <paramref name="name"/> names it in error messages.</summary>
@@ -61,7 +64,32 @@ public static class IdxReader
         return new IdxArray(Decode(bytes.AsSpan(offset), type), shape, type);
     }
 
+    /// <summary>
+    /// The file's bytes, read only after its header was checked: an array beyond .NET's limits or beyond the memory
+    /// budget (the bytes, the float32 values and, for image files with labels, one int per image) is refused first.
+    /// </summary>
+    private static byte[] ReadChecked(string path, bool imageLabels) =>
+        DataFile.ReadSized(path, "IDX", 4 + 4 * 255, head =>
+        {
+            var (_, shape, _, total) = ReadHeader(head, path);
+            long count = MemoryBudget.Product([.. shape.Select(d => (long)d)]);
+            MemoryBudget.Require(MemoryBudget.Sum(total, MemoryBudget.Product(count, sizeof(float)), imageLabels ? MemoryBudget.Product(shape[0], 8) : 0),
+                $"{path} ({string.Join("×", shape)} IDX values)");
+            return total;
+        });
+
     private static (byte Type, int[] Shape, int Offset) ParseHeader(byte[] bytes, string name)
+    {
+        var (type, shape, offset, expected) = ReadHeader(bytes, name);
+        if (bytes.Length != expected)
+            throw new DataFormatException(bytes.Length < expected
+                ? $"{name}: truncated IDX data ({bytes.Length} bytes, header {string.Join("×", shape)} needs {expected})."
+                : $"{name}: IDX file has {bytes.Length - expected} trailing bytes after {string.Join("×", shape)} values.");
+        return (type, shape, offset);
+    }
+
+    /// <summary>Parses the header at the start of <paramref name="bytes"/>; returns it and the length the whole file must have.</summary>
+    private static (byte Type, int[] Shape, int Offset, long Total) ReadHeader(ReadOnlySpan<byte> bytes, string name)
     {
         if (bytes.Length < 4) throw new DataFormatException($"{name}: too short for an IDX header ({bytes.Length} bytes).");
         if (bytes[0] != 0 || bytes[1] != 0)
@@ -76,18 +104,15 @@ public static class IdxReader
         long count = 1;
         for (int i = 0; i < ndim; i++)
         {
-            int d = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * i));
+            int d = BinaryPrimitives.ReadInt32BigEndian(bytes[(4 + 4 * i)..]);
             if (d < 0) throw new DataFormatException($"{name}: IDX dimension {i} is negative ({d}).");
             shape[i] = d;
             count *= d;
             if (count > Array.MaxLength) throw new DataFormatException($"{name}: IDX array too large ({string.Join("×", shape[..(i + 1)])}…).");
         }
         long expected = offset + count * ElementSize(type);
-        if (bytes.Length != expected)
-            throw new DataFormatException(bytes.Length < expected
-                ? $"{name}: truncated IDX data ({bytes.Length} bytes, header {string.Join("×", shape)} needs {expected})."
-                : $"{name}: IDX file has {bytes.Length - expected} trailing bytes after {string.Join("×", shape)} values.");
-        return (type, shape, offset);
+        if (expected > Array.MaxLength) throw new DataFormatException($"{name}: IDX array too large ({string.Join("×", shape)} values of {ElementSize(type)} bytes).");
+        return (type, shape, offset, expected);
     }
 
     private static int ElementSize(byte type) => type switch

@@ -202,6 +202,24 @@ public sealed class PixelShuffleTransform(long seed) : IImageTransform
         return p;
     }
 
+    /// <summary>
+    /// Undoes <see cref="Apply"/> on a vector of the shuffled pixel space (a shuffled image, or an eigenvector of a
+    /// network trained on shuffled images), so it can be shown in the original pixel order: destination[perm[p]] = source[p].
+    /// </summary>
+    public void Unshuffle<T>(ReadOnlySpan<T> shuffled, ImageShape shape, Span<T> destination)
+    {
+        int plane = shape.Height * shape.Width;
+        if (shuffled.Length != shape.Size || destination.Length != shape.Size)
+            throw new ArgumentException($"Unshuffle: {shape} needs {shape.Size} values (got {shuffled.Length} and {destination.Length}).");
+        var perm = Permutation(plane);
+        for (int c = 0; c < shape.Channels; c++)
+        {
+            var src = shuffled.Slice(c * plane, plane);
+            var dst = destination.Slice(c * plane, plane);
+            for (int p = 0; p < plane; p++) dst[perm[p]] = src[p];
+        }
+    }
+
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> source, ImageShape input, Span<float> destination)
     {

@@ -25,9 +25,19 @@ public static class GaussianImages
     }
 }
 
+/// <summary>The 2 generating parameters of a sinusoid image.</summary>
+/// <param name="Amplitude">A ≥ 0.</param>
+/// <param name="Phase">φ (radians).</param>
+public readonly record struct SinusoidParameters(double Amplitude, double Phase)
+{
+    /// <summary>Number of parameters (the manifold dimension).</summary>
+    public const int Count = 2;
+}
+
 /// <summary>
 /// 2-D sinusoids with random amplitude and phase: x[y, c] = 0.5 + A·cos(2π(fx·c + fy·y)/n + φ), A ~ U(0, amp),
-/// φ ~ U(0, 2π) — a 2-D manifold (a disk in a 2-D plane). Image i uses stream (seed, i).
+/// φ ~ U(0, 2π) — a 2-D manifold: 0.5 + u·cos θ + v·sin θ with (u, v) = A·(cos φ, −sin φ) in a disk of radius amp, a flat
+/// disk in a 2-D plane (θ = 2π(fx·c + fy·y)/n). Image i uses stream (seed, i).
 /// </summary>
 public static class Sinusoids
 {
@@ -37,18 +47,63 @@ public static class Sinusoids
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
         int d = size * size;
         var pixels = new float[(long)count * d];
-        Parallel.For(0, count, i =>
-        {
-            var rng = new DeterministicRng(seed, i);
-            double a = rng.NextUniform(0, amplitude), phi = rng.NextUniform(0, 2 * Math.PI);
-            var img = pixels.AsSpan(i * d, d);
-            for (int y = 0; y < size; y++)
-                for (int x = 0; x < size; x++)
-                    img[y * size + x] = (float)(0.5 + a * Math.Cos(2 * Math.PI * (fx * x + fy * y) / size + phi));
-        });
+        Parallel.For(0, count, i => Render(Draw(seed, i, amplitude), size, fx, fy, pixels.AsSpan(i * d, d)));
         return new ImageSet(pixels, count, 1, size, size,
             provenance ?? new Provenance(FormattableString.Invariant($"sinusoids:size={size},n={count},seed={seed},fx={fx},fy={fy},amp={amplitude}"), [], seed));
     }
+
+    /// <summary>The parameters of image <paramref name="index"/> of <see cref="Generate"/> with <paramref name="seed"/>.</summary>
+    public static SinusoidParameters Draw(long seed, int index, double amplitude = 0.5)
+    {
+        var rng = new DeterministicRng(seed, index);
+        double a = rng.NextUniform(0, amplitude), phi = rng.NextUniform(0, 2 * Math.PI);
+        return new SinusoidParameters(a, phi);
+    }
+
+    /// <summary>Renders one sinusoid of parameters <paramref name="p"/>.</summary>
+    public static void Render(SinusoidParameters p, int size, double fx, double fy, Span<float> destination)
+    {
+        if (destination.Length != size * size) throw new ArgumentException("Destination must hold size×size pixels.");
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                destination[y * size + x] = (float)(0.5 + p.Amplitude * Math.Cos(Angle(x, y, size, fx, fy) + p.Phase));
+    }
+
+    /// <summary>
+    /// The 2 tangent vectors at <paramref name="p"/> in closed form: ∂x/∂A = cos(θ + φ), ∂x/∂φ = −A·sin(θ + φ) (row k for
+    /// parameter k of <see cref="SinusoidParameters"/>). At A = 0 (the disk's centre) the second one vanishes; the plane's
+    /// basis <see cref="PlaneBasis"/> spans the tangent space there.
+    /// </summary>
+    public static double[] Tangents(SinusoidParameters p, int size, double fx = 3, double fy = 2)
+    {
+        int d = size * size;
+        var tangents = new double[2 * d];
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+            {
+                double angle = Angle(x, y, size, fx, fy) + p.Phase;
+                tangents[y * size + x] = Math.Cos(angle);
+                tangents[d + y * size + x] = -p.Amplitude * Math.Sin(angle);
+            }
+        return tangents;
+    }
+
+    /// <summary>The plane of the manifold: rows cos θ and sin θ (2·size² values); images are 0.5 + u·cos θ + v·sin θ.</summary>
+    public static double[] PlaneBasis(int size, double fx = 3, double fy = 2)
+    {
+        int d = size * size;
+        var basis = new double[2 * d];
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+            {
+                double angle = Angle(x, y, size, fx, fy);
+                basis[y * size + x] = Math.Cos(angle);
+                basis[d + y * size + x] = Math.Sin(angle);
+            }
+        return basis;
+    }
+
+    private static double Angle(int x, int y, int size, double fx, double fy) => 2 * Math.PI * (fx * x + fy * y) / size;
 }
 
 /// <summary>One image with random intensity rescalings x_i = a_i·x0, a_i ~ U(min, max): a 1-D ray (docs/science.md §4, §6). Image i uses stream (seed, i).</summary>

@@ -1,13 +1,14 @@
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Compute;
+using MemGen.Machine;
 using MemGen.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MemGen.Denoisers;
 
 /// <summary>
-/// The empirical optimal denoiser of a training set (docs/science.md §4): the minimizer of the training loss,
+/// The empirical optimal denoiser of a training set (docs/science.md §4.1): the minimizer of the training loss,
 /// f*(y; σ) = Σ_i softmax_i(−‖y − x_i‖² / 2σ²) · x_i. It is a pure memorizer and needs σ.
 /// </summary>
 /// <remarks>
@@ -38,6 +39,9 @@ public sealed class EmpiricalOptimalDenoiser : IDenoiser
         if (training.Count == 0) throw new ArgumentException("The empirical optimal denoiser needs at least one training image.", nameof(training));
         if (blockRows <= 0) throw new ArgumentOutOfRangeException(nameof(blockRows));
         if (batchRows <= 0) throw new ArgumentOutOfRangeException(nameof(batchRows));
+        MemoryBudget.Require(MemoryBudget.Sum(MemoryBudget.Product(training.Count, training.ImageSize, sizeof(float)),
+                MemoryBudget.Product(Math.Min(blockRows, training.Count), batchRows, 2 * sizeof(float))),
+            $"the empirical optimal denoiser of {training.Count} images of {training.Channels}×{training.Height}×{training.Width} (a centred copy)");
         Training = training;
         _count = training.Count;
         _size = training.ImageSize;

@@ -6,7 +6,7 @@ using MemGen.Tensors;
 namespace MemGen.Denoisers;
 
 /// <summary>
-/// The Gaussian (Wiener) denoiser of a mean μ and covariance Σ (docs/science.md §4):
+/// The Gaussian (Wiener) denoiser of a mean μ and covariance Σ (docs/science.md §4.2):
 /// f(y) = μ + Σ(Σ + σ²I)⁻¹(y − μ), optimal for Gaussian data and a strong linear baseline on real data.
 /// Σ = V·diag(λ)·Vᵀ is eigendecomposed once; each application is two matrix products,
 /// f(y) = μ + V·diag(λ/(λ + σ²))·Vᵀ(y − μ). Needs σ. Not thread-safe (reuses scratch buffers).

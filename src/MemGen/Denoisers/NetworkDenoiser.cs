@@ -1,4 +1,5 @@
 using MemGen.Compute;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -90,6 +91,8 @@ public sealed class NetworkDenoiser : IDenoiser
     {
         if (!_chunks.TryGetValue((n, c, h, w), out var t))
         {
+            MemoryBudget.Require(MemoryBudget.Sum(Network.Spec.ActivationBytes(n, h, w, training: false), MemoryBudget.Product(2, n, c, h, w, sizeof(float))),
+                $"{Name} on {n} images of {c}×{h}×{w} at a time");
             var input = Network.Backend.Zeros(n, c, h, w);
             t = (input, input.ZerosLike());
             _chunks.Add((n, c, h, w), t);

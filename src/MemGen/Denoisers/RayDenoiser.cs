@@ -4,7 +4,7 @@ using MemGen.Tensors;
 namespace MemGen.Denoisers;
 
 /// <summary>
-/// Oracle denoiser of the "one image with random intensity rescalings" dataset (docs/science.md §4): the data lie on
+/// Oracle denoiser of the "one image with random intensity rescalings" dataset (docs/science.md §4.3): the data lie on
 /// the ray {a·x0}, so the optimal small-σ denoiser is the orthogonal projection onto the line through x0,
 /// f(y) = ⟨y, u⟩·u with u = x0/‖x0‖. Its MSE is σ² (one noise dimension survives), i.e.
 /// PSNR_out = PSNR_in + 10·log10(d). Blind.

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MemGen.Images;
 
 /// <summary>
@@ -22,6 +24,12 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "value")
+        {
+            // .NET reports EFBIG (a file past the file system's or the process's size limit) this way: a disk problem.
+            try { File.Delete(temp); } catch (IOException) { }
+            throw new IOException($"cannot write {full}: the file system refuses a file this large ({e.Message})", e);
         }
         catch
         {
@@ -48,4 +56,42 @@ public static class AtomicFile
         var copy = bytes.ToArray();
         Write(path, s => s.Write(copy));
     }
+
+    /// <summary>
+    /// Deletes the <c>.*.tmp</c> files (this class's temp files, <c>.NAME.PID.GUID.tmp</c>) that writers killed mid-write
+    /// left in <paramref name="folder"/> (and below it when <paramref name="recursive"/>): never those of a process still
+    /// running on this machine, this one included, so a live writer is not disturbed. Returns the number of bytes freed.
+    /// </summary>
+    public static long RemoveStaleTemporaries(string folder, bool recursive = true)
+    {
+        if (!Directory.Exists(folder) || !Directory.Exists("/proc/self")) return 0; // without /proc no writer can be told alive
+        List<string> files;
+        try
+        {
+            files = [.. Directory.EnumerateFiles(folder, ".*.tmp", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+        long freed = 0;
+        foreach (var file in files)
+        {
+            if (WriterOf(file) is int pid && (pid == Environment.ProcessId || IsRunning(pid))) continue;
+            try
+            {
+                long length = new FileInfo(file).Length;
+                File.Delete(file);
+                freed += length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another process may be finishing it; it renames or deletes it itself.
+            }
+        }
+        return freed;
+    }
+
+    /// <summary>True when a process with id <paramref name="pid"/> exists on this machine (Linux: /proc/PID).</summary>
+    internal static bool IsRunning(int pid) => pid > 0 && Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
 }

@@ -61,6 +61,25 @@ public sealed class ImageSet
     /// <summary>The pixels of image <paramref name="index"/>.</summary>
     public Span<float> Image(int index) => Pixels.AsSpan(index * ImageSize, ImageSize);
 
+    /// <summary>
+    /// Throws a <see cref="DataFormatException"/> naming <paramref name="source"/> and the position of the first NaN or
+    /// ±∞ pixel, if there is one: models, statistics and samplers all assume finite pixels.
+    /// </summary>
+    public void RequireFinite(string source)
+    {
+        // Fast path: a finite sum means every value is finite (it can also overflow on huge finite values).
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum<float>(Pixels))) return;
+        for (long k = 0; k < Pixels.LongLength; k++)
+        {
+            float v = Pixels[k];
+            if (float.IsFinite(v)) continue;
+            long plane = (long)Height * Width;
+            long image = k / ImageSize, c = k % ImageSize / plane, y = k % plane / Width, x = k % Width;
+            throw new DataFormatException(FormattableString.Invariant(
+                $"{source}: pixel {k} (image {image}, channel {c}, row {y}, column {x}) is {v}; images must hold finite values."));
+        }
+    }
+
     /// <summary>A new set holding copies of the images at <paramref name="indices"/>, in that order.</summary>
     public ImageSet Subset(IReadOnlyList<int> indices, string description)
     {

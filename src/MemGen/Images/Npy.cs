@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using MemGen.Machine;
 
 namespace MemGen.Images;
 
@@ -22,7 +23,14 @@ public static partial class NpyReader
 
     /// <summary>Reads the array in <paramref name="path"/>.</summary>
     /// <exception cref="DataFormatException">Missing, truncated or corrupt file, or unsupported dtype / order.</exception>
-    public static NpyArray Read(string path) => Parse(DataFile.ReadAllBytes(path), path);
+    public static NpyArray Read(string path) => Parse(DataFile.ReadSized(path, ".npy", 12 + MaxHeaderLength, head =>
+    {
+        // Refused before the data is read: the bytes, the float32 values and a channels-last copy.
+        var (_, _, shape, _, total) = ReadHeader(head, path);
+        long count = MemoryBudget.Product([.. shape.Select(d => (long)d)]);
+        MemoryBudget.Require(MemoryBudget.Sum(total, MemoryBudget.Product(count, 2 * sizeof(float))), $"{path} (a .npy array of shape ({string.Join(",", shape)}))");
+        return total;
+    }), path);
 
     /// <summary>
     /// Reads an image array: (N,H,W) is one channel; (N,C,H,W) when dim 1 is 1, 3 or 4; (N,H,W,C) when the
@@ -57,59 +65,20 @@ public static partial class NpyReader
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
         }
         if (channelsLast) values = ChannelsLastToFirst(values, n, h, w, c);
-        return new ImageSet(values, n, c, h, w, provenance);
+        var set = new ImageSet(values, n, c, h, w, provenance);
+        if (!array.Dtype.EndsWith("u1", StringComparison.Ordinal)) set.RequireFinite(name);
+        return set;
     }
+
+    /// <summary>Largest .npy header dictionary accepted.</summary>
+    private const int MaxHeaderLength = 1 << 20;
 
     /// <summary>Parses a <c>.npy</c> file held in memory; <paramref name="name"/> names it in error messages.</summary>
     public static NpyArray Parse(byte[] bytes, string name)
     {
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
-            throw new DataFormatException($"{name}: not a .npy file (wrong magic).");
-        int major = bytes[6];
-        int headerLength, headerStart;
-        switch (major)
-        {
-            case 1: headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; break;
-            case 2 or 3:
-                if (bytes.Length < 12) throw new DataFormatException($"{name}: truncated .npy header.");
-                uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
-                if (len > int.MaxValue) throw new DataFormatException($"{name}: .npy header length {len} is invalid.");
-                headerLength = (int)len;
-                headerStart = 12;
-                break;
-            default: throw new DataFormatException($"{name}: unsupported .npy format version {major}.{bytes[7]}.");
-        }
-        if ((long)headerStart + headerLength > bytes.Length)
-            throw new DataFormatException($"{name}: truncated .npy header ({bytes.Length} bytes, header needs {headerStart + (long)headerLength}).");
-        string header = Encoding.Latin1.GetString(bytes, headerStart, headerLength);
-        var descr = DescrPattern().Match(header);
-        var fortran = FortranPattern().Match(header);
-        var shapeMatch = ShapePattern().Match(header);
-        if (!descr.Success || !fortran.Success || !shapeMatch.Success)
-            throw new DataFormatException($"{name}: malformed .npy header dictionary.");
-        if (fortran.Groups[1].Value == "True")
-            throw new DataFormatException($"{name}: Fortran-order .npy arrays are not supported (save with C order).");
-        string dtype = descr.Groups[1].Value;
-        int size = dtype switch
-        {
-            "|u1" or "<u1" or ">u1" or "u1" => 1,
-            "<f4" or ">f4" => 4,
-            "<f8" or ">f8" => 8,
-            _ => 0,
-        };
-        if (size == 0) throw new DataFormatException($"{name}: unsupported .npy dtype '{dtype}' (supported: uint8, float32, float64).");
-        var parts = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var shape = new int[parts.Length];
-        long count = 1;
-        for (int i = 0; i < parts.Length; i++)
-        {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))
-                throw new DataFormatException($"{name}: invalid .npy shape entry '{parts[i]}'.");
-            count *= shape[i];
-            if (count > Array.MaxLength) throw new DataFormatException($"{name}: .npy array too large.");
-        }
-        int offset = headerStart + headerLength;
-        long expected = offset + count * size;
+        ArgumentNullException.ThrowIfNull(bytes);
+        var (dtype, size, shape, offset, expected) = ReadHeader(bytes, name);
+        long count = (expected - offset) / size;
         if (bytes.Length != expected)
             throw new DataFormatException(bytes.Length < expected
                 ? $"{name}: truncated .npy data ({bytes.Length} bytes, shape ({string.Join(",", shape)}) {dtype} needs {expected})."
@@ -146,6 +115,60 @@ public static partial class NpyReader
 
     [GeneratedRegex(@"['""]shape['""]\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
+
+    /// <summary>Parses the header at the start of <paramref name="bytes"/>; returns the dtype, element size, shape, data offset and the file's whole length.</summary>
+    private static (string Dtype, int Size, int[] Shape, int Offset, long Total) ReadHeader(ReadOnlySpan<byte> bytes, string name)
+    {
+        if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic))
+            throw new DataFormatException($"{name}: not a .npy file (wrong magic).");
+        int major = bytes[6];
+        int headerLength, headerStart;
+        switch (major)
+        {
+            case 1: headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]); headerStart = 10; break;
+            case 2 or 3:
+                if (bytes.Length < 12) throw new DataFormatException($"{name}: truncated .npy header.");
+                uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+                if (len > MaxHeaderLength) throw new DataFormatException($"{name}: .npy header length {len} is invalid (at most {MaxHeaderLength}).");
+                headerLength = (int)len;
+                headerStart = 12;
+                break;
+            default: throw new DataFormatException($"{name}: unsupported .npy format version {major}.{bytes[7]}.");
+        }
+        if ((long)headerStart + headerLength > bytes.Length)
+            throw new DataFormatException($"{name}: truncated .npy header ({bytes.Length} bytes, header needs {headerStart + (long)headerLength}).");
+        string header = Encoding.Latin1.GetString(bytes.Slice(headerStart, headerLength));
+        var descr = DescrPattern().Match(header);
+        var fortran = FortranPattern().Match(header);
+        var shapeMatch = ShapePattern().Match(header);
+        if (!descr.Success || !fortran.Success || !shapeMatch.Success)
+            throw new DataFormatException($"{name}: malformed .npy header dictionary.");
+        if (fortran.Groups[1].Value == "True")
+            throw new DataFormatException($"{name}: Fortran-order .npy arrays are not supported (save with C order).");
+        string dtype = descr.Groups[1].Value;
+        int size = dtype switch
+        {
+            "|u1" or "<u1" or ">u1" or "u1" => 1,
+            "<f4" or ">f4" => 4,
+            "<f8" or ">f8" => 8,
+            _ => 0,
+        };
+        if (size == 0) throw new DataFormatException($"{name}: unsupported .npy dtype '{dtype}' (supported: uint8, float32, float64).");
+        var parts = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[parts.Length];
+        long count = 1;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))
+                throw new DataFormatException($"{name}: invalid .npy shape entry '{parts[i]}'.");
+            count *= shape[i];
+            if (count > Array.MaxLength) throw new DataFormatException($"{name}: .npy array too large.");
+        }
+        int offset = headerStart + headerLength;
+        long expected = offset + count * size;
+        if (expected > Array.MaxLength) throw new DataFormatException($"{name}: .npy array too large ({string.Join(",", shape)} values of {size} bytes).");
+        return (dtype, size, shape, offset, expected);
+    }
 
     /// <summary>(N,H,W,C) values to (N,C,H,W).</summary>
     internal static float[] ChannelsLastToFirst(float[] values, int count, int height, int width, int channels)

@@ -59,7 +59,7 @@ public static class Checkpoint
 
     /// <summary>
     /// Reads the checkpoint at <paramref name="path"/>, checks it belongs to <paramref name="network"/>'s architecture
-    /// (same spec, channels, tensor names and shapes) and copies its values in. On any error the network is unchanged.
+    /// (same spec, channels, tensor names and shapes, finite values) and copies its values in. On any error the network is unchanged.
     /// </summary>
     public static CheckpointMetadata LoadInto(string path, DenoisingNetwork network)
     {
@@ -78,14 +78,34 @@ public static class Checkpoint
     /// Builds the network the checkpoint at <paramref name="path"/> describes through <paramref name="create"/>
     /// (given its spec and channel count) and loads the checkpoint into it.
     /// </summary>
-    public static DenoisingNetwork Load(string path, Func<NetworkSpec, int, DenoisingNetwork> create)
+    public static DenoisingNetwork Load(string path, Func<NetworkSpec, int, DenoisingNetwork> create) => Load(path, create, checkSize: false);
+
+    /// <summary>
+    /// Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="backend"/>) and
+    /// loads it. The metadata is checked against the stored tensors first (the architecture's size,
+    /// <see cref="NetworkSpec.StoredValueCount"/>, must equal what the file holds), so a checkpoint whose metadata
+    /// lies is refused before a network is allocated.
+    /// </summary>
+    public static DenoisingNetwork Load(string path, ComputeBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, backend, seed: 0), checkSize: true);
+    }
+
+    internal static DenoisingNetwork Load(string path, Func<NetworkSpec, int, DenoisingNetwork> create, bool checkSize)
     {
         ArgumentNullException.ThrowIfNull(create);
-        var metadata = ReadMetadata(path);
+        var content = SafeTensors.Read(path);
+        var metadata = ParseMetadata(path, content.Metadata);
+        long expected = metadata.Spec.StoredValueCount(metadata.Channels);
+        long stored = content.Tensors.Sum(t => (long)t.Values.Length);
+        if (checkSize && expected != stored)
+            throw new CheckpointException(path, null,
+                $"metadata says {metadata.Spec} for {metadata.Channels}-channel images ({expected} values), but the file's tensors hold {stored} values: the metadata does not describe these tensors.");
         var network = create(metadata.Spec, metadata.Channels);
         try
         {
-            LoadInto(path, network);
+            CopyInto(content, NetworkTensors(network), network.Spec.ToString());
             return network;
         }
         catch
@@ -95,20 +115,20 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Builds the network the checkpoint describes (<see cref="NetworkFactory"/> on <paramref name="backend"/>) and loads it.</summary>
-    public static DenoisingNetwork Load(string path, ComputeBackend backend)
-    {
-        ArgumentNullException.ThrowIfNull(backend);
-        return Load(path, (spec, channels) => NetworkFactory.Create(spec, channels, backend, seed: 0));
-    }
-
     /// <summary>The tensors a checkpoint of <paramref name="network"/> holds: parameters, then buffers.</summary>
     internal static IReadOnlyList<(string Name, Tensor Value)> NetworkTensors(DenoisingNetwork network) =>
         [.. network.Parameters.Select(p => (p.Name, p.Value)), .. network.Buffers.Select(b => (b.Name, b.Value))];
 
+    /// <summary>Largest image side a checkpoint may declare (the training images' height and width).</summary>
+    public const int MaxImageSide = 8192;
+
+    /// <summary>Largest channel count a checkpoint may declare (gray, gray+alpha, RGB, RGBA).</summary>
+    public const int MaxChannels = MemGen.Images.ImageShape.MaxChannels;
+
     /// <summary>
-    /// Checks that <paramref name="content"/> holds exactly the tensors of <paramref name="targets"/> with their shapes,
-    /// then copies them in (nothing is written unless everything matches).
+    /// Checks that <paramref name="content"/> holds exactly the tensors of <paramref name="targets"/> with their shapes
+    /// and only finite values (running standard deviations positive), then copies them in (nothing is written unless
+    /// everything matches).
     /// </summary>
     internal static void CopyInto(SafeTensorsContent content, IReadOnlyList<(string Name, Tensor Value)> targets, string owner)
     {
@@ -120,6 +140,7 @@ public static class Checkpoint
             var stored = content.Find(name) ?? throw new CheckpointException(path, name, $"missing; {owner} needs it.");
             if (!stored.Shape.AsSpan().SequenceEqual(value.Shape))
                 throw new CheckpointException(path, name, $"has shape [{stored.ShapeString}], {owner} expects [{value.ShapeString}].");
+            CheckValues(path, stored);
             sources[i] = stored;
         }
         var expected = targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
@@ -129,6 +150,22 @@ public static class Checkpoint
         for (int i = 0; i < targets.Count; i++)
         {
             targets[i].Value.CopyFrom(sources[i].Values);
+        }
+    }
+
+    /// <summary>Refuses NaN and ±∞ anywhere, and a running standard deviation that is not positive (it divides).</summary>
+    private static void CheckValues(string path, StoredTensor stored)
+    {
+        var values = stored.Values;
+        bool positive = stored.Name.EndsWith(".running_sd", StringComparison.Ordinal);
+        // Fast path: a finite sum of squares means every value is finite.
+        if (!positive && float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(values))) return;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+                throw new CheckpointException(path, stored.Name, $"value {i} is {values[i].ToString(CultureInfo.InvariantCulture)}: the weights are not finite (a diverged training?).");
+            if (positive && !(values[i] > 0))
+                throw new CheckpointException(path, stored.Name, $"value {i} is {values[i].ToString(CultureInfo.InvariantCulture)}: a running standard deviation must be positive.");
         }
     }
 
@@ -147,20 +184,19 @@ public static class Checkpoint
         {
             throw new CheckpointException(path, null, $"metadata 'architecture' is invalid: {e.Message}", e);
         }
-        return new CheckpointMetadata(
-            spec,
-            PositiveInt(content, "channels"),
-            PositiveInt(content, "height"),
-            PositiveInt(content, "width"),
-            content.RequireLong("step"),
-            content.Require("memgen_version"),
-            values);
+        int channels = BoundedInt(content, "channels", MaxChannels);
+        int height = BoundedInt(content, "height", MaxImageSide), width = BoundedInt(content, "width", MaxImageSide);
+        if (height % spec.SizeDivisor != 0 || width % spec.SizeDivisor != 0)
+            throw new CheckpointException(path, null, $"metadata image size {height}×{width} is not divisible by {spec.SizeDivisor}, which {spec} needs.");
+        long step = content.RequireLong("step");
+        if (step < 0) throw new CheckpointException(path, null, $"metadata 'step' must not be negative, got {step}.");
+        return new CheckpointMetadata(spec, channels, height, width, step, content.Require("memgen_version"), values);
     }
 
-    private static int PositiveInt(SafeTensorsContent content, string key)
+    private static int BoundedInt(SafeTensorsContent content, string key, int max)
     {
         var v = content.RequireLong(key);
-        if (v <= 0 || v > int.MaxValue) throw new CheckpointException(content.Path, null, $"metadata '{key}' must be a positive integer, got {v}.");
+        if (v <= 0 || v > max) throw new CheckpointException(content.Path, null, $"metadata '{key}' must be an integer from 1 to {max}, got {v}.");
         return (int)v;
     }
 

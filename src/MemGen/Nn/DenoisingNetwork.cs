@@ -54,7 +54,7 @@ public abstract class DenoisingNetwork : IDisposable
 
     /// <summary>
     /// Linearizes the evaluation-mode network at <paramref name="noisy"/> (ReLU switches frozen there) for exact
-    /// Jacobian-vector products J·v and Jᵀ·u (docs/science.md §5). Networks without that support throw <see cref="NotSupportedException"/>.
+    /// Jacobian-vector products J·v and Jᵀ·u (docs/science.md §1.5). Networks without that support throw <see cref="NotSupportedException"/>.
     /// </summary>
     public virtual LinearizedNetwork LinearizeAt(Tensor noisy) =>
         throw new NotSupportedException($"{GetType().Name} cannot be linearized.");

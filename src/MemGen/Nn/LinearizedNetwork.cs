@@ -6,7 +6,7 @@ namespace MemGen.Nn;
 /// <summary>
 /// A bias-free network in evaluation mode linearized at a point y: every ReLU switch pattern frozen at y,
 /// batch norm dividing by the running sd. The frozen network is exactly linear, so one forward pass of v
-/// gives J·v and one backward pass of u gives Jᵀ·u (docs/science.md §5). Two Jacobians are offered:
+/// gives J·v and one backward pass of u gives Jᵀ·u (docs/science.md §1.5). Two Jacobians are offered:
 /// of the residual r (the network output) and of the denoiser f = y − r (J_f = I − J_r); since the network
 /// is bias-free, J_f(y)·y = f(y) and J_r(y)·y = r(y).
 /// Results are written into caller tensors (plain [B,C,H,W], host or backend memory); a single-image point accepts any

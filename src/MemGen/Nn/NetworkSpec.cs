@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Machine;
 
 namespace MemGen.Nn;
 
@@ -129,4 +130,61 @@ public sealed record NetworkSpec(NetworkArchitecture Architecture, int Depth, in
 
     /// <summary>For a UNet, image sides must be divisible by 2^blocks; this returns that divisor (1 for BF-CNN).</summary>
     public int SizeDivisor => Architecture == NetworkArchitecture.BfCnn ? 1 : 1 << Depth;
+
+    /// <summary>
+    /// A lower estimate of the bytes of activations the network keeps for a batch of <paramref name="batch"/>
+    /// <paramref name="height"/>×<paramref name="width"/> images: one output per layer in evaluation mode (a UNet
+    /// level b has 2^b·K channels at 1/4^b of the pixels), about three times that in training (batch-norm inputs and
+    /// gradients). Used to refuse absurd batches or image sizes before the first forward pass.
+    /// </summary>
+    public long ActivationBytes(int batch, int height, int width, bool training)
+    {
+        long pixels = MemoryBudget.Product(batch, height, width);
+        long perPixel; // float32 values per full-resolution pixel
+        if (Architecture == NetworkArchitecture.BfCnn)
+        {
+            perPixel = MemoryBudget.Product(Depth, Width);
+        }
+        else
+        {
+            double sum = 0;
+            for (int b = 0; b < Depth; b++) sum += 6.0 * Width * (1L << b) / (1L << (2 * b));
+            sum += 4.0 * Width * (1L << Depth) / (1L << (2 * Depth));
+            perPixel = sum >= long.MaxValue ? long.MaxValue : (long)sum;
+        }
+        return MemoryBudget.Product(pixels, perPixel, sizeof(float), training ? 3 : 1);
+    }
+
+    /// <summary>
+    /// The number of float32 values a checkpoint of this network for <paramref name="channels"/>-channel images holds
+    /// (parameters and buffers), in closed form so a checkpoint's metadata can be checked against its tensors before
+    /// anything is built (for the conditioned UNet the same count as <see cref="ConditionedUnet.TensorShapes"/>).
+    /// Saturates at <see cref="long.MaxValue"/> for absurd widths.
+    /// </summary>
+    public long StoredValueCount(int channels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        long c = channels, k = Width, e = Embedding;
+        bool conditioned = IsConditioned;
+        // 3×3 conv: in·out·9. Bias-free: a conv followed by batch norm adds γ and the running sd (2·out). Conditioned: the
+        // norm adds γ, β, the FiLM map (2·out×E weights, 2·out biases), the running mean and sd (out·(6 + 2E)); a conv
+        // without a norm has a bias (out).
+        long Conv(long cin, long cout, bool norm) => MemoryBudget.Sum(MemoryBudget.Product(cin, cout, 9),
+            norm ? MemoryBudget.Product(cout, conditioned ? MemoryBudget.Sum(6, MemoryBudget.Product(2, e)) : 2) : conditioned ? cout : 0);
+        if (Architecture == NetworkArchitecture.BfCnn)
+            return MemoryBudget.Sum(Conv(c, k, false), MemoryBudget.Product(Depth - 2, Conv(k, k, true)), Conv(k, c, false));
+        var w = Enumerable.Range(0, Depth).Select(b => MemoryBudget.Product(k, 1L << b)).ToArray();
+        long mid = MemoryBudget.Product(2, w[^1]);
+        long total = MemoryBudget.Sum(Conv(w[^1], mid, true), Conv(mid, mid, true));
+        if (conditioned) total = MemoryBudget.Sum(total, MemoryBudget.Product(2, MemoryBudget.Sum(MemoryBudget.Product(e, e), e))); // embedding MLP
+        for (int b = 0; b < Depth; b++)
+        {
+            long below = b == Depth - 1 ? mid : w[b + 1];
+            total = MemoryBudget.Sum(total,
+                Conv(b == 0 ? c : w[b - 1], w[b], b > 0), Conv(w[b], w[b], true),         // encoder
+                MemoryBudget.Product(below, w[b], 4), conditioned ? w[b] : 0,             // 2×2 transposed conv up (and its bias)
+                Conv(MemoryBudget.Product(2, w[b]), w[b], true), Conv(w[b], b == 0 ? c : w[b], b > 0)); // decoder
+        }
+        return total;
+    }
 }

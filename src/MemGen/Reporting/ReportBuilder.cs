@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 
 namespace MemGen.Reporting;
 
@@ -19,7 +18,7 @@ namespace MemGen.Reporting;
 /// report.Write(runDir);
 /// </code>
 /// </summary>
-public sealed partial class ReportBuilder
+public sealed class ReportBuilder
 {
     private readonly ReportDocument _document;
     private readonly HashSet<string> _ids = [];
@@ -115,8 +114,7 @@ public sealed partial class ReportBuilder
     /// <summary>Adds a PNG image given as bytes (embedded as base64).</summary>
     public ReportBuilder AddImage(string id, string title, string caption, ReadOnlySpan<byte> png)
     {
-        ReadOnlySpan<byte> signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
-        if (!png.StartsWith(signature)) throw new ArgumentException($"Image '{id}': not a PNG file.", nameof(png));
+        if (!ReportDocument.IsPng(png)) throw new ArgumentException($"Image '{id}': not a PNG file.", nameof(png));
         ClaimId(id);
         _document.Blocks.Add(new ImageBlock(id, title, caption, Convert.ToBase64String(png)));
         return this;
@@ -131,7 +129,7 @@ public sealed partial class ReportBuilder
 
     private void ClaimId(string id)
     {
-        if (string.IsNullOrEmpty(id) || !IdPattern().IsMatch(id))
+        if (!ReportDocument.IsValidId(id))
             throw new ArgumentException($"Report id '{id}' must be lower-case letters, digits, '-' or '_'.", nameof(id));
         if (!_ids.Add(id)) throw new ArgumentException($"Report id '{id}' is used twice.", nameof(id));
     }
@@ -145,6 +143,4 @@ public sealed partial class ReportBuilder
         _ => JsonSerializer.SerializeToNode(value),
     };
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
-    private static partial Regex IdPattern();
 }

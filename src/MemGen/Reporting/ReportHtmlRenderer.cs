@@ -53,7 +53,11 @@ public static class ReportHtmlRenderer
             finish();
             return;
           }
-          Promise.all(ids.map(id => vegaEmbed('#chart-' + id, specs[id], { renderer: 'svg', actions: { export: true, source: true, compiled: false, editor: false } })
+          // Every figure carries its data inline: a spec that asks for a URL (data, link or image) is refused, so a report
+          // opened from a shared folder never fetches from or navigates to an address its report.json names.
+          const refuse = (uri) => Promise.reject(new Error('external resource refused: ' + uri));
+          const loader = { load: refuse, sanitize: refuse, http: refuse, file: refuse };
+          Promise.all(ids.map(id => vegaEmbed('#chart-' + id, specs[id], { renderer: 'svg', loader: loader, actions: { export: true, source: true, compiled: false, editor: false } })
             .then(() => { rendered++; })
             .catch(err => {
               window.__reportErrors.push('chart ' + id + ': ' + err);
@@ -113,9 +117,10 @@ public static class ReportHtmlRenderer
             html.Append(". Charts: ").Append(Escape(string.Join(", ", assets.Versions.Select(kv => $"{kv.Key} {kv.Value}"))));
         html.Append(".</footer>\n");
 
-        // Specs as one JSON object; the default encoder escapes <, > and &, so no "</script>" can appear inside.
+        // Specs as one JSON object; the default encoder escapes <, > and & in names and values, so no "</script>" or
+        // "<!--" can appear inside. Only figures with valid ids take part (an id also names an element and a file).
         var specs = new JsonObject();
-        foreach (var f in figures) specs[f.Id] = f.Spec.DeepClone();
+        foreach (var f in figures.Where(f => ReportDocument.IsValidId(f.Id))) specs[f.Id] = f.Spec?.DeepClone();
         html.Append("<script type=\"application/json\" id=\"report-specs\">")
             .Append(specs.ToJsonString(new JsonSerializerOptions { WriteIndented = false }))
             .Append("</script>\n");
@@ -172,9 +177,13 @@ public static class ReportHtmlRenderer
 
     private static void RenderImage(StringBuilder html, ImageBlock i)
     {
-        html.Append("<figure id=\"image-").Append(Escape(i.Id)).Append("\">\n<h3>").Append(Escape(i.Title)).Append("</h3>\n")
-            .Append("<img class=\"report-image\" alt=\"").Append(Escape(i.Title)).Append("\" src=\"data:image/png;base64,")
-            .Append(i.PngBase64).Append("\">\n<figcaption>").Append(Escape(i.Caption)).Append("</figcaption>\n</figure>\n");
+        html.Append("<figure id=\"image-").Append(Escape(i.Id)).Append("\">\n<h3>").Append(Escape(i.Title)).Append("</h3>\n");
+        // Only validated base64 PNG data goes into the attribute; anything else could close it.
+        if (ReportDocument.IsBase64Png(i.PngBase64))
+            html.Append("<img class=\"report-image\" alt=\"").Append(Escape(i.Title)).Append("\" src=\"data:image/png;base64,").Append(i.PngBase64).Append("\">\n");
+        else
+            html.Append("<p class=\"warning\">This image is not base64-encoded PNG data and is not shown.</p>\n");
+        html.Append("<figcaption>").Append(Escape(i.Caption)).Append("</figcaption>\n</figure>\n");
     }
 
     /// <summary>Formats a table cell: numbers with up to 4 significant digits (integers in full).</summary>

@@ -46,6 +46,12 @@ public sealed record Algorithm1Options
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// k &gt; 0: keep every k-th iterate of each trajectory (steps 0, k, 2k, … and the last) in
+    /// <see cref="SamplingResult.Trajectories"/>; 0 (default): keep none.
+    /// </summary>
+    public int SaveEvery { get; init; }
+
     /// <summary>These options with the start mean set to the mean image of <paramref name="training"/> (as the reference code does).</summary>
     public Algorithm1Options WithTrainingMean(ImageSet training) => this with { MeanImage = ImageStatistics.MeanImage(training) };
 
@@ -64,9 +70,11 @@ public sealed record Algorithm1Options
         if (!(DivergenceSigma > FinalSigma)) throw new ArgumentException($"Algorithm 1: divergence sigma {DivergenceSigma} must exceed sigma_inf {FinalSigma}.");
         if (MaxSteps <= 0) throw new ArgumentException($"Algorithm 1: max steps {MaxSteps} must be positive.");
         if (BatchSize <= 0) throw new ArgumentException($"Algorithm 1: batch size {BatchSize} must be positive.");
+        if (SaveEvery < 0) throw new ArgumentException($"Algorithm 1: save every {SaveEvery} steps must not be negative.");
     }
 
     /// <summary>A one-line description of the settings.</summary>
     public string Describe() =>
-        $"algorithm1 variant={Variant} h0={InitialStep} beta={Beta} sigma0={InitialSigma} sigma_inf={FinalSigma} max_steps={MaxSteps} divergence_sigma={DivergenceSigma} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}";
+        $"algorithm1 variant={Variant} h0={InitialStep} beta={Beta} sigma0={InitialSigma} sigma_inf={FinalSigma} max_steps={MaxSteps} divergence_sigma={DivergenceSigma} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}" +
+        (SaveEvery > 0 ? $" save_every={SaveEvery}" : "");
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using MemGen.Compute;
 using MemGen.Denoisers;
+using MemGen.Images;
 using MemGen.Tensors;
 
 namespace MemGen.Sampling;
@@ -56,12 +57,17 @@ public sealed class Algorithm1Sampler : ISampler
         int d = channels * height * width;
         var o = Options;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var backend = denoiser.Backend;
 
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];
         var finalSigma = new float[count];
         var outcomes = new SampleOutcome[count];
+        var shape = new ImageShape(channels, height, width);
+        if (o.SaveEvery > 0) SampledTrajectories.CheckMemory(count, shape, o.MaxSteps, o.SaveEvery, "Algorithm 1");
+        var trajectories = o.SaveEvery > 0 ? new SampledTrajectories(count, shape, o.SaveEvery) : null;
+        var iterate = new float[trajectories is null ? 0 : d];
 
         int capacity = Math.Min(o.BatchSize, count);
         var y = backend.Zeros(capacity, channels, height, width);
@@ -94,9 +100,16 @@ public sealed class Algorithm1Sampler : ISampler
             sigmaIn[slot] = o.InitialSigma;
             InitialNoise.Fill(start, slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma);
             y.CopyFrom(start, slot * d);
+            trajectories?.Start(k, start);
         }
 
         void CopyOut(Tensor source, int slot, int sample) => source.CopyTo(slot * d, samples.Item(sample));
+
+        float[] Iterate(int slot)
+        {
+            y.CopyTo(slot * d, iterate);
+            return iterate;
+        }
 
         while (active < capacity && next < count) Load(active++);
         while (active > 0)
@@ -171,7 +184,11 @@ public sealed class Algorithm1Sampler : ISampler
                 }
             }
 
-            foreach (var (slot, sample) in before) CopyOut(y, slot, sample);
+            foreach (var (slot, sample) in before)
+            {
+                CopyOut(y, slot, sample);
+                trajectories?.Finish(sample, slotStep[slot] - 1, Iterate(slot)); // no update at this step: still y_{t−1}
+            }
             if (updateRows.Count > 0)
             {
                 // z_t of each updated image, from its own stream: independent, so drawn in parallel.
@@ -184,6 +201,12 @@ public sealed class Algorithm1Sampler : ISampler
                     CollectionsMarshal.AsSpan(stepSizes), CollectionsMarshal.AsSpan(noiseScales));
             }
             foreach (var (slot, sample, denoised) in after) CopyOut(denoised ? fy : y, slot, sample);
+            if (trajectories is not null)
+            {
+                foreach (int s in updateRows)
+                    if (trajectories.Keeps(slotStep[s])) trajectories.Step(slotSample[s], slotStep[s], Iterate(s));
+                foreach (var (slot, sample, _) in after) trajectories.Finish(sample, slotStep[slot], Iterate(slot));
+            }
 
             // Refill finished slots with pending samples; once none are pending, move the last running ones down.
             for (int s = 0; s < active; s++)
@@ -215,6 +238,6 @@ public sealed class Algorithm1Sampler : ISampler
             for (int s = kept; s < active; s++) sigmaIn[s] = 1f;
             active = kept;
         }
-        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name);
+        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name, trajectories);
     }
 }

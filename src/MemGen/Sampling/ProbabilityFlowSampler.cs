@@ -41,6 +41,12 @@ public sealed record ProbabilityFlowOptions
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// k &gt; 0: keep every k-th iterate of each trajectory (steps 0, k, 2k, … and the last, before any final denoising)
+    /// in <see cref="SamplingResult.Trajectories"/>; 0 (default): keep none.
+    /// </summary>
+    public int SaveEvery { get; init; }
+
     /// <summary>These options with the start mean set to the mean image of <paramref name="training"/>.</summary>
     public ProbabilityFlowOptions WithTrainingMean(ImageSet training) => this with { MeanImage = ImageStatistics.MeanImage(training) };
 
@@ -61,11 +67,13 @@ public sealed record ProbabilityFlowOptions
         if (!(MinSigma > 0) || !(MaxSigma > MinSigma) || !float.IsFinite(MaxSigma))
             throw new ArgumentException($"Probability flow: need 0 < sigma_min ({MinSigma}) < sigma_max ({MaxSigma}).");
         if (BatchSize <= 0) throw new ArgumentException($"Probability flow: batch size {BatchSize} must be positive.");
+        if (SaveEvery < 0) throw new ArgumentException($"Probability flow: save every {SaveEvery} steps must not be negative.");
     }
 
     /// <summary>A one-line description of the settings.</summary>
     public string Describe() =>
-        $"probability-flow method={Method} steps={Steps} sigma_max={MaxSigma} sigma_min={MinSigma} final_denoise={FinalDenoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}";
+        $"probability-flow method={Method} steps={Steps} sigma_max={MaxSigma} sigma_min={MinSigma} final_denoise={FinalDenoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}" +
+        (SaveEvery > 0 ? $" save_every={SaveEvery}" : "");
 }
 
 /// <summary>
@@ -100,11 +108,15 @@ public sealed class ProbabilityFlowSampler : ISampler
         var o = Options;
         int d = channels * height * width;
         InitialNoise.CheckMean(o.MeanImage, d);
+        SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var schedule = o.Schedule();
         var samples = new Tensor(count, channels, height, width);
         var steps = new int[count];
         var finalSigma = new float[count];
         var outcomes = new SampleOutcome[count];
+        var shape = new ImageShape(channels, height, width);
+        if (o.SaveEvery > 0) SampledTrajectories.CheckMemory(count, shape, o.Steps, o.SaveEvery, "probability flow");
+        var trajectories = o.SaveEvery > 0 ? new SampledTrajectories(count, shape, o.SaveEvery) : null;
 
         for (int start = 0; start < count; start += o.BatchSize)
         {
@@ -115,7 +127,10 @@ public sealed class ProbabilityFlowSampler : ISampler
             var slope = new float[b * d];
             var sigmas = new float[b];
             for (int k = 0; k < b; k++)
+            {
                 InitialNoise.Fill(y.Item(k), InitialNoise.Stream(seed, firstIndex + start + k), o.MeanImage, o.MeanValue, o.MaxSigma);
+                trajectories?.Start(start + k, y.Item(k));
+            }
 
             for (int i = 0; i < o.Steps; i++)
             {
@@ -135,6 +150,8 @@ public sealed class ProbabilityFlowSampler : ISampler
                     for (int j = 0; j < b * d; j++)
                         y.Data[j] += 0.5f * ds * (slope[j] + (trial.Data[j] - f.Data[j]) / s1);
                 }
+                if (trajectories is not null)
+                    for (int k = 0; k < b; k++) trajectories.Step(start + k, i + 1, y.Item(k));
             }
 
             Array.Fill(sigmas, schedule[^1]);
@@ -156,9 +173,10 @@ public sealed class ProbabilityFlowSampler : ISampler
                 steps[n] = o.Steps;
                 outcomes[n] = finite ? SampleOutcome.Converged : SampleOutcome.SigmaExceeded;
                 (o.FinalDenoise ? fs : ys).CopyTo(samples.Item(n));
+                trajectories?.Finish(n, o.Steps, ys);
             }
             progress?.Report(start + b);
         }
-        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name);
+        return new SamplingResult(samples, steps, finalSigma, outcomes, seed, firstIndex, o.Describe(), denoiser.Name, trajectories);
     }
 }

@@ -6,6 +6,7 @@ using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
 using MemGen.Nn;
+using MemGen.Runs;
 
 namespace MemGen.Sampling;
 
@@ -30,7 +31,7 @@ public sealed record SamplingJobSettings
     /// <summary>Images denoised per call.</summary>
     public int Batch { get; init; } = 64;
 
-    /// <summary>Sample shape CxHxW or HxW; required for the identity denoiser, else the denoiser's own size.</summary>
+    /// <summary>Sample shape CxHxW; required for the identity denoiser, else the denoiser's own size.</summary>
     public string? Shape { get; init; }
 
     /// <summary>
@@ -72,9 +73,11 @@ public static class SamplingJob
         if (settings.Batch < 1) throw new InvalidSettingException("batch", $"must be at least 1, got {settings.Batch}");
         ImageShape? shapeGiven = null;
         if (settings.Shape is not null)
-            shapeGiven = ParseShape(settings.Shape) ?? throw new InvalidSettingException("shape", $"'{settings.Shape}' is not CxHxW with positive integers (e.g. 1x28x28)");
+            shapeGiven = ParseShape(settings.Shape) ?? throw new InvalidSettingException("shape",
+                $"'{settings.Shape}' is not CxHxW with positive integers, at most {ImageShape.MaxChannels} channels and {ImageShape.MaxPixels} pixels (e.g. 1x28x28)");
         var (meanValue, meanSpec) = ParseStartMean(settings.StartMean);
         if (File.Exists(settings.Out)) throw new InvalidSettingException("out", $"{settings.Out} is a file, not a directory");
+        using var folderLock = RunFolderLock.Acquire(settings.Out);
         if (!settings.Force)
             foreach (var f in OutputFiles)
                 if (File.Exists(Path.Combine(settings.Out, f))) throw new InvalidSettingException("out", $"{settings.Out} already holds {f} (use --force to overwrite)");
@@ -100,6 +103,7 @@ public static class SamplingJob
             var started = DateTimeOffset.UtcNow;
             var result = sampler.Sample(opened.Denoiser, settings.Count, shape.Channels, shape.Height, shape.Width, settings.Seed, progress: progress);
             var elapsed = clock.Elapsed;
+            result.RequireFinite();
 
             // 4. Write (all or nothing).
             var config = ConfigJson(settings, denoiserSpec, samplerSpec, opened, shape, start, result, elapsed.TotalSeconds, started);
@@ -122,17 +126,8 @@ public static class SamplingJob
         }
     }
 
-    /// <summary>Parses CxHxW (or HxW, one channel); null when it is not that.</summary>
-    public static ImageShape? ParseShape(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var parts = text.ToLowerInvariant().Split('x', StringSplitOptions.TrimEntries);
-        if (parts.Length is not (2 or 3)) return null;
-        var v = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out v[i]) || v[i] <= 0) return null;
-        return parts.Length == 3 ? new ImageShape(v[0], v[1], v[2]) : new ImageShape(1, v[0], v[1]);
-    }
+    /// <summary>Parses CxHxW (<see cref="ImageShape.TryParse"/>: all three, within bounds); null when it is not that.</summary>
+    public static ImageShape? ParseShape(string text) => ImageShape.TryParse(text, out var shape) ? shape : null;
 
     private static (float? Value, DatasetSpec? Spec) ParseStartMean(string text)
     {

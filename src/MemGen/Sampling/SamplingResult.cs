@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MemGen.Data;
 using MemGen.Images;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Sampling;
@@ -26,14 +27,16 @@ public enum SampleOutcome
 /// </summary>
 public sealed class SamplingResult
 {
-    /// <summary>Creates a result; the arrays must have one entry per sample.</summary>
+    /// <summary>Creates a result; the arrays must have one entry per sample (and <paramref name="trajectories"/>, if any, one trajectory).</summary>
     public SamplingResult(Tensor samples, int[] steps, float[] finalSigma, SampleOutcome[] outcomes,
-        long seed, int firstIndex, string sampler, string denoiser)
+        long seed, int firstIndex, string sampler, string denoiser, SampledTrajectories? trajectories = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
         int n = samples.Shape[0];
         if (steps.Length != n || finalSigma.Length != n || outcomes.Length != n)
             throw new ArgumentException($"Per-sample arrays must have {n} entries.");
+        if (trajectories is not null && trajectories.Count != n) throw new ArgumentException($"Trajectories must have {n} entries.");
+        Trajectories = trajectories;
         Samples = samples;
         Steps = steps;
         FinalSigma = finalSigma;
@@ -68,6 +71,9 @@ public sealed class SamplingResult
     /// <summary>The denoiser's name.</summary>
     public string Denoiser { get; }
 
+    /// <summary>Every k-th iterate of each sample, when the sampler's options asked for them (SaveEvery = k); else null.</summary>
+    public SampledTrajectories? Trajectories { get; }
+
     /// <summary>Number of samples.</summary>
     public int Count => Samples.Shape[0];
 
@@ -76,6 +82,32 @@ public sealed class SamplingResult
 
     /// <summary>Number of samples that did not converge.</summary>
     public int DivergedCount => Outcomes.Count(o => o != SampleOutcome.Converged);
+
+    /// <summary>
+    /// Throws a <see cref="NonFiniteResultException"/> when any sample holds NaN or ±∞ pixels or ended with a
+    /// non-finite σ_t (its values overflowed): the denoiser's output was not finite along the trajectory, and such
+    /// samples must not be written as a result.
+    /// </summary>
+    public void RequireFinite()
+    {
+        int n = Samples.Shape[0], d = Samples.ItemLength, bad = 0, first = -1;
+        for (int i = 0; i < n; i++)
+        {
+            if (float.IsFinite(FinalSigma[i]) && AllFinite(Samples.Data.AsSpan(i * d, d))) continue;
+            bad++;
+            if (first < 0) first = i;
+        }
+        if (bad > 0)
+            throw new NonFiniteResultException(
+                $"{bad} of {n} samples from {Denoiser} hold NaN or infinite pixels or noise levels (first: sample {FirstIndex + first}); the denoiser's output is not finite along their trajectories; nothing was written");
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
 
     /// <summary>The samples as an image set (pixels copied) with a provenance naming sampler, denoiser and seed.</summary>
     public ImageSet ToImageSet()

@@ -1,5 +1,6 @@
 using MemGen.Compute;
 using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Tensors;
 
@@ -47,6 +48,9 @@ public sealed class Trainer
         if (train.Channels != network.Channels)
             throw new ArgumentException($"The network takes {network.Channels}-channel images, the training set has {train.Channels}.");
         network.CheckImageSize(train.Height, train.Width);
+        MemoryBudget.Require(MemoryBudget.Sum(network.Spec.ActivationBytes(options.BatchSize, train.Height, train.Width, training: true),
+                MemoryBudget.Product(4, options.BatchSize, train.ImageSize, sizeof(float))),
+            $"training {network.Spec} on {train.Height}×{train.Width} images in batches of {options.BatchSize}");
         Network = network;
         Options = options;
         _train = train;
@@ -88,6 +92,19 @@ public sealed class Trainer
 
     /// <summary>The learning rate of step <paramref name="step"/>.</summary>
     public double LearningRateAt(long step) => _schedule.At((int)Math.Min(EpochOf(step), int.MaxValue));
+
+    /// <summary>
+    /// The training-set index of the first image of the last step's batch that holds NaN or ±∞ pixels, or null
+    /// (to tell bad data from a too-high learning rate when a loss is not finite).
+    /// </summary>
+    public int? NonFiniteImageInBatch()
+    {
+        int d = _clean.ItemLength;
+        for (int i = 0; i < Options.BatchSize; i++)
+            foreach (float v in _clean.Data.AsSpan(i * d, d))
+                if (!float.IsFinite(v)) return _indices[i];
+        return null;
+    }
 
     /// <summary>
     /// Runs step <paramref name="step"/> (zero-based): forward in training mode, loss, backward, and, when everything

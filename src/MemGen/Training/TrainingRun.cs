@@ -5,6 +5,7 @@ using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Images;
 using MemGen.Nn;
+using MemGen.Runs;
 using MemGen.Tensors;
 
 namespace MemGen.Training;
@@ -84,13 +85,12 @@ public static class TrainingRun
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         var dir = Path.GetFullPath(runDirectory);
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        using var folderLock = RunFolderLock.Acquire(dir);
+        if (!RunFolderLock.IsEmpty(dir))
         {
             if (!overwrite)
                 throw new TrainingRunException($"Run directory '{dir}' already exists and is not empty; use --force to overwrite it or --resume to continue it.");
-            File.Delete(Path.Combine(dir, ConfigFile));
-            File.Delete(Path.Combine(dir, MetricsFile));
-            if (Directory.Exists(Path.Combine(dir, CheckpointFolder))) Directory.Delete(Path.Combine(dir, CheckpointFolder), recursive: true);
+            RemoveRunFiles(dir);
         }
         var file = new RunConfigFile(
             config with { Options = config.Options.Resolve(config.Model) },
@@ -98,8 +98,17 @@ public static class TrainingRun
             RunConfigFile.CurrentEngineThreads);
         CheckData(file, train, test, dir);
         Directory.CreateDirectory(Path.Combine(dir, CheckpointFolder));
-        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), file.ToJson());
-        return Continue(dir, file, train, test, build, progress, cancellation);
+        try
+        {
+            AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), file.ToJson());
+            return Continue(dir, file, train, test, build, progress, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !HasCheckpoints(dir))
+        {
+            // A run that failed before its first checkpoint (diverged at once, disk full) has nothing to resume: leave nothing half-written.
+            RemoveRunFiles(dir);
+            throw;
+        }
     }
 
     /// <summary>Reads the config.json of <paramref name="runDirectory"/> (to load its data before <see cref="Resume"/>).</summary>
@@ -120,6 +129,8 @@ public static class TrainingRun
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var dir = Path.GetFullPath(runDirectory);
+        ReadConfig(dir); // "not a training run" before anything else
+        using var folderLock = RunFolderLock.Acquire(dir, create: false);
         var file = ReadConfig(dir);
         CheckData(file, train, test, dir);
         return Continue(dir, file, train, test, build, progress, cancellation);
@@ -135,6 +146,7 @@ public static class TrainingRun
     {
         ArgumentNullException.ThrowIfNull(config);
         var dir = Path.GetFullPath(runDirectory);
+        using var folderLock = RunFolderLock.Acquire(dir);
         if (!File.Exists(Path.Combine(dir, ConfigFile))) return Start(dir, config, train, test, build, overwrite: false, progress, cancellation);
         var existing = ReadConfig(dir);
         var difference = FirstDifference(RunConfigFile.ConfigTree(existing.Config), RunConfigFile.ConfigTree(config with { Options = config.Options.Resolve(config.Model) }), "config");
@@ -210,17 +222,7 @@ public static class TrainingRun
         try
         {
             var trainer = new Trainer(network, train, options, config.Seed);
-            long start = 0;
-            double elapsedBefore = 0;
-            if (LatestCheckpointStep(dir) is long latest)
-            {
-                var meta = Checkpoint.LoadInto(CheckpointPath(dir, latest), network);
-                var adamMeta = OptimizerCheckpoint.LoadInto(OptimizerPath(dir, latest), trainer.Optimizer, network.Parameters);
-                if (meta.Step != latest || adamMeta.GetValueOrDefault("training_step") != latest.ToString(CultureInfo.InvariantCulture))
-                    throw new TrainingRunException($"Checkpoint files of step {latest} in '{dir}' disagree about their step.");
-                start = latest;
-                elapsedBefore = double.Parse(meta.Values.GetValueOrDefault("elapsed_s", "0"), CultureInfo.InvariantCulture);
-            }
+            var (start, elapsedBefore) = RestoreNewestUsable(dir, network, trainer, options.TotalSteps);
             var session = new Session(dir, file, trainer, train, test, start, elapsedBefore, progress);
             session.Run(cancellation);
             return new TrainingResult(dir, network, options.TotalSteps, Path.Combine(dir, CheckpointFolder, FinalCheckpointFile), start);
@@ -230,6 +232,102 @@ public static class TrainingRun
             network.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Loads the newest checkpoint whose weights and optimizer state are both intact (checksums, shapes, finite
+    /// values, steps that agree and lie within the run) into <paramref name="network"/> and the optimizer, and returns its
+    /// step (0 when the run wrote none yet). Unusable newer checkpoints are skipped with a warning naming them; when
+    /// checkpoints exist but none is usable the run is refused rather than restarted.
+    /// </summary>
+    private static (long Step, double ElapsedSeconds) RestoreNewestUsable(string dir, DenoisingNetwork network, Trainer trainer, long totalSteps)
+    {
+        var problems = new List<string>();
+        foreach (long step in CheckpointSteps(dir))
+        {
+            string name = Path.GetFileName(CheckpointPath(dir, step));
+            if (step > totalSteps)
+            {
+                problems.Add($"{name} is beyond the run's {totalSteps} steps");
+                continue;
+            }
+            if (!File.Exists(OptimizerPath(dir, step)))
+            {
+                problems.Add($"{name} has no optimizer state ({Path.GetFileName(OptimizerPath(dir, step))} is missing)");
+                continue;
+            }
+            try
+            {
+                var meta = Checkpoint.LoadInto(CheckpointPath(dir, step), network);
+                var adamMeta = OptimizerCheckpoint.LoadInto(OptimizerPath(dir, step), trainer.Optimizer, network.Parameters);
+                if (meta.Step != step || adamMeta.GetValueOrDefault("training_step") != step.ToString(CultureInfo.InvariantCulture))
+                {
+                    problems.Add($"the files of {name} disagree about their step");
+                    continue;
+                }
+                if (problems.Count > 0)
+                    RunWarnings.Report($"{dir}: resuming from step {step}, the newest usable checkpoint ({string.Join("; ", problems)})");
+                double elapsed = double.TryParse(meta.Values.GetValueOrDefault("elapsed_s", "0"), NumberStyles.Float, CultureInfo.InvariantCulture, out var e) ? e : 0;
+                return (step, elapsed);
+            }
+            catch (CheckpointException e)
+            {
+                problems.Add(e.Message.TrimEnd('.'));
+            }
+        }
+        if (problems.Count > 0)
+            throw new TrainingRunException(
+                $"Run '{dir}' has checkpoints but none can be resumed ({string.Join("; ", problems)}); nothing was changed. Start it again with --force to train from step 0.");
+        return (0, 0);
+    }
+
+    /// <summary>True when <paramref name="runDirectory"/> holds any checkpoint file.</summary>
+    public static bool HasCheckpoints(string runDirectory)
+    {
+        var folder = Path.Combine(runDirectory, CheckpointFolder);
+        return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.safetensors").Any();
+    }
+
+    /// <summary>Removes MemGen's run files (config, metrics, checkpoints) from <paramref name="dir"/>, nothing else.</summary>
+    private static void RemoveRunFiles(string dir)
+    {
+        File.Delete(Path.Combine(dir, ConfigFile));
+        File.Delete(Path.Combine(dir, MetricsFile));
+        if (Directory.Exists(Path.Combine(dir, CheckpointFolder))) Directory.Delete(Path.Combine(dir, CheckpointFolder), recursive: true);
+    }
+
+    /// <summary>The steps of the weight checkpoints in <paramref name="runDirectory"/>, newest first.</summary>
+    private static IEnumerable<long> CheckpointSteps(string runDirectory)
+    {
+        var folder = Path.Combine(runDirectory, CheckpointFolder);
+        if (!Directory.Exists(folder)) return [];
+        var steps = new List<long>();
+        foreach (var path in Directory.EnumerateFiles(folder, "step-*.safetensors"))
+        {
+            var name = Path.GetFileName(path);
+            if (name.EndsWith(".adam.safetensors", StringComparison.Ordinal)) continue;
+            if (long.TryParse(name["step-".Length..^".safetensors".Length], NumberStyles.None, CultureInfo.InvariantCulture, out var step)) steps.Add(step);
+        }
+        return steps.OrderDescending();
+    }
+
+    /// <summary>The first parameter of <paramref name="network"/> holding NaN or ±∞, or null when all are finite.</summary>
+    private static string? FirstNonFiniteParameter(DenoisingNetwork network)
+    {
+        foreach (var p in network.Parameters)
+        {
+            // Fast path: a finite sum of squares means every value is finite (it can also overflow on huge finite values).
+            if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(p.Value.Span))) continue;
+            if (!AllFinite(p.Value.Span)) return p.Name;
+        }
+        return null;
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     /// <summary>One process's stretch of a run: from a start step to the end or a stop.</summary>
@@ -295,15 +393,7 @@ public static class TrainingRun
                 }
                 var outcome = _trainer.Step(step);
                 long completed = step + 1;
-                if (!outcome.IsFinite)
-                {
-                    var last = _lastCheckpoint >= 0 ? CheckpointPath(_dir, _lastCheckpoint) : null;
-                    var what = double.IsFinite(outcome.Loss) ? "a gradient" : $"the loss ({outcome.Loss})";
-                    throw new TrainingDivergedException(
-                        $"Training diverged: {what} is not finite at step {completed} (epoch {_trainer.EpochOf(step) + 1}, lr {_trainer.LearningRateAt(step):G3}). " +
-                        (last is null ? "No checkpoint was written yet." : $"The last good checkpoint is '{last}'.") + " Try a lower learning rate.",
-                        step, last);
-                }
+                if (!outcome.IsFinite) throw Diverged(step, double.IsFinite(outcome.Loss) ? "a gradient" : $"the loss ({outcome.Loss.ToString(CultureInfo.InvariantCulture)})");
                 lossSum += outcome.Loss;
                 rowSteps++;
                 bool final = completed == total;
@@ -312,6 +402,8 @@ public static class TrainingRun
                 {
                     trainPsnr = _trainEval.Psnr(_trainer.Network);
                     testPsnr = _testEval?.Psnr(_trainer.Network);
+                    if (trainPsnr.Concat(testPsnr ?? []).FirstOrDefault(v => !double.IsFinite(v), 0) is var bad && !double.IsFinite(bad))
+                        throw Diverged(step, $"the evaluation PSNR ({bad.ToString(CultureInfo.InvariantCulture)} dB)");
                 }
                 if (evaluate || completed % Options.LogEvery == 0)
                 {
@@ -331,6 +423,26 @@ public static class TrainingRun
                 if (final) SaveWeights(finalPath, completed);
                 Report(completed, step, outcome.Loss, trainPsnr, testPsnr);
             }
+        }
+
+        /// <summary>
+        /// The run stopped at step <paramref name="step"/> because <paramref name="what"/> is not finite; the message names
+        /// the likely cause from a check of the batch (non-finite training images) and of the weights (the learning rate).
+        /// </summary>
+        private TrainingDivergedException Diverged(long step, string what)
+        {
+            long completed = step + 1;
+            var last = _lastCheckpoint >= 0 ? CheckpointPath(_dir, _lastCheckpoint) : null;
+            double lr = _trainer.LearningRateAt(step);
+            string cause = _trainer.NonFiniteImageInBatch() is int image
+                ? $"Training image {image} holds NaN or infinite pixels: the data, not the learning rate, is at fault."
+                : FirstNonFiniteParameter(_trainer.Network) is string parameter
+                    ? $"The weights ({parameter}) became NaN or infinite: the learning rate {lr.ToString("G3", CultureInfo.InvariantCulture)} is too high; try a lower --lr."
+                    : $"The training images are finite, so the learning rate {lr.ToString("G3", CultureInfo.InvariantCulture)} is the likely cause; try a lower --lr.";
+            return new TrainingDivergedException(
+                $"Training diverged: {what} is not finite at step {completed} (epoch {_trainer.EpochOf(step) + 1}, lr {lr.ToString("G3", CultureInfo.InvariantCulture)}). {cause} " +
+                (last is null ? "No checkpoint was written." : $"The last good checkpoint is '{last}'."),
+                step, last);
         }
 
         private void Report(long completed, long step, double loss, double[]? trainPsnr, double[]? testPsnr)
@@ -354,16 +466,27 @@ public static class TrainingRun
             ["elapsed_s"] = Elapsed.ToString("R", CultureInfo.InvariantCulture),
         };
 
-        private void SaveWeights(string path, long step) => Checkpoint.Save(path, _trainer.Network, _train.Height, _train.Width, step, Extra());
+        private void SaveWeights(string path, long step)
+        {
+            // Never write non-finite weights as a result (e.g. one step at an enormous learning rate).
+            if (FirstNonFiniteParameter(_trainer.Network) is not null) throw Diverged(step - 1, "the weights");
+            Checkpoint.Save(path, _trainer.Network, _train.Height, _train.Width, step, Extra());
+        }
 
-        /// <summary>Optimizer state first, then weights, then older optimizer states: a complete pair always exists.</summary>
+        /// <summary>
+        /// Optimizer state first, then weights, then older optimizer states: a complete pair always exists. While the run
+        /// goes on the previous pair's optimizer state is kept too, so a damaged newest pair can fall back to it; the
+        /// final checkpoint keeps only its own.
+        /// </summary>
         private void SaveCheckpoint(long step)
         {
+            if (FirstNonFiniteParameter(_trainer.Network) is not null) throw Diverged(step - 1, "the weights");
             var adam = new Dictionary<string, string> { ["training_step"] = step.ToString(CultureInfo.InvariantCulture) };
             OptimizerCheckpoint.Save(OptimizerPath(_dir, step), _trainer.Optimizer, _trainer.Network.Parameters, adam);
             SaveWeights(CheckpointPath(_dir, step), step);
+            var keep = step == Options.TotalSteps || _lastCheckpoint < 0 ? null : OptimizerPath(_dir, _lastCheckpoint);
             foreach (var old in Directory.EnumerateFiles(Path.Combine(_dir, CheckpointFolder), "step-*.adam.safetensors"))
-                if (!string.Equals(old, OptimizerPath(_dir, step), StringComparison.Ordinal)) File.Delete(old);
+                if (!string.Equals(old, OptimizerPath(_dir, step), StringComparison.Ordinal) && !string.Equals(old, keep, StringComparison.Ordinal)) File.Delete(old);
             _lastCheckpoint = step;
         }
     }

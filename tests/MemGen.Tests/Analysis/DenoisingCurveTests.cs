@@ -32,7 +32,7 @@ public class DenoisingCurveTests
             for (int i = 0; i < 5; i++)
             {
                 var z = new float[16];
-                DenoisingCurve.Noise(9, k, i).FillNormal(z);
+                MemGen.Denoisers.DenoisingPsnr.Noise(9, k, i).FillNormal(z);
                 double mse = z.Sum(v => Math.Pow((float)options.Sigmas[k] * v, 2)) / 16;
                 sum += 10 * Math.Log10(1 / mse);
             }

@@ -143,7 +143,7 @@ public sealed class SampleCommandTests : IDisposable
     [Fact]
     public void FlowSamplersRejectAlgorithm1Flags()
     {
-        Assert.NotEqual(0, Memgen("sample", "--denoiser", "identity", "--shape", "4x4", "--out", Dir("f"), "--sampler", "flow-euler", "--h0", "0.1"));
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x4x4", "--out", Dir("f"), "--sampler", "flow-euler", "--h0", "0.1"));
         Assert.False(Directory.Exists(Dir("f")));
     }
 
@@ -151,7 +151,7 @@ public sealed class SampleCommandTests : IDisposable
     public void ExistingSamplesAreKeptUnlessForced()
     {
         var dir = Dir("twice");
-        string[] args = ["sample", "--denoiser", "identity", "--shape", "4x4", "--count", "2", "--out", dir];
+        string[] args = ["sample", "--denoiser", "identity", "--shape", "1x4x4", "--count", "2", "--out", dir];
         Assert.Equal(0, Memgen(args));
         var before = File.ReadAllBytes(Path.Combine(dir, "samples.npy"));
         Assert.NotEqual(0, Memgen([.. args, "--seed", "9"]));

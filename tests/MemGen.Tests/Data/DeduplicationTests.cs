@@ -127,9 +127,36 @@ public class DeduplicationCacheTests
         bytes[13] = 0xFF;
         File.WriteAllBytes(entry, bytes);
         Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
-        Assert.Equal(12 + 4 * fresh.Length, new FileInfo(entry).Length);
+        Assert.Equal(16 + 4 * fresh.Length + 32, new FileInfo(entry).Length);
         // Another threshold or mode is another entry.
         Assert.Equal(Deduplication.Run(set, 0.9, true), DeduplicationCache.Run(set, 0.9, true, directory: dir.Path));
         Assert.Equal(2, Directory.GetFiles(Path.Combine(dir.Path, "dedup")).Length);
+    }
+
+    [Fact]
+    public void AWellFormedButTamperedEntryIsRecomputed()
+    {
+        using var dir = new TempFolder();
+        var set = DatasetLoader.Load("fashion-mnist:test|take=600");
+        var fresh = DeduplicationCache.Run(set, directory: dir.Path);
+        var entry = Assert.Single(Directory.GetFiles(Path.Combine(dir.Path, "dedup")));
+        // Rewrite it as a consistent-looking entry keeping only 10 images (ascending, in range, right length), old checksum.
+        var bytes = File.ReadAllBytes(entry);
+        var tampered = new byte[16 + 4 * 10 + 32];
+        bytes.AsSpan(0, 12).CopyTo(tampered);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(tampered.AsSpan(12), 10);
+        bytes.AsSpan(16, 40).CopyTo(tampered.AsSpan(16));
+        bytes.AsSpan(bytes.Length - 32).CopyTo(tampered.AsSpan(56));
+        File.WriteAllBytes(entry, tampered);
+        Assert.Equal(fresh, DeduplicationCache.Run(set, directory: dir.Path));
+        Assert.Equal(bytes, File.ReadAllBytes(entry));
+
+        // An entry copied under another set's name does not pass either: its checksum covers the inputs.
+        var other = DatasetLoader.Load("fashion-mnist:train|take=600");
+        var otherKept = DeduplicationCache.Run(other, directory: dir.Path);
+        Assert.NotEqual(fresh, otherKept);
+        var otherEntry = Directory.GetFiles(Path.Combine(dir.Path, "dedup")).Single(f => f != entry);
+        File.Copy(entry, otherEntry, overwrite: true);
+        Assert.Equal(otherKept, DeduplicationCache.Run(other, directory: dir.Path));
     }
 }

@@ -94,6 +94,29 @@ public class TransformTests
     }
 
     [Fact]
+    public void UnshuffleInvertsTheShuffleInEveryChannel()
+    {
+        var set = Random(2, 3, 4, 5, 6);
+        var shuffle = new PixelShuffleTransform(5);
+        var shuffled = ImageTransforms.Apply(set, shuffle);
+        var shape = new ImageShape(3, 4, 5);
+        var back = new float[shape.Size];
+        for (int n = 0; n < 2; n++)
+        {
+            shuffle.Unshuffle<float>(shuffled.Image(n), shape, back);
+            Assert.Equal(set.Image(n).ToArray(), back);
+        }
+        // Vectors of the shuffled space in double (eigenvectors): pixel perm[p] gets shuffled pixel p.
+        var perm = shuffle.Permutation(20);
+        var e = Enumerable.Range(0, 60).Select(i => (double)i).ToArray();
+        var unshuffled = new double[60];
+        shuffle.Unshuffle<double>(e, shape, unshuffled);
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 20; p++) Assert.Equal(e[c * 20 + p], unshuffled[c * 20 + perm[p]]);
+        Assert.Throws<ArgumentException>(() => shuffle.Unshuffle<float>(new float[59], shape, new float[60]));
+    }
+
+    [Fact]
     public void SpecTransformsChainLeftToRight()
     {
         var direct = DatasetLoader.Load("disks:size=20,n=6,seed=2");

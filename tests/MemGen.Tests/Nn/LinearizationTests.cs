@@ -7,7 +7,7 @@ using MemGen.Compute.Cpu;
 
 namespace MemGen.Tests.Nn;
 
-/// <summary>Bias-free properties in evaluation mode and the exactness of the linearized network (docs/science.md §1, §5).</summary>
+/// <summary>Bias-free properties in evaluation mode and the exactness of the linearized network (docs/science.md §1.1, §1.5).</summary>
 public class LinearizationTests
 {
     private static readonly CpuBackend s_reference = new(new ReferenceConvolutionFactory());

@@ -2,7 +2,7 @@ namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
 /// Divergences between a generated law N(μ, Σ) (a <see cref="SpectralGaussian"/>) and the true law
-/// N(m·1, s²I) of §7, computed in Σ's eigenbasis with log-determinants.
+/// N(m·1, s²I) of docs/science.md §7.6, computed in Σ's eigenbasis with log-determinants.
 /// </summary>
 public static class GaussianDivergences
 {

@@ -23,7 +23,7 @@ public sealed record IsotropicGaussianLaw(int Dimension, double Mean, double Std
 }
 
 /// <summary>
-/// The forward process of §7: one jump to time T of an Ornstein–Uhlenbeck process,
+/// The forward process of docs/science.md §7.1: one jump to time T of an Ornstein–Uhlenbeck process,
 /// x_T = e^(−T)·x0 + sqrt(Λ(1 − e^(−2T)))·ξ with ξ ~ N(0, I) drawn per point.
 /// </summary>
 /// <param name="Time">T.</param>

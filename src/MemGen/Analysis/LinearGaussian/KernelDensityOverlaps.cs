@@ -4,7 +4,8 @@ using MemGen.Compute;
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
-/// Closed-form Gaussian integrals behind E_TG and E_OG (§7), in log space and float64. A smoothed set is
+/// Closed-form Gaussian integrals behind E_TG and E_OG (docs/science.md §7.4), in log space and float64 (a
+/// single-precision ∫p_S², as the reference code computes it, is offered to show rounding, §7.9). A smoothed set is
 /// p_S(x) = (1/N)·Σ_k N(x; x_k, ε²I); the generated law is a <see cref="SpectralGaussian"/> N(μ, Σ).
 /// Both use ∫N(x; a, A)·N(x; b, B) dx = N(a; b, A + B).
 /// </summary>
@@ -21,9 +22,42 @@ public static class KernelDensityOverlaps
     /// </summary>
     public static double LogSelfOverlap(ReadOnlySpan<double> points, int count, int dimension, double epsilon)
     {
+        if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon));
+        var (offDiagonal, _) = PairSums(points, count, dimension, -1.0 / (4 * epsilon * epsilon), 0f, single: false);
+        int n = count, d = dimension;
+        double total = n + offDiagonal;
+        return -2 * Math.Log(n) - 0.5 * d * Math.Log(4 * Math.PI * epsilon * epsilon) + Math.Log(total);
+    }
+
+    /// <summary>
+    /// ∫p_S² of the set smoothed with its kernel width ε_N = s·N^(−1/d), in units of ∫p² of N(·, s²I), i.e.
+    /// (s²/ε_N²)^(d/2)·(1/N²)·Σ_{k,l} exp(−‖x_k − x_l‖²/(4ε_N²)). <see cref="KernelSumPrecision.Float64"/> evaluates
+    /// it in log space; <see cref="KernelSumPrecision.Float32"/> as the [H24] reference code does on the GPU: ε_N, the
+    /// exponentials, their running sum over all N² ordered pairs (diagonal included) and the normalization in single
+    /// precision (docs/science.md §7.9). The result is O(1): exactly 1 from the diagonal plus the off-diagonal pairs.
+    /// </summary>
+    public static double SelfOverlap(ReadOnlySpan<double> points, int count, int dimension, double std, KernelSumPrecision precision)
+    {
+        if (!(std > 0)) throw new ArgumentOutOfRangeException(nameof(std));
+        int n = count, d = dimension;
+        if (precision == KernelSumPrecision.Float64)
+        {
+            double unit = -0.5 * d * Math.Log(4 * Math.PI * std * std);
+            return Math.Exp(LogSelfOverlap(points, n, d, KernelWidth(std, n, d)) - unit);
+        }
+        float s = (float)std;
+        float eps = s * MathF.Pow(n, -1f / d);
+        var (_, total) = PairSums(points, n, d, 0, -1f / (4f * eps * eps), single: true);
+        float normalization = MathF.Pow(s * s / (eps * eps), d / 2f) / ((float)n * n);
+        return total * normalization;
+    }
+
+    // Σ over ordered pairs k ≠ l of exp(scale·‖x_k − x_l‖²) in double (single = false), or Σ over all N² ordered pairs,
+    // diagonal included, with float32 exponentials and a float32 running sum of float32 block sums (single = true).
+    private static (double OffDiagonal, float Total) PairSums(ReadOnlySpan<double> points, int count, int dimension, double scale, float singleScale, bool single)
+    {
         int n = count, d = dimension;
         if (n < 1 || points.Length != n * d) throw new ArgumentException("points must be count×dimension with count ≥ 1.");
-        if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon));
 
         // Centre the set (distances are unchanged, the Gram-matrix cancellation is smaller).
         var mean = LinearDenoiser.ColumnMeans(points, n, d);
@@ -41,8 +75,8 @@ public static class KernelDensityOverlaps
             norms[k] = s;
         }
 
-        double scale = -1.0 / (4 * epsilon * epsilon);
         double offDiagonal = 0; // Σ over ordered pairs k ≠ l
+        float total = 0;
         var gram = new double[Block * Block];
         for (int i0 = 0; i0 < n; i0 += Block)
         {
@@ -52,13 +86,31 @@ public static class KernelDensityOverlaps
                 int bj = Math.Min(Block, n - j0);
                 var g = gram.AsSpan(0, bi * bj);
                 ComputeBackend.Host.LinearAlgebra.Dgemm(false, true, bi, bj, d, 1.0, x.AsSpan(i0 * d, bi * d), x.AsSpan(j0 * d, bj * d), 0.0, g);
+                if (single)
+                {
+                    float blockSum = 0;
+                    for (int a = 0; a < bi; a++)
+                    {
+                        var row = g.Slice(a * bj, bj);
+                        double na = norms[i0 + a];
+                        for (int b = 0; b < bj; b++)
+                        {
+                            double squared = i0 == j0 && a == b ? 0 : Math.Max(0, na + norms[j0 + b] - 2 * row[b]);
+                            blockSum += MathF.Exp((float)squared * singleScale);
+                        }
+                    }
+                    // A block above the diagonal stands for itself and its mirror image.
+                    total += blockSum;
+                    if (i0 != j0) total += blockSum;
+                    continue;
+                }
                 for (int a = 0; a < bi; a++)
                 {
                     var row = g.Slice(a * bj, bj);
                     double na = norms[i0 + a];
                     for (int b = 0; b < bj; b++)
                         row[b] = Math.Max(0, na + norms[j0 + b] - 2 * row[b]) * scale;
-                    if (i0 == j0) row[a] = double.NegativeInfinity; // the diagonal is added exactly below
+                    if (i0 == j0) row[a] = double.NegativeInfinity; // the diagonal is added exactly by the caller
                 }
                 TensorPrimitives.Exp(g, g);
                 double sum = 0; // a plain loop: TensorPrimitives.Sum's order depends on the buffer's alignment
@@ -74,8 +126,7 @@ public static class KernelDensityOverlaps
                 }
             }
         }
-        double total = n + offDiagonal;
-        return -2 * Math.Log(n) - 0.5 * d * Math.Log(4 * Math.PI * epsilon * epsilon) + Math.Log(total);
+        return (offDiagonal, total);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using MemGen.Compute;
 namespace MemGen.Analysis.LinearGaussian;
 
 /// <summary>
-/// The linear one-step denoiser of §7: x0 ≈ β0 + B·x_T, fitted by least squares with intercept on the n
+/// The linear one-step denoiser of docs/science.md §7.2: x0 ≈ β0 + B·x_T, fitted by least squares with intercept on the n
 /// training pairs. When the fit is under-determined (n ≤ d) it is the minimum-norm solution (as
 /// scikit-learn's LinearRegression: centre both sides, then B = X0cᵀ·pinv(XTc)ᵀ, β0 = mean(x0) − B·mean(x_T)).
 /// </summary>

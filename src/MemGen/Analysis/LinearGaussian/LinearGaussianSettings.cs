@@ -33,6 +33,15 @@ public sealed record LinearGaussianSettings
     /// <summary>Seed of all random streams.</summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// Covariances of the generated law to evaluate, each on the same training sets, fits and original sets
+    /// (docs/science.md §7.3): the model's s_T²·B·Bᵀ, the reference code's s_T²·Bᵀ·B, or both.
+    /// </summary>
+    public GeneratedCovariance[] Covariances { get; init; } = [GeneratedCovariance.Model];
+
+    /// <summary>Arithmetic of the self overlaps ∫p_S² (docs/science.md §7.9); float32 only to show rounding.</summary>
+    public KernelSumPrecision Precision { get; init; } = KernelSumPrecision.Float64;
+
     /// <summary>Worker threads (runs in parallel); 0 means one per core.</summary>
     public int Threads { get; init; }
 
@@ -58,6 +67,10 @@ public sealed record LinearGaussianSettings
         if (OriginalCount < 2) return "original-count: needs at least 2 points";
         if (Runs < 1) return "runs: needs at least 1 run";
         if (Runs >= 1 << 20) return "runs: at most 1048575";
+        if (Covariances.Length == 0) return "covariance: give at least one of model, reference-code";
+        if (Covariances.Distinct().Count() != Covariances.Length) return "covariance: each covariance at most once";
+        if (Covariances.Any(c => !Enum.IsDefined(c))) return "covariance: unknown value";
+        if (!Enum.IsDefined(Precision)) return "kernel-precision: unknown value";
         if (Threads < 0) return "threads: must be 0 (all cores) or positive";
         return null;
     }

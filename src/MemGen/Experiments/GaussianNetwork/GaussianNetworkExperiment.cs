@@ -10,6 +10,7 @@ using MemGen.Experiments.Kit;
 using MemGen.Images;
 using MemGen.Compute;
 using MemGen.Compute.Cpu;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Reporting;
 using MemGen.Results;
@@ -130,8 +131,9 @@ public static class GaussianNetworkExperiment
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
+        RequireMemory(settings); // before anything is written
         var identity = ConfigJson(settings, preset);
-        var run = RunDirectory.Open(runDirectory, identity);
+        using var run = RunDirectory.Open(runDirectory, identity);
         var record = RunRecord.Begin(run);
 
         var counts = settings.TrainingCounts;
@@ -168,6 +170,19 @@ public static class GaussianNetworkExperiment
         record.Finish();
         reporter.Closing("done", "", finished: true);
         return new GaussianNetworkResult(measurements, summaries, record.Elapsed, output.Problems);
+    }
+
+    /// <summary>
+    /// Refuses settings whose largest unit would take more than the memory budget: its training, fresh, original,
+    /// evaluation and law sets and its samples (with their written copy), plus the network's training activations.
+    /// </summary>
+    private static void RequireMemory(GaussianNetworkSettings s)
+    {
+        long n = s.TrainingCounts[^1], d = s.Dimension;
+        long images = MemoryBudget.Sum(MemoryBudget.Product(2, n), s.OriginalCount, 32, MemoryBudget.Product(3, s.SampleCount));
+        long bytes = MemoryBudget.Sum(MemoryBudget.Product(images, d, sizeof(float)),
+            NetworkSpec.Parse(s.Model).ActivationBytes(s.BatchSize, s.Size, s.Size, training: true));
+        MemoryBudget.Require(bytes, $"gaussian-network with {s.Size}×{s.Size} images and n up to {n}");
     }
 
     /// <summary>The seed of one random role (training set, original set, ...) of one (n, run).</summary>

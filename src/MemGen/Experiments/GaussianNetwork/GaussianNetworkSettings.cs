@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemGen.Images;
 using MemGen.Nn;
 using MemGen.Sampling;
 
@@ -66,6 +67,7 @@ public sealed record GaussianNetworkSettings
     public void Validate()
     {
         if (Size < 2) throw new InvalidSettingException("size", $"{Size} must be at least 2");
+        if ((long)Size * Size > ImageShape.MaxPixels) throw new InvalidSettingException("size", $"{Size} must be at most {(int)Math.Sqrt(ImageShape.MaxPixels)}");
         if (!(Std > 0) || !double.IsFinite(Std)) throw new InvalidSettingException("std", $"{Std} must be positive");
         if (!double.IsFinite(Mean)) throw new InvalidSettingException("mean", $"{Mean} must be a number");
         if (Ratios.Length == 0 || Ratios.Any(r => !(r > 0) || !double.IsFinite(r))) throw new InvalidSettingException("ratios", "need positive numbers");

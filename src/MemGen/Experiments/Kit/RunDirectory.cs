@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MemGen.Images;
+using MemGen.Runs;
 
 namespace MemGen.Experiments.Kit;
 
@@ -9,18 +10,23 @@ namespace MemGen.Experiments.Kit;
 /// holds; running the same experiment with the same settings again resumes (finished work is kept), anything else is
 /// refused with a message naming the first differing setting. Every file is written atomically (temp file + rename),
 /// so a killed run leaves only complete files; temp files a killed run left behind are removed when it is reopened.
+/// While open it holds the <see cref="RunFolderLock"/> of the folder it writes (the whole run, or one job's unit), so a
+/// second process writing the same folder is refused; dispose it when the run ends.
 /// </summary>
-public sealed class RunDirectory
+public sealed class RunDirectory : IDisposable
 {
     /// <summary>File name of the settings record.</summary>
     public const string ExperimentFile = "experiment.json";
 
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
-    private RunDirectory(string path, JsonObject identity)
+    private readonly RunFolderLock _lock;
+
+    private RunDirectory(string path, JsonObject identity, RunFolderLock folderLock)
     {
         Path = path;
         Identity = identity;
+        _lock = folderLock;
     }
 
     /// <summary>The absolute path of the folder.</summary>
@@ -48,7 +54,7 @@ public sealed class RunDirectory
         var file = System.IO.Path.Combine(dir, ExperimentFile);
         if (!System.IO.File.Exists(file))
         {
-            if (Directory.EnumerateFileSystemEntries(dir).Any())
+            if (!RunFolderLock.IsEmpty(dir))
                 throw new InvalidSettingException("out", $"{dir} is not empty and holds no {ExperimentFile}; choose a new or empty directory");
             return;
         }
@@ -83,14 +89,26 @@ public sealed class RunDirectory
     {
         CheckCompatible(path, identity);
         var dir = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(dir);
-        if (unit is null) RemoveTempFiles(dir, recursive: true);
-        else if (unit.Length == 0) RemoveTempFiles(dir, recursive: false);
-        else if (Directory.Exists(System.IO.Path.Combine(dir, unit))) RemoveTempFiles(System.IO.Path.Combine(dir, unit), recursive: true);
-        var run = new RunDirectory(dir, (JsonObject)identity.DeepClone());
-        if (!System.IO.File.Exists(run.File(ExperimentFile))) run.WriteJson(ExperimentFile, identity);
-        return run;
+        var folderLock = RunFolderLock.Acquire(string.IsNullOrEmpty(unit) ? dir : System.IO.Path.Combine(dir, unit));
+        try
+        {
+            Directory.CreateDirectory(dir);
+            if (unit is null) RemoveTempFiles(dir, recursive: true);
+            else if (unit.Length == 0) RemoveTempFiles(dir, recursive: false);
+            else if (Directory.Exists(System.IO.Path.Combine(dir, unit))) RemoveTempFiles(System.IO.Path.Combine(dir, unit), recursive: true);
+            var run = new RunDirectory(dir, (JsonObject)identity.DeepClone(), folderLock);
+            if (!System.IO.File.Exists(run.File(ExperimentFile))) run.WriteJson(ExperimentFile, identity);
+            return run;
+        }
+        catch
+        {
+            folderLock.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Releases the folder's lock (the run ended).</summary>
+    public void Dispose() => _lock.Dispose();
 
     /// <summary>The path of <paramref name="relative"/> (parts joined) inside the run directory; its folder is created.</summary>
     public string File(params string[] relative)
@@ -125,21 +143,7 @@ public sealed class RunDirectory
     /// Removes <c>.*.tmp</c> files (<see cref="AtomicFile"/>'s temp files) a killed process left in <paramref name="dir"/>
     /// (and below it when <paramref name="recursive"/>); files of a process still alive on this machine are kept.
     /// </summary>
-    public static void RemoveTempFiles(string dir, bool recursive = true)
-    {
-        foreach (var temp in Directory.EnumerateFiles(dir, ".*.tmp", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly))
-        {
-            if (AtomicFile.WriterOf(temp) is int pid && pid != Environment.ProcessId && Directory.Exists($"/proc/{pid}")) continue;
-            try
-            {
-                System.IO.File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // Another process may be finishing it; it renames or deletes it itself.
-            }
-        }
-    }
+    public static void RemoveTempFiles(string dir, bool recursive = true) => AtomicFile.RemoveStaleTemporaries(dir, recursive);
 
     private static string? FirstDifference(JsonNode? a, JsonNode? b, string path)
     {

@@ -131,7 +131,7 @@ public static class TransitionExperiment
         var pool = LoadPool(settings);
         var testSet = LoadTestSet(settings, pool);
 
-        var run = RunDirectory.Open(runDirectory, identity);
+        using var run = RunDirectory.Open(runDirectory, identity);
         var record = RunRecord.Begin(run);
         var points = new List<TransitionPoint>();
         var reused = new List<int>();
@@ -204,7 +204,7 @@ public static class TransitionExperiment
         var reporter = new ExperimentProgressReporter(progress, 1);
         if (known.Stage == "report")
         {
-            var run = RunDirectory.Open(runDirectory, identity, unit: "");
+            using var run = RunDirectory.Open(runDirectory, identity, unit: "");
             var points = settings.Sizes.Select(n => TryLoadPoint(run, n)
                 ?? throw new InvalidSettingException("job", $"report needs every N measured, but {PointDirectory(run.Path, n)}/{PointFile} is missing (run measure-n{n} first)")).ToList();
             WriteReport(settings, identity, run, points, RunRecord.Begin(run), reporter, reportOptions);
@@ -214,7 +214,7 @@ public static class TransitionExperiment
         var pool = LoadPool(settings);
         var testSet = LoadTestSet(settings, pool);
         int size = int.Parse(known.Id.Split('-')[1][1..], CultureInfo.InvariantCulture);
-        var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
+        using var opened = RunDirectory.Open(runDirectory, identity, unit: known.Stage == "train" ? I($"n-{size}/{known.Id[^2..]}") : I($"n-{size}"));
         var pointDir = PointDirectory(opened.Path, size);
         using var ownBackend = backend is null ? new CpuBackend() : null;
         var convolutions = backend ?? ownBackend!;
@@ -230,6 +230,22 @@ public static class TransitionExperiment
                 throw new InvalidSettingException("job", $"{known.Id} needs the trained networks of N = {size}, but {subset} is not finished (run train-n{size}-{subset} first)");
         if (TryLoadPoint(opened, size) is null)
             RunPoint(settings, pool, testSet, size, opened, convolutions, reporter.Unit(0, $"N={size}"), cancellation);
+    }
+
+    /// <summary>
+    /// Checks everything a run or a job checks (the settings, the run directory, the data against the sizes and the model)
+    /// and, unless <paramref name="checkOnly"/>, opens the run directory (writes experiment.json). A cluster executor calls
+    /// it once before submitting <see cref="Jobs"/>: bad input is then one line at submission rather than a failure in
+    /// every task, and a de-duplicated pool is cached before the tasks load it.
+    /// </summary>
+    public static void Prepare(TransitionSettings settings, string runDirectory, string preset, bool checkOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var identity = settings.ToJson(preset);
+        RunDirectory.CheckCompatible(runDirectory, identity);
+        LoadTestSet(settings, LoadPool(settings));
+        if (!checkOnly) RunDirectory.Open(runDirectory, identity, unit: "");
     }
 
     /// <summary>The finished point of size <paramref name="n"/> if its point.json and every artefact are there; null otherwise (then it is redone).</summary>

@@ -7,7 +7,7 @@ using MemGen.Images;
 
 namespace MemGen.Experiments.Transition;
 
-/// <summary>The regime a pair of models trained on disjoint sets of size N is in (docs/science.md §5, §8).</summary>
+/// <summary>The regime a pair of models trained on disjoint sets of size N is in (docs/science.md §5.5).</summary>
 public enum TransitionRegime
 {
     /// <summary>Samples are copies of their own training images; the S1 and S2 models produce different images.</summary>
@@ -125,7 +125,7 @@ public sealed record TransitionPoint(
     /// <summary>Threshold on the fraction memorized below which a model pair can count as generalizing.</summary>
     public const double MemorizedFractionForGeneralizing = 0.1;
 
-    /// <summary>Samples at least this similar (mean-removed cosine) to a training image count as copies: the de-duplication threshold (docs/science.md §2), above which two pool images never are.</summary>
+    /// <summary>Samples at least this similar (mean-removed cosine) to a training image count as copies: the de-duplication threshold (docs/science.md §2.5, §5.2), above which two pool images never are.</summary>
     public const double CopySimilarity = 0.95;
 
     /// <summary>Samples that stop after fewer Algorithm 1 steps (median) come from a network that barely denoises: no verdict.</summary>
@@ -144,7 +144,7 @@ public sealed record TransitionPoint(
         "training image: ‖x − NN1‖ < ‖x − NN2‖/3 (Gu et al.) or similarity ≥ 0.95 to it (the de-duplication threshold; this also catches " +
         "copies whose brightness or contrast drifted, and N = 1, where there is no second neighbour). " +
         "Memorizing: F ≥ 0.5 and A < B. Generalizing: F < 0.1 and A ≥ B (the two models agree more with each other than with any " +
-        "training image, docs/science.md §5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
+        "training image, docs/science.md §5.5). Transitional: anything else. Undetermined: the networks barely denoise (Algorithm 1 stops within " +
         "5 steps, the samples are the initial noise), or their samples are not images of the data (B more than 0.25 below the median similarity of " +
         "held-out test images to their nearest training image); such networks are undertrained and agreeing 'samples' mean nothing.";
 

@@ -33,7 +33,7 @@ public static class TransitionReport
             "images of the pool) and S2 (the last N), then used as diffusion models: K samples are drawn from each with Algorithm 1, with the " +
             "same seeds, so sample i of both models starts from the same noise and receives the same injected noise. A model that memorizes " +
             "returns copies of its own training images, so the two models give different images. A model that generalizes learns the " +
-            "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5, §8). " +
+            "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5.3, §8.1). " +
             "The empirical optimal denoiser of each subset (the optimum of the training loss, a pure memorizer) is sampled the same way as a baseline.\n\n" +
             $"Sampler: {settings.SamplerSpec.Explain()}; " +
             "every model starts from the mean image of S1 ∪ S2 plus the seed's noise. Similarities are cosine similarities after removing each " +

@@ -44,7 +44,7 @@ public sealed record TransitionSettings
     /// <summary>K, samples drawn from each model (same seeds for every model).</summary>
     public int Samples { get; init; } = 64;
 
-    /// <summary>Held-out test images, and the most images of each set used for the denoising curves (docs/science.md §5: 300).</summary>
+    /// <summary>Held-out test images, and the most images of each set used for the denoising curves (docs/science.md §5.1: 300).</summary>
     public int EvalImages { get; init; } = 300;
 
     /// <summary>

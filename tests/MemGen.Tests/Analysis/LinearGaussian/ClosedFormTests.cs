@@ -3,7 +3,7 @@ using MemGen.Tensors;
 
 namespace MemGen.Tests.Analysis.LinearGaussian;
 
-/// <summary>The closed forms of §7 against numerical integration (d = 1, 2) and Monte-Carlo (d = 3).</summary>
+/// <summary>The closed forms of docs/science.md §7.4 and §7.6 against numerical integration (d = 1, 2) and Monte-Carlo (d = 3).</summary>
 public class ClosedFormTests
 {
     private static SpectralGaussian FullRank1D() =>

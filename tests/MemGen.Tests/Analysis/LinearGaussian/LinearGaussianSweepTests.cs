@@ -76,17 +76,25 @@ public class LinearGaussianSweepTests
     [Fact]
     public void SummaryCountsRunsWithPositiveDelta()
     {
+        // E_TG = TrainSelf − 2·0.25, E_OG = OriginalSelf: cross part −0.5 in every run.
+        static LinearGaussianMeasurement M(int n, int run, double eTG, double eOG, double h2, double kl, int rank, double lambda) =>
+            new(GeneratedCovariance.Model, 4, n, run, new DeltaTerms(eTG + 0.5, eOG, 0.25, 0), eTG - eOG, h2, kl, rank, lambda);
         var measurements = new List<LinearGaussianMeasurement>
         {
-            new(4, 8, 0, 1.0, 0.5, 0.5, 0.9, 2.0, 4),
-            new(4, 8, 1, 1.0, 1.5, -0.5, 0.8, 4.0, 4),
-            new(4, 8, 2, 2.0, 1.0, 1.0, 0.7, 3.0, 4),
-            new(4, 8, 3, 0.0, 1.0, -1.0, 0.6, 3.0, 4),
-            new(4, 2, 0, 0.0, 1.0, -1.0, 1.0, double.PositiveInfinity, 1),
+            M(8, 0, 1.0, 0.5, 0.9, 2.0, 4, 1),
+            M(8, 1, 1.0, 1.5, 0.8, 4.0, 4, 2),
+            M(8, 2, 2.0, 1.0, 0.7, 3.0, 4, 3),
+            M(8, 3, 0.0, 1.0, 0.6, 3.0, 4, 6),
+            M(2, 0, 0.0, 1.0, 1.0, double.PositiveInfinity, 1, 9),
+            M(8, 0, 1.0, 1.0, 0.9, 2.0, 4, 1) with { Covariance = GeneratedCovariance.ReferenceCode },
         };
         var summary = LinearGaussianSummary.Summarize(measurements);
-        Assert.Equal(2, summary.Count);
-        Assert.Equal(2, summary[0].TrainingCount); // ordered by n
+        Assert.Equal(3, summary.Count);
+        Assert.Equal(2, summary[0].TrainingCount); // ordered by covariance, then n
+        Assert.Equal(GeneratedCovariance.ReferenceCode, summary[2].Covariance);
+        Assert.Equal(0.0, summary[2].ProbabilityDeltaPositive); // Δ = 0 is not > 0
+        Assert.Equal(1.0, summary[2].Float32UnresolvedFraction);
+        Assert.Equal(0.0, summary[2].SignFlippedFraction);
         Assert.True(double.IsPositiveInfinity(summary[0].KullbackLeibler.Mean));
         Assert.Equal(1.0, summary[0].SingularFraction);
         var s = summary[1];
@@ -95,6 +103,35 @@ public class LinearGaussianSweepTests
         Assert.Equal(0.0, s.Delta.Mean, 1e-15);
         Assert.Equal(Math.Sqrt((0.25 + 0.25 + 1 + 1) / 3), s.Delta.Std, 1e-12);
         Assert.Equal(3.0, s.KullbackLeibler.Mean);
+        Assert.Equal(0.5, s.SelfPart.Mean, 1e-15);   // mean of (E_TG + 0.5 − E_OG)
+        Assert.Equal(-0.5, s.CrossPart.Mean, 1e-15);
+        Assert.Equal(3.0, s.LargestEigenvalue.Mean);
+        Assert.Equal(2.5, s.LargestEigenvalueMedian); // of 1, 2, 3, 6
+        Assert.Equal(0.0, s.Float32UnresolvedFraction);
+        // A float32 Δ of the other sign than the exact one counts as flipped.
+        var flipped = measurements[0] with { ExactDelta = -1e-9 };
+        Assert.True(flipped.SignFlipped);
+        Assert.True(flipped.BelowFloat32Resolution); // exact |Δ| = 1e-9 against E_TG = 1
+        Assert.False(measurements[0].SignFlipped);
+        Assert.False(measurements[0].BelowFloat32Resolution);
+    }
+
+    [Fact]
+    public void BothCovariancesShareTheFitsAndTheSelfTerms()
+    {
+        var both = LinearGaussianSweep.Run(Small with { Runs = 2, Covariances = [.. GeneratedCovariances.All] });
+        var model = LinearGaussianSweep.Run(Small with { Runs = 2 });
+        var byKey = both.ToLookup(m => m.Covariance);
+        Assert.Equal(model, byKey[GeneratedCovariance.Model].ToList()); // adding the reference code's law changes nothing of the model's
+        foreach (var (m, r) in byKey[GeneratedCovariance.Model].Zip(byKey[GeneratedCovariance.ReferenceCode]))
+        {
+            Assert.Equal((m.Dimension, m.TrainingCount, m.Run), (r.Dimension, r.TrainingCount, r.Run));
+            Assert.Equal(m.Terms.TrainSelf, r.Terms.TrainSelf);
+            Assert.Equal(m.Terms.OriginalSelf, r.Terms.OriginalSelf);
+            Assert.Equal(m.Rank, r.Rank);
+            Assert.Equal(m.LargestEigenvalue, r.LargestEigenvalue, 1e-9 * m.LargestEigenvalue); // same spectrum
+            Assert.NotEqual(m.Terms.TrainCross, r.Terms.TrainCross); // other eigenvectors
+        }
     }
 
     [Fact]

@@ -13,14 +13,14 @@ public class RunDirectoryTests
     {
         using var tmp = new TempFolder();
         var path = Path.Combine(tmp.Path, "run");
-        var run = RunDirectory.Open(path, Identity(1));
+        using var run = RunDirectory.Open(path, Identity(1));
         Assert.True(File.Exists(Path.Combine(path, RunDirectory.ExperimentFile)));
         Assert.Equal("demo", run.Experiment);
         run.WriteText("a/b.txt", "x");
         Assert.True(run.Has("a/b.txt"));
 
         // Same settings (another preset label is fine): resume.
-        var again = RunDirectory.Open(path, Identity(1, preset: "custom"));
+        using var again = RunDirectory.Open(path, Identity(1, preset: "custom"));
         Assert.Equal("x", File.ReadAllText(again.File("a", "b.txt")));
 
         var different = Assert.Throws<InvalidSettingException>(() => RunDirectory.Open(path, Identity(2)));
@@ -47,11 +47,11 @@ public class RunDirectoryTests
     {
         using var tmp = new TempFolder();
         var path = Path.Combine(tmp.Path, "run");
-        var run = RunDirectory.Open(path, Identity(1));
+        using var run = RunDirectory.Open(path, Identity(1));
         var leftover = Path.Combine(run.Folder("n-1", "s1"), ".final.safetensors.123.abc.tmp");
         File.WriteAllText(leftover, "half");
         File.WriteAllText(Path.Combine(path, "kept.tmp"), "not ours");
-        RunDirectory.Open(path, Identity(1));
+        RunDirectory.Open(path, Identity(1)).Dispose();
         Assert.False(File.Exists(leftover));
         Assert.True(File.Exists(Path.Combine(path, "kept.tmp")));
     }
@@ -60,7 +60,7 @@ public class RunDirectoryTests
     public void TheRecordKeepsEverySessionAndTheTotalTime()
     {
         using var tmp = new TempFolder();
-        var run = RunDirectory.Open(Path.Combine(tmp.Path, "run"), Identity(1));
+        using var run = RunDirectory.Open(Path.Combine(tmp.Path, "run"), Identity(1));
         var first = RunRecord.Begin(run);
         first.Finish();
         var second = RunRecord.Begin(run);

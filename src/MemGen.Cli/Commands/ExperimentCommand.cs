@@ -6,6 +6,7 @@ using MemGen.Analysis.LinearGaussian;
 using MemGen.Experiments;
 using MemGen.Experiments.GaussianNetwork;
 using MemGen.Experiments.Transition;
+using MemGen.Nn;
 using MemGen.Sampling;
 using MemGen.Reporting;
 
@@ -224,7 +225,7 @@ public static class ExperimentCommand
         var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
         var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images, e.g. 'fashion-mnist:test|resize=16' (default: the pool's images between S1 and S2)." };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
-        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
+        var model = new Option<string?>("--model") { Description = $"Network: {NetworkSpec.SyntaxHelp}." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
         var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };

@@ -170,8 +170,13 @@ public sealed class ConditionedTrainingTests : IDisposable
         var spec = NetworkSpec.Parse("unet-cond:blocks=1,width=16,emb=16");
         var options = new TrainingOptions
         {
-            BatchSize = 32, ImagesPerEpoch = 32 * 100, Budget = 32 * 300, LearningRate = 3e-3, LearningRateDecayEpochs = 2,
-            SigmaLogMean = 0, SigmaLogStd = 2,
+            BatchSize = 32,
+            ImagesPerEpoch = 32 * 100,
+            Budget = 32 * 300,
+            LearningRate = 3e-3,
+            LearningRateDecayEpochs = 2,
+            SigmaLogMean = 0,
+            SigmaLogStd = 2,
         }.Resolve(spec);
         using var net = NetworkFactory.Create(spec, 1, onednn, seed: 22);
         var mean = new double[64];

@@ -3,7 +3,7 @@ using System.Globalization;
 using MemGen.Compute;
 using MemGen.Execution;
 using MemGen.Analysis.LinearGaussian;
-using MemGen.Experiments;
+using MemGen.Experiments.LinearGaussian;
 using MemGen.Experiments.GaussianNetwork;
 using MemGen.Experiments.Transition;
 using MemGen.Nn;
@@ -82,25 +82,15 @@ public static class ExperimentCommand
             "docs/science.md §7: linear one-step diffusion model on N(m·1, s²I); P(Δ > 0) and its decomposition, λ_max(Σ_G), Hellinger and KL vs n/d for several d.");
         foreach (var o in new Option[] { outDir, preset, dims, ratios, mean, std, time, lambda, original, runs, seed, threads, covariance, precision, noSvg })
             command.Options.Add(o);
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
             var p = parse.GetValue(preset)!;
             var settings = LinearGaussianExperiment.Preset(p);
             if (parse.GetValue(covariance) is string cv)
                 settings = settings with { Covariances = cv == "both" ? [.. GeneratedCovariances.All] : [GeneratedCovariances.Parse(cv)!.Value] };
             settings = settings with { Precision = KernelSumPrecisions.Parse(parse.GetValue(precision)!)!.Value };
-            if (parse.GetValue(dims) is string ds)
-            {
-                if (ParseList(ds, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null) is not int[] list)
-                    return Fail($"--dimensions: '{ds}' is not a comma-separated list of integers");
-                settings = settings with { Dimensions = list };
-            }
-            if (parse.GetValue(ratios) is string rs)
-            {
-                if (ParseList(rs, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null) is not double[] list)
-                    return Fail($"--ratios: '{rs}' is not a comma-separated list of numbers");
-                settings = settings with { Ratios = list };
-            }
+            if (parse.GetValue(dims) is string ds) settings = settings with { Dimensions = FlagLists.Integers("dimensions", ds) };
+            if (parse.GetValue(ratios) is string rs) settings = settings with { Ratios = FlagLists.Numbers("ratios", rs) };
             if (parse.GetValue(mean) is double m) settings = settings with { Mean = m };
             if (parse.GetValue(std) is double s) settings = settings with { Std = s };
             if (parse.GetValue(time) is double t) settings = settings with { Time = t };
@@ -109,25 +99,14 @@ public static class ExperimentCommand
             if (parse.GetValue(runs) is int r) settings = settings with { Runs = r };
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             if (parse.GetValue(threads) is int th) settings = settings with { Threads = th };
-            if (settings.Validate() is string problem) return Fail("--" + problem);
             var dir = parse.GetValue(outDir)!;
-            if (File.Exists(dir)) return Fail($"--out: {dir} is a file, not a directory");
-
-            LinearGaussianResult result;
-            try
-            {
-                result = ConsoleProgress.Run("linear-gaussian", report => LinearGaussianExperiment.Run(settings, dir, p, f => report(f, null, null),
-                    reportOptions: new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Fail($"--out: cannot write to {dir} ({e.Message})");
-            }
+            var result = ConsoleProgress.RunExperiment("linear-gaussian", progress => LinearGaussianExperiment.Run(settings, dir, p, progress, cancellation,
+                new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
             WriteSummary(result);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
-        });
+        }, parse.GetValue(outDir)!)));
         return command;
     }
 
@@ -218,7 +197,9 @@ public static class ExperimentCommand
         var preset = new Option<string>("--preset")
         {
             Description = $"quick (Fashion-MNIST 16×16, N {List(quick.Sizes)}, {quick.Model}, {quick.Budget} images per model; the main job, minutes on 2 cores) " +
-                          "or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). Flags below override it.",
+                          "standard (the same with longer training where N is large: 40,000 images per model up to N = 10, then 100,000, 400,000 and 800,000; " +
+                          "under 30 minutes on 2 idle cores, docs/standard-preset.md) or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). " +
+                          "Flags below override it.",
             DefaultValueFactory = _ => "quick",
         };
         preset.AcceptOnlyFromAmong([.. TransitionExperiment.PresetNames]);
@@ -227,7 +208,7 @@ public static class ExperimentCommand
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
         var model = new Option<string?>("--model") { Description = $"Network: {NetworkSpec.SyntaxHelp}." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
-        var budget = new Option<long?>("--budget") { Description = "Training images per model (the training set tiled to this size)." };
+        var budget = new Option<string?>("--budget") { Description = "Training images per model (the training set tiled to this size), e.g. 40000; N=images entries give some sizes another budget: 40000,10000=600000." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };
         var lr = new Option<double?>("--learning-rate") { Description = "Initial Adam learning rate (halved evenly over the budget)." };
         var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5.1: 300)." };
@@ -254,7 +235,7 @@ public static class ExperimentCommand
             if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
-            if (parse.GetValue(budget) is long b) settings = settings with { Budget = b };
+            if (parse.GetValue(budget) is string b) settings = settings.WithBudget(b);
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
             if (parse.GetValue(evalImages) is int e) settings = settings with { EvalImages = e };

@@ -39,7 +39,7 @@ public static class TransitionPlan
             "--sizes", string.Join(",", settings.Sizes.Select(n => N(n))),
             "--model", settings.Model,
             "--samples", N(settings.Samples),
-            "--budget", N(settings.Budget),
+            "--budget", settings.BudgetText,
             "--batch-size", N(settings.BatchSize),
             "--learning-rate", settings.LearningRate.ToString("R", CultureInfo.InvariantCulture),
             "--eval-images", N(settings.EvalImages),

@@ -46,20 +46,19 @@ public sealed class TransitionPlanTests : IDisposable
     public void AJobCommandRebuildsExactlyTheSettingsOfThePlan()
     {
         // Settings far from every default: the paper preset, another test set, and every flag changed.
-        var settings = TransitionExperiment.Preset("paper") with
+        var settings = (TransitionExperiment.Preset("paper") with
         {
             Data = "disks:size=16,n=400,seed=9",
             TestData = "disks:size=16,n=50,seed=10",
             Sizes = [2, 30],
             Model = "bfcnn:layers=4,width=6",
             Samples = 7,
-            Budget = 1234,
             BatchSize = 24,
             LearningRate = 0.00037,
             EvalImages = 20,
             Seed = 11,
             Sampler = "algorithm1:variant=paper,beta=0.25,sigma_inf=0.02,max_steps=77",
-        };
+        }).WithBudget("1234,30=999");
         var run = Path.Combine(_dir, "run");
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, "experiment.json"), settings.ToJson("paper").ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using MemGen.Analysis.LinearGaussian;
 using MemGen.Cli;
-using MemGen.Experiments;
+using MemGen.Experiments.LinearGaussian;
 using MemGen.Reporting;
 using MemGen.Tests.Reporting;
 
@@ -28,7 +28,7 @@ public class LinearGaussianExperimentTests
         {
             var result = LinearGaussianExperiment.Run(Tiny, dir, "test", reportOptions: new ReportWriteOptions { ExportSvg = false });
             Assert.Equal(16, result.Summaries.Count); // 2 covariances × 2 d × 4 n
-            foreach (var name in new[] { "config.json", "measurements.csv", "summary.csv", "summary.json", "report.json", "report.html" })
+            foreach (var name in new[] { "experiment.json", "run.json", "measurements.csv", "measurements.json", "summary.csv", "summary.json", "report.json", "report.html" })
                 Assert.True(File.Exists(Path.Combine(dir, name)), name);
             string[] figures = ["p-delta-covariances", "p-delta-positive", "delta-decomposition", "lambda-max", "hellinger", "kl", "distances"];
             foreach (var id in figures)
@@ -42,12 +42,13 @@ public class LinearGaussianExperimentTests
             Assert.Contains(measurements, l => l.StartsWith("reference-code,", StringComparison.Ordinal));
 
             var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
-            var rows = summary["summary"]!.AsArray();
+            Assert.Equal("linear-gaussian", summary["config"]!["experiment"]!.GetValue<string>());
+            var rows = summary["rows"]!.AsArray();
             Assert.Equal(16, rows.Count);
             var singular = rows.First(r => r!["d"]!.GetValue<int>() == 6 && r["n"]!.GetValue<int>() == 6)!;
-            Assert.Null(singular["kl"]!["mean"]);
-            Assert.True(singular["kl_infinite"]!.GetValue<bool>());
-            Assert.Equal(1.0, singular["hellinger2"]!["mean"]!.GetValue<double>());
+            Assert.Null(singular["kl_mean"]); // infinite: null in JSON, inf in the CSV
+            Assert.Equal(1.0, singular["singular_fraction"]!.GetValue<double>());
+            Assert.Equal(1.0, singular["hellinger2_mean"]!.GetValue<double>());
             Assert.Equal(SetSizeBias.Expected(6, 200, 6), singular["self_part_predicted"]!.GetValue<double>(), 1e-15);
             var csv = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
             Assert.Equal(17, csv.Length);
@@ -99,7 +100,7 @@ public class LinearGaussianExperimentTests
         Assert.Equal(KernelSumPrecision.Float64, paper.Precision);
         Assert.Equal(0.25, paper.Ratios.Min());
         Assert.True(paper.Ratios.Max() >= 4.0);
-        Assert.Throws<ArgumentException>(() => LinearGaussianExperiment.Preset("huge"));
+        Assert.Equal("preset", Assert.Throws<InvalidSettingException>(() => LinearGaussianExperiment.Preset("huge")).Setting);
     }
 
     [Fact]
@@ -119,7 +120,7 @@ public class LinearGaussianExperimentTests
 
             Assert.Equal(0, Run(["experiment", "linear-gaussian", "--out", Dir("both"), "--dimensions", "4", "--runs", "2", "--covariance", "both",
                 "--kernel-precision", "float32", .. small]));
-            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("both"), "config.json")))!;
+            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("both"), "experiment.json")))!;
             Assert.Equal("float32", config["precision"]!.GetValue<string>());
             Assert.Equal(["model", "reference-code"], config["covariances"]!.AsArray().Select(c => c!.GetValue<string>()));
             Assert.Equal(0, Run(["experiment", "linear-gaussian", "--out", Dir("ref"), "--dimensions", "4", "--runs", "2", "--covariance", "reference-code", .. small]));

@@ -90,7 +90,8 @@ public sealed class RunFolderLockTests : IDisposable
     public void AKilledHoldersLockAndTempFilesAreTakenOverWithAMessage()
     {
         var dir = Dir("killed");
-        using (var p = Process.Start(MemgenProcess.StartInfo(Train(dir, 40_000, 5)))!)
+        // 500 steps: long enough to be killed after its step-10 checkpoint, short enough for the resume to finish on a busy machine.
+        using (var p = Process.Start(MemgenProcess.StartInfo(Train(dir, 8_000, 5)))!)
         {
             _ = p.StandardOutput.ReadToEndAsync();
             _ = p.StandardError.ReadToEndAsync();

@@ -32,6 +32,43 @@ public sealed record TransitionSettings
     /// <summary>Images each model trains on (the training set tiled to this size, as the paper's fixed epoch budget).</summary>
     public long Budget { get; init; } = 40_000;
 
+    /// <summary>
+    /// Budgets for particular sizes N that replace <see cref="Budget"/> for them (null or empty: every model gets
+    /// <see cref="Budget"/>). Memorizing a handful of images takes few steps; a model at large N needs many more to put
+    /// its samples on the image manifold, so a study spends its time there.
+    /// </summary>
+    public IReadOnlyDictionary<int, long>? BudgetBySize { get; init; }
+
+    /// <summary>The training images of each model trained on N images.</summary>
+    public long BudgetFor(int n) => BudgetBySize is not null && BudgetBySize.TryGetValue(n, out var b) ? b : Budget;
+
+    /// <summary>
+    /// The budget as text, <c>40000</c> or <c>40000,1000=200000,10000=600000</c> (a default, then N=images for sizes
+    /// that get another budget); <see cref="WithBudget"/> reads it back.
+    /// </summary>
+    public string BudgetText => string.Join(",", new[] { Budget.ToString(CultureInfo.InvariantCulture) }
+        .Concat((BudgetBySize ?? new Dictionary<int, long>()).OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}"))));
+
+    /// <summary>These settings with the budget of <paramref name="text"/> (see <see cref="BudgetText"/>).</summary>
+    /// <exception cref="InvalidSettingException">The text is not a budget.</exception>
+    public TransitionSettings WithBudget(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (!long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long all))
+            throw new InvalidSettingException("budget", $"'{text}' does not start with a number of images (e.g. 40000 or 40000,10000=600000)");
+        var bySize = new SortedDictionary<int, long>();
+        foreach (var part in parts.Skip(1))
+        {
+            var kv = part.Split('=', 2);
+            if (kv.Length != 2 || !int.TryParse(kv[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
+                || !long.TryParse(kv[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long b))
+                throw new InvalidSettingException("budget", $"'{part}' is not N=images (e.g. 10000=600000)");
+            if (!bySize.TryAdd(n, b)) throw new InvalidSettingException("budget", $"N = {n} is given twice");
+        }
+        return this with { Budget = all, BudgetBySize = bySize.Count == 0 ? null : bySize };
+    }
+
     /// <summary>Images per training step.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -83,6 +120,11 @@ public sealed record TransitionSettings
             throw new InvalidSettingException("model", e.Message, e);
         }
         if (Budget < 1) throw new InvalidSettingException("budget", $"must be at least 1 image, got {Budget}");
+        foreach (var (n, b) in BudgetBySize ?? new Dictionary<int, long>())
+        {
+            if (b < 1) throw new InvalidSettingException("budget", $"must be at least 1 image, got {b} for N = {n}");
+            if (!Sizes.Contains(n)) throw new InvalidSettingException("budget", $"gives a budget for N = {n}, which is not one of the sizes ({string.Join(", ", Sizes)})");
+        }
         if (BatchSize < 1) throw new InvalidSettingException("batch-size", $"must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("learning-rate", $"must be positive, got {LearningRate}");
         if (LearningRateHalvings < 0) throw new InvalidSettingException("learning-rate-halvings", $"must not be negative, got {LearningRateHalvings}");
@@ -92,13 +134,16 @@ public sealed record TransitionSettings
         SamplerSpec.ParseAs("sampler", Sampler);
     }
 
-    /// <summary>The training recipe of every model: docs/science.md §2 noise and Adam, this budget, the learning rate halved evenly over it.</summary>
-    public TrainingOptions TrainingOptions() => new()
+    /// <summary>
+    /// The training recipe of the models trained on <paramref name="n"/> images: docs/science.md §2 noise and Adam, the
+    /// budget for that size, the learning rate halved evenly over it.
+    /// </summary>
+    public TrainingOptions TrainingOptions(int n) => new()
     {
         LearningRate = LearningRate,
         BatchSize = BatchSize,
-        Budget = Budget,
-        ImagesPerEpoch = (int)Math.Clamp(Budget / (LearningRateHalvings + 1), 1, int.MaxValue),
+        Budget = BudgetFor(n),
+        ImagesPerEpoch = (int)Math.Clamp(BudgetFor(n) / (LearningRateHalvings + 1), 1, int.MaxValue),
         LearningRateDecayEpochs = 1,
         LearningRateDecay = LearningRateHalvings == 0 ? 1.0 : 0.5,
         EvalImages = 32,
@@ -106,24 +151,32 @@ public sealed record TransitionSettings
     };
 
     /// <summary>The settings as JSON (experiment.json; also shown in the report).</summary>
-    public JsonObject ToJson(string preset) => new()
+    public JsonObject ToJson(string preset)
     {
-        ["experiment"] = "transition",
-        ["preset"] = preset,
-        ["data"] = Data,
-        ["test_data"] = TestData,
-        ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
-        ["model"] = Network.ToString(),
-        ["budget_images_per_model"] = Budget,
-        ["batch_size"] = BatchSize,
-        ["learning_rate"] = LearningRate,
-        ["learning_rate_halvings"] = LearningRateHalvings,
-        ["samples"] = Samples,
-        ["eval_images"] = EvalImages,
-        ["sampler"] = SamplerRecord(),
-        ["grid_rows"] = GridRows,
-        ["seed"] = Seed,
-    };
+        var json = new JsonObject
+        {
+            ["experiment"] = "transition",
+            ["preset"] = preset,
+            ["data"] = Data,
+            ["test_data"] = TestData,
+            ["sizes"] = new JsonArray(Sizes.Select(n => (JsonNode)n).ToArray()),
+            ["model"] = Network.ToString(),
+            ["budget_images_per_model"] = Budget,
+            ["batch_size"] = BatchSize,
+            ["learning_rate"] = LearningRate,
+            ["learning_rate_halvings"] = LearningRateHalvings,
+            ["samples"] = Samples,
+            ["eval_images"] = EvalImages,
+            ["sampler"] = SamplerRecord(),
+            ["grid_rows"] = GridRows,
+            ["seed"] = Seed,
+        };
+        // Only when set, so the identity of runs with one budget for every size is what it always was.
+        if (BudgetBySize is not null)
+            json["budget_images_by_size"] = new JsonObject(BudgetBySize.OrderBy(p => p.Key)
+                .Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value)));
+        return json;
+    }
 
     private JsonObject SamplerRecord()
     {
@@ -133,7 +186,11 @@ public sealed record TransitionSettings
         return json;
     }
 
+    private string BudgetDescription => BudgetBySize is null
+        ? string.Create(CultureInfo.InvariantCulture, $"{Budget:N0} training images per model")
+        : "training images per model " + string.Join(", ", Sizes.Select(n => string.Create(CultureInfo.InvariantCulture, $"{BudgetFor(n):N0} at N = {n}")));
+
     /// <summary>A short description for progress lines and the report subtitle.</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Data} · N ∈ {{{string.Join(", ", Sizes)}}} · {Network} · {Budget:N0} training images per model · K = {Samples} samples");
+        $"{Data} · N ∈ {{{string.Join(", ", Sizes)}}} · {Network} · {BudgetDescription} · K = {Samples} samples");
 }

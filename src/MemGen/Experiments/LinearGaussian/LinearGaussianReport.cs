@@ -4,7 +4,7 @@ using MemGen.Analysis.LinearGaussian;
 using MemGen.Reporting;
 using MemGen.Results;
 
-namespace MemGen.Experiments;
+namespace MemGen.Experiments.LinearGaussian;
 
 /// <summary>
 /// The report of <c>memgen experiment linear-gaussian</c> (docs/science.md §7): what the run finds in plain words

@@ -1,0 +1,58 @@
+using MemGen.Experiments.Transition;
+
+namespace MemGen.Tests.Experiments;
+
+public sealed class TransitionSettingsTests
+{
+    private static readonly TransitionSettings Sizes = new() { Sizes = [1, 10, 1000] };
+
+    [Fact]
+    public void ABudgetListGivesTheNamedSizesTheirOwnBudgetAndTheRestTheDefault()
+    {
+        var s = Sizes.WithBudget("40000, 1000=600000,10=5000");
+        s.Validate();
+        Assert.Equal([40_000L, 5_000L, 600_000L], s.Sizes.Select(s.BudgetFor));
+        Assert.Equal("40000,10=5000,1000=600000", s.BudgetText);
+        Assert.Equal(600_000, s.TrainingOptions(1000).Budget);
+        Assert.Equal(150_000, s.TrainingOptions(1000).ImagesPerEpoch); // the schedule's epochs follow each model's budget
+        Assert.Equal(10_000, s.TrainingOptions(1).ImagesPerEpoch);
+        Assert.Equal("5000", s.ToJson("quick")["budget_images_by_size"]!["10"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void OneBudgetKeepsTheIdentityItAlwaysHad()
+    {
+        var s = Sizes.WithBudget("1234");
+        Assert.Null(s.BudgetBySize);
+        Assert.Equal("1234", s.BudgetText);
+        Assert.False(s.ToJson("quick").ContainsKey("budget_images_by_size"));
+        Assert.Equal(1234, s.BudgetFor(1000));
+    }
+
+    [Theory]
+    [InlineData("many", "does not start with a number of images")]
+    [InlineData("100,10", "'10' is not N=images")]
+    [InlineData("100,10=x", "'10=x' is not N=images")]
+    [InlineData("100,10=5,10=6", "N = 10 is given twice")]
+    [InlineData("100,7=5", "gives a budget for N = 7, which is not one of the sizes (1, 10, 1000)")]
+    [InlineData("100,10=0", "must be at least 1 image, got 0 for N = 10")]
+    public void ABadBudgetNamesTheSettingAndWhatIsWrong(string text, string expected)
+    {
+        var e = Assert.Throws<InvalidSettingException>(() => Sizes.WithBudget(text).Validate());
+        Assert.Equal("budget", e.Setting);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void TheStandardPresetIsTheQuickOneWithTrainingMovedToLargeN()
+    {
+        var quick = TransitionExperiment.Preset("quick");
+        var standard = TransitionExperiment.Preset("standard");
+        standard.Validate();
+        Assert.Equal((quick.Data, quick.Model, quick.Sampler, quick.BatchSize, quick.Samples), (standard.Data, standard.Model, standard.Sampler, standard.BatchSize, standard.Samples));
+        Assert.Equal(quick.Sizes, standard.Sizes);
+        Assert.Equal([40_000L, 40_000L], standard.Sizes.Take(2).Select(standard.BudgetFor)); // the small N memorize at the quick budget
+        Assert.Equal(2_760_000, 2 * standard.Sizes.Sum(n => standard.BudgetFor(n))); // the time estimate in docs/standard-preset.md
+        Assert.Equal("40000,100=100000,1000=400000,10000=800000", standard.BudgetText);
+    }
+}

@@ -15,7 +15,7 @@ namespace MemGen.Cli;
 /// files, folders, memory, a locked folder) and 1 for an internal fault, which adds a hint to rerun with
 /// <c>--verbose</c> for the stack trace.
 /// </summary>
-public static class ErrorPolicy
+internal static class ErrorPolicy
 {
     /// <summary>Exit code of an internal fault (a bug, or a failed run such as a diverged training).</summary>
     public const int InternalFault = 1;

@@ -7,7 +7,7 @@ using MemGen.Machine;
 namespace MemGen.Cli;
 
 /// <summary>Entry point of the <c>memgen</c> command.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Global option: print the stack trace of an internal fault.</summary>
     public static Option<bool> Verbose { get; } = new("--verbose")

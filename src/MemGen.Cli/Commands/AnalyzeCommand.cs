@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 /// <c>memgen analyze</c>: analyses of a trained denoiser. <c>analyze jacobian</c>: flags → <see cref="JacobianJobSettings"/>
 /// → <see cref="JacobianJob.Run"/> (the GAHB Jacobian analysis, docs/science.md §5.6).
 /// </summary>
-public static class AnalyzeCommand
+internal static class AnalyzeCommand
 {
     /// <summary>Creates the command group.</summary>
     public static Command Create()

@@ -13,7 +13,7 @@ namespace MemGen.Cli.Commands;
 /// <see cref="Command"/>; add it to <see cref="Create"/>. Results go to stdout (a table, or JSON with
 /// <c>--json</c>); progress goes to stderr so JSON output stays clean.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     private static readonly JsonSerializerOptions s_json = new()
     {

@@ -1,7 +1,7 @@
 namespace MemGen.Cli.Commands;
 
 /// <summary>The one-line error every command prints for bad input, and the exit code that goes with it.</summary>
-public static class CommandError
+internal static class CommandError
 {
     /// <summary>Exit code for bad input (flags, specs, files).</summary>
     public const int ExitCode = 2;

@@ -10,7 +10,7 @@ namespace MemGen.Cli.Commands;
 /// bars. In a log (stderr redirected): a line when the stage changes, every 30 s within a stage, and at each tenth of
 /// the work when there is no stage text.
 /// </summary>
-public static class ConsoleProgress
+internal static class ConsoleProgress
 {
     private static readonly TimeSpan s_logInterval = TimeSpan.FromSeconds(30);
 

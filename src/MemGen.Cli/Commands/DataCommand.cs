@@ -13,7 +13,7 @@ namespace MemGen.Cli.Commands;
 /// dataset spec (syntax in <see cref="DatasetSpec.SyntaxHelp"/> and docs/data-specs.md). Results go to stdout and
 /// files (written atomically); progress goes to stderr; bad input is a one-line error with exit code 2.
 /// </summary>
-public static class DataCommand
+internal static class DataCommand
 {
     private static readonly JsonSerializerOptions s_json = new()
     {

@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 /// every command sees (recursive options). Commands that compute open the backend once with <see cref="TryOpen"/> and
 /// pass it down; a machine that lacks the device or a library gets one line naming what is missing, exit code 2.
 /// </summary>
-public static class DeviceOptions
+internal static class DeviceOptions
 {
     /// <summary>Name of the device option.</summary>
     public const string DeviceName = "--device";

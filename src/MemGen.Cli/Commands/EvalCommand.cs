@@ -10,7 +10,7 @@ namespace MemGen.Cli.Commands;
 /// <c>memgen eval</c>: flags → <see cref="EvaluationJobSettings"/> → <see cref="EvaluationJob.Run"/> (denoising curves,
 /// docs/science.md §5.1); prints the per-σ table and the PSNR gap.
 /// </summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create()

@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 /// task, <c>--sbatch-arg</c> (repeatable) and <c>--dry-run</c>. <see cref="AddTo"/> puts them on a command,
 /// <see cref="Parse"/> reads them into an <see cref="ExecutionSettings"/> (validate it with the run directory).
 /// </summary>
-public sealed class ExecutionOptions
+internal sealed class ExecutionOptions
 {
     private readonly Option<string> _executor = new("--executor")
     {

@@ -17,7 +17,7 @@ namespace MemGen.Cli.Commands;
 /// Each experiment is one method returning its subcommand; add it to <see cref="Create"/>. Shared pieces:
 /// <see cref="OutOption"/>, <see cref="SamplerOption"/>, <see cref="ConsoleProgress"/>, <see cref="Fail"/>.
 /// </summary>
-public static class ExperimentCommand
+internal static class ExperimentCommand
 {
     /// <summary>Creates the <c>experiment</c> command group.</summary>
     public static Command Create()

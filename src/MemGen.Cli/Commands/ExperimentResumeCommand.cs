@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 /// the job plan recorded in RUN_DIR/plan.json, with the same execution flags as the experiments. The experiment's own
 /// command does the same when run again; this one needs only the run directory.
 /// </summary>
-public static class ExperimentResumeCommand
+internal static class ExperimentResumeCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create()

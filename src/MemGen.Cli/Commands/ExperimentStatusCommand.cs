@@ -11,7 +11,7 @@ namespace MemGen.Cli.Commands;
 /// (its marker exists), running or pending (Slurm queue), failed (submitted, not done, no longer queued; with its log)
 /// or not started.
 /// </summary>
-public static class ExperimentStatusCommand
+internal static class ExperimentStatusCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create()

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MemGen.Cli.Commands;
 
 /// <summary>Comma-separated flag values (<c>--sizes 1,10,100</c>, <c>--sigmas 0.05,0.1</c>), parsed or refused with one line naming the setting.</summary>
-public static class FlagLists
+internal static class FlagLists
 {
     /// <summary>A comma-separated list of integers.</summary>
     /// <exception cref="InvalidSettingException">An element is not an integer.</exception>

@@ -8,7 +8,7 @@ namespace MemGen.Cli.Commands;
 /// <see cref="PlanExecutor"/> (submit to Slurm, run here through the experiment's runner, or list it for --dry-run) and
 /// prints what was done. Errors are the one-line "memgen COMMAND: ..." with exit code 2; an interruption exits with 130.
 /// </summary>
-public static class PlanExecution
+internal static class PlanExecution
 {
     /// <summary>
     /// Executes <paramref name="plan"/> in <paramref name="runDirectory"/> as <paramref name="settings"/> say; returns the

@@ -7,7 +7,7 @@ namespace MemGen.Cli.Commands;
 /// <c>memgen report RUN_DIR</c>: renders RUN_DIR/report.html again from RUN_DIR/report.json (e.g. after
 /// <c>scripts/install-deps</c> installed the charting scripts, or after a MemGen update).
 /// </summary>
-public static class ReportCommand
+internal static class ReportCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create()

@@ -10,7 +10,7 @@ namespace MemGen.Cli.Commands;
 /// <c>memgen sample</c>: flags → <see cref="SamplingJobSettings"/> → <see cref="SamplingJob.Run"/> (docs/science.md §3);
 /// writes samples.npy, samples.png, trajectories.csv and sample-config.json.
 /// </summary>
-public static class SampleCommand
+internal static class SampleCommand
 {
     /// <summary>Sampler-spec keys set by their own flags (flag → key of the Algorithm 1 / flow spec).</summary>
     private static readonly (string Flag, string Algorithm1Key, string FlowKey)[] s_samplerFlags =

@@ -17,7 +17,7 @@ namespace MemGen.Cli.Commands;
 /// Progress (loss, lr, images/s, ETA) goes to stderr; the summary to stdout. Ctrl+C (or SIGTERM) stops after the
 /// current step with a checkpoint; exit codes: 0 done, 1 failed (e.g. diverged), 2 bad input, 130 stopped.
 /// </summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     /// <summary>File name of the split manifest inside a run directory.</summary>
     public const string SplitFile = "split.json";

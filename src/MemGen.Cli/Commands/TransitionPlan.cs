@@ -10,7 +10,7 @@ namespace MemGen.Cli.Commands;
 /// each job the transition command itself with every setting spelled out and <c>--job ID</c>, so a Slurm task runs
 /// exactly the settings of the submitting command (the run directory's experiment.json must match, or the task refuses).
 /// </summary>
-public static class TransitionPlan
+internal static class TransitionPlan
 {
     /// <summary>
     /// The plan of the experiment <paramref name="settings"/> (preset <paramref name="preset"/>) in the absolute

@@ -4,7 +4,7 @@ using MemGen;
 namespace MemGen.Cli.Commands;
 
 /// <summary><c>memgen version</c>: prints the MemGen version and the runtime.</summary>
-public static class VersionCommand
+internal static class VersionCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create()

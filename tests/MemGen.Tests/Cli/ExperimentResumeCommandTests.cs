@@ -1,6 +1,8 @@
 using MemGen.Execution;
 using MemGen.Tests.Execution;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Cli;
 
 public sealed class ExperimentResumeCommandTests : IDisposable

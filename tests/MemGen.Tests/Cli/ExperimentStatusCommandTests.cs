@@ -4,6 +4,8 @@ using MemGen.Cli.Commands;
 using MemGen.Execution;
 using MemGen.Tests.Execution;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Cli;
 
 public sealed class ExperimentStatusCommandTests : IDisposable

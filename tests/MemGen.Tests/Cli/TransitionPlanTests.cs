@@ -4,6 +4,8 @@ using MemGen.Execution;
 using MemGen.Experiments.Transition;
 using MemGen.Tests.Execution;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Cli;
 
 /// <summary><c>memgen experiment transition</c> as a job plan (the Slurm run itself: SlurmClusterTests).</summary>

@@ -5,6 +5,8 @@ using MemGen.Execution;
 using MemGen.Tests.Cli;
 using Xunit.Abstractions;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Execution;
 
 /// <summary>

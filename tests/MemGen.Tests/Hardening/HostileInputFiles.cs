@@ -8,6 +8,8 @@ using MemGen.Nn;
 using MemGen.Tensors;
 using MemGen.Tests.Reporting;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Hardening;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Hardening;
 
 /// <summary>

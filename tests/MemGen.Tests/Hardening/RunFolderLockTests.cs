@@ -3,6 +3,8 @@ using System.Globalization;
 using MemGen.Runs;
 using MemGen.Training;
 
+using MemGen.Tests.TestSupport;
+
 namespace MemGen.Tests.Hardening;
 
 /// <summary>

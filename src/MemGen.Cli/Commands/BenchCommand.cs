@@ -93,8 +93,13 @@ internal static class BenchCommand
         var winograd = new Option<bool>("--winograd") { Description = "Use oneDNN's Winograd algorithm for 3×3 layers (opt-in)." };
         var seed = new Option<long>("--seed") { Description = "Seed of the weights, images and noise.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var compare = new Option<string?>("--compare")
+        {
+            Description = "A second network timed in the same run, in alternating rounds with --model (same load for both); reports the step-time ratio (second over first).",
+        };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds with --compare (each times --steps steps of each network).", DefaultValueFactory = _ => 6 };
         var command = new Command("train", "Training-step throughput (images/s, ms/step, conv GFLOP/s, peak RSS) on the oneDNN engine; compare with bench/compare-pytorch.");
-        foreach (var o in new Option[] { model, size, batch, steps, warmup, winograd, seed, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, size, batch, steps, warmup, winograd, seed, json, compare, rounds }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             int sz = parse.GetValue(size), b = parse.GetValue(batch), n = parse.GetValue(steps), w = parse.GetValue(warmup);
@@ -103,6 +108,27 @@ internal static class BenchCommand
             if (b < 1) return Fail("--batch must be at least 1");
             if (n < 1) return Fail("--steps must be at least 1");
             if (w < 0) return Fail("--warmup must not be negative");
+            if (parse.GetValue(compare) is string other)
+            {
+                if (!TryModel(other, sz, out var second, out var problem)) return Fail(problem.Replace("--model", "--compare", StringComparison.Ordinal));
+                if (parse.GetValue(rounds) < 1) return Fail("--rounds must be at least 1");
+                if (!TryOpen(parse, "bench train", parse.GetValue(winograd), out var compareEngine, out int compareCode)) return compareCode;
+                TrainStepComparison comparison;
+                using (compareEngine)
+                    comparison = TrainStepBenchmark.Compare(compareEngine, spec, second, sz, b, w, n, parse.GetValue(rounds), parse.GetValue(seed),
+                        message => Console.Error.WriteLine($"bench train: {message}"));
+                if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(comparison, s_json));
+                else
+                {
+                    foreach (var m in comparison.Models)
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{m.Model} ({m.Parameters:N0} parameters), {sz}×{sz}, batch {b}: {m.ImagesPerS:F1} images/s, {m.StepMsMedian:F1} ms/step (min {m.StepMsMin:F1}, {m.Steps} steps)"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"step time ratio {comparison.Models[1].Model} / {comparison.Models[0].Model}: {comparison.StepTimeRatio:F3} (per round {string.Join(", ", comparison.RoundRatios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}); " +
+                        $"load average {comparison.LoadBefore:F1} before, {comparison.LoadAfter:F1} after; {comparison.Models[0].Engine}"));
+                }
+                return 0;
+            }
             if (!TryOpen(parse, "bench train", parse.GetValue(winograd), out var engine, out int code)) return code;
             TrainStepResult result;
             using (engine)

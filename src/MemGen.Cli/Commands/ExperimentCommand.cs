@@ -9,6 +9,7 @@ using MemGen.Experiments.LinearGaussian;
 using MemGen.Experiments.GaussianNetwork;
 using MemGen.Experiments.Manifold;
 using MemGen.Experiments.Transition;
+using MemGen.Nn;
 using MemGen.Sampling;
 using MemGen.Reporting;
 
@@ -138,7 +139,8 @@ internal static class ExperimentCommand
         var runs = new Option<int?>("--runs") { Description = "R, independent runs per n (fresh data, network, samples)." };
         var original = new Option<int?>("--original-count") { Description = "Size of the fresh original set per run (docs/science.md §7: 10000)." };
         var samples = new Option<int?>("--samples") { Description = "Samples generated per network." };
-        var model = new Option<string?>("--model") { Description = "Network spec, e.g. bfcnn:layers=5,width=32." };
+        var model = new Option<string?>("--model") { Description = "Network spec, e.g. bfcnn:layers=5,width=32 or unet-cond:blocks=1,width=16." };
+        var compareModel = new Option<string?>("--compare-model") { Description = "A second network trained on the same training sets and shown beside --model in the report (e.g. unet-cond:blocks=1,width=16 beside unet:blocks=1,width=16)." };
         var budget = new Option<long?>("--budget") { Description = "Training images seen per network." };
         var batch = new Option<int?>("--batch") { Description = "Training batch size." };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 1e-3)." };
@@ -149,7 +151,7 @@ internal static class ExperimentCommand
         var command = new Command("gaussian-network",
             "docs/science.md §7, nonlinear variant: networks trained on n isotropic Gaussian images, sampled with Algorithm 1; per-pixel KDE E_TG, E_OG, P(Δ > 0) vs n/d. " +
             "Re-running into the same --out resumes the trained networks.");
-        foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, budget, batch, lr, sampler, sigma0, seed, noSvg })
+        foreach (var o in new Option[] { outDir, preset, size, mean, std, ratios, runs, original, samples, model, compareModel, budget, batch, lr, sampler, sigma0, seed, noSvg })
             command.Options.Add(o);
         command.SetAction((parse, cancellation) => Task.FromResult(Guard(() =>
         {
@@ -163,6 +165,7 @@ internal static class ExperimentCommand
             if (parse.GetValue(original) is int o) settings = settings with { OriginalCount = o };
             if (parse.GetValue(samples) is int k) settings = settings with { SampleCount = k };
             if (parse.GetValue(model) is string md) settings = settings with { Model = md };
+            if (parse.GetValue(compareModel) is string cm) settings = settings with { CompareModel = cm };
             if (parse.GetValue(budget) is long b) settings = settings with { TrainingBudget = b };
             if (parse.GetValue(batch) is int bs) settings = settings with { BatchSize = bs };
             if (parse.GetValue(lr) is double l) settings = settings with { LearningRate = l };
@@ -175,10 +178,14 @@ internal static class ExperimentCommand
             var result = ConsoleProgress.RunExperiment("gaussian-network", progress =>
                 GaussianNetworkExperiment.Run(settings, dir, p, progress, cancellation, new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) }, engine));
             foreach (var w in result.ReportProblems) Console.Error.WriteLine($"memgen experiment: warning: {w}");
-            Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
-            foreach (var s in result.Summaries)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.SampleStd:F4}\t{s.Diverged}"));
+            foreach (var (name, summaries) in new[] { (settings.Model, result.Summaries) }.Concat(result.Comparison is { } c ? [(c.Model, c.Summaries)] : []))
+            {
+                if (result.Comparison is not null) Console.WriteLine(name);
+                Console.WriteLine("n\tn/d\tP(Δ>0)\tP(Δ>0) law\tΔ mean\tE_TG\tE_OG\tNN ratio\tsample std\tdiverged");
+                foreach (var s in summaries)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{s.TrainingCount}\t{s.Ratio:F3}\t{s.ProbabilityDeltaPositive:F2}\t{s.LawProbabilityDeltaPositive:F2}\t{s.Delta.Mean:G4}\t{s.TrainDistance.Mean:G4}\t{s.OriginalDistance.Mean:G4}\t{s.NearestRatio:F3}\t{s.SampleStd:F4}\t{s.Diverged}"));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finished in {result.Elapsed.TotalSeconds:F1} s; report: {Path.Combine(dir, ReportWriter.HtmlFileName)}"));
             return 0;
         }, parse.GetValue(outDir)!)));
@@ -205,7 +212,7 @@ internal static class ExperimentCommand
         var data = new Option<string?>("--data") { Description = "Dataset spec of the pool (see 'memgen data --help'), e.g. 'fashion-mnist:train|resize=16|dedup'." };
         var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the held-out test images, e.g. 'fashion-mnist:test|resize=16' (default: the pool's images between S1 and S2)." };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated, strictly increasing N (images per subset), each at most half the pool." };
-        var model = new Option<string?>("--model") { Description = "Network: unet:blocks=B,width=K or bfcnn:layers=L,width=K." };
+        var model = new Option<string?>("--model") { Description = $"Network: {NetworkSpec.SyntaxHelp}." };
         var samples = new Option<int?>("--samples") { Description = "K, samples per model (same seeds for all models)." };
         var budget = new Option<string?>("--budget") { Description = "Training images per model (the training set tiled to this size), e.g. 40000; N=images entries give some sizes another budget: 40000,10000=600000." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per training step." };

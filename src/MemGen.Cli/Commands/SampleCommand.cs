@@ -124,7 +124,7 @@ internal static class SampleCommand
         }
         string key = parsed.Kind == SamplerKind.Algorithm1 ? algorithm1Key : flowKey;
         if (!parsed.Keys.Contains(key))
-            throw new InvalidSettingException(flag.TrimStart('-'), $"applies to the {(parsed.Kind == SamplerKind.Algorithm1 ? "flow" : "algorithm1")} samplers only, not to {spec}");
+            throw new InvalidSettingException(flag.TrimStart('-'), $"does not apply to the {parsed.Name} sampler ({spec})");
         try
         {
             return parsed.With(key, Convert.ToString(value, CultureInfo.InvariantCulture)!).ToString();

@@ -31,7 +31,7 @@ internal static class TrainCommand
         var subset = new Option<string>("--subset") { Description = "Which disjoint subset to train on: s1 or s2.", DefaultValueFactory = _ => "s1" };
         var testData = new Option<string?>("--test-data") { Description = "Dataset spec of the test images (default: the pool's held-out middle)." };
         var testCount = new Option<int>("--test") { Description = "Test images to keep (fewer if the held-out part is smaller).", DefaultValueFactory = _ => 300 };
-        var model = new Option<string>("--model") { Description = "Network: bfcnn:layers=L,width=K or unet:blocks=B,width=K.", DefaultValueFactory = _ => "bfcnn:layers=21,width=64" };
+        var model = new Option<string>("--model") { Description = $"Network: {NetworkSpec.SyntaxHelp} (gray images: {ModelHelp.Sizes()}).", DefaultValueFactory = _ => "bfcnn:layers=21,width=64" };
         var output = new Option<string?>("--out") { Description = "Run directory to create (config.json, metrics.csv, checkpoints/)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this directory from its last checkpoint." };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing run directory given by --out." };
@@ -47,9 +47,21 @@ internal static class TrainCommand
         var logEvery = new Option<int>("--log-every") { Description = "Steps between rows of metrics.csv.", DefaultValueFactory = _ => defaults.LogEvery };
         var sigmaMax = new Option<double>("--sigma-max") { Description = "Largest training noise level: σ = sigma-max·u^sigma-exponent, u ~ U(0,1).", DefaultValueFactory = _ => defaults.SigmaMax };
         var sigmaExponent = new Option<double>("--sigma-exponent") { Description = "Exponent of u in the training noise level (2 favours small σ).", DefaultValueFactory = _ => defaults.SigmaExponent };
+        var sigmaDistribution = new Option<string?>("--sigma-distribution")
+        {
+            Description = "How σ is drawn: power (σ = sigma-max·u^sigma-exponent; default for blind networks) or log-normal (ln σ ~ N(p-mean, p-std²), EDM; default for unet-cond).",
+        };
+        sigmaDistribution.AcceptOnlyFromAmong("power", "log-normal");
+        var pMean = new Option<double?>("--p-mean") { Description = $"P_mean of the log-normal σ (default {TrainingOptions.DefaultSigmaLogMean})." };
+        var pStd = new Option<double?>("--p-std") { Description = $"P_std of the log-normal σ (default {TrainingOptions.DefaultSigmaLogStd})." };
+        var lossWeighting = new Option<string?>("--loss-weighting")
+        {
+            Description = "uniform or edm (λ(σ) = (σ² + σ_data²)/(σ·σ_data)², unet-cond only; its default).",
+        };
+        lossWeighting.AcceptOnlyFromAmong("uniform", "edm");
 
         var command = new Command("train", "Train a blind bias-free denoiser on N images (docs/science.md §2), or continue a run with --resume DIR.");
-        foreach (var o in new Option[] { data, n, subset, testData, testCount, model, output, resume, force, budget, batch, lr, lrDecay, epochs, perEpoch, seed, checkpointEvery, evalEvery, logEvery, sigmaMax, sigmaExponent })
+        foreach (var o in new Option[] { data, n, subset, testData, testCount, model, output, resume, force, budget, batch, lr, lrDecay, epochs, perEpoch, seed, checkpointEvery, evalEvery, logEvery, sigmaMax, sigmaExponent, sigmaDistribution, pMean, pStd, lossWeighting })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -57,7 +69,7 @@ internal static class TrainCommand
             {
                 if (parse.GetValue(resume) is string resumeDir)
                 {
-                    var given = new Option[] { data, n, testData, model, output, force, budget, checkpointEvery, evalEvery }
+                    var given = new Option[] { data, n, testData, model, output, force, budget, checkpointEvery, evalEvery, sigmaDistribution, pMean, pStd, lossWeighting }
                         .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     given.AddRange(new Option[] { subset, testCount, batch, lr, lrDecay, epochs, perEpoch, seed, logEvery, sigmaMax, sigmaExponent }
                         .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name));
@@ -96,10 +108,14 @@ internal static class TrainCommand
                     LogEvery = parse.GetValue(logEvery),
                     SigmaMax = parse.GetValue(sigmaMax),
                     SigmaExponent = parse.GetValue(sigmaExponent),
+                    SigmaDistribution = parse.GetValue(sigmaDistribution) switch { "power" => SigmaDistribution.Power, "log-normal" => SigmaDistribution.LogNormal, _ => null },
+                    SigmaLogMean = parse.GetValue(pMean),
+                    SigmaLogStd = parse.GetValue(pStd),
+                    LossWeighting = parse.GetValue(lossWeighting) switch { "uniform" => LossWeighting.Uniform, "edm" => LossWeighting.Edm, _ => null },
                 };
                 try
                 {
-                    options.Validate();
+                    options.Resolve(spec);
                 }
                 catch (ArgumentException e)
                 {
@@ -295,6 +311,9 @@ internal static class TrainCommand
         .Replace("Training setting log interval", "--log-every", StringComparison.Ordinal)
         .Replace("Training setting sigma max", "--sigma-max", StringComparison.Ordinal)
         .Replace("Training setting sigma exponent", "--sigma-exponent", StringComparison.Ordinal)
+        .Replace("Training setting P_mean", "--p-mean", StringComparison.Ordinal)
+        .Replace("Training setting P_std", "--p-std", StringComparison.Ordinal)
+        .Replace("Training setting loss weighting", "--loss-weighting", StringComparison.Ordinal)
         .TrimEnd('.');
 
     private static int Fail(string message) => CommandError.Report("train", message);

@@ -23,7 +23,8 @@ namespace MemGen.Analysis;
 /// <param name="Coefficients">Clean-image coefficients ⟨x, e_k⟩ in the same order (d values).</param>
 /// <param name="EffectiveDimensionality">tr(J) (= Σλ_k; the paper's MSE ≈ σ²·tr J).</param>
 /// <param name="SumSquaredEigenvalues">Σλ_k² (the older repository's effective dimensionality).</param>
-/// <param name="EulerRelativeError">‖J·y − f(y)‖ / ‖f(y)‖ (zero up to float rounding for a bias-free network).</param>
+/// <param name="EulerRelativeError">‖J·y − f(y)‖ / ‖f(y)‖: zero up to float rounding for a bias-free network (positively homogeneous);
+/// for a noise-conditioned network, whose biases make f affine rather than linear near y, it measures how far f(y) is from J·y.</param>
 /// <param name="TopEigenvectors">The first <paramref name="Top"/> eigenvectors e_k of S, row-major Top×d (unit norm).</param>
 /// <param name="Top">Number of eigenvectors kept.</param>
 public sealed record JacobianAnalysisResult(int Channels, int Height, int Width, double Sigma, long Seed, float[] Noisy, float[] Denoised,
@@ -35,8 +36,10 @@ public sealed record JacobianAnalysisResult(int Channels, int Height, int Width,
 }
 
 /// <summary>
-/// Jacobian analysis of a bias-free denoiser (docs/science.md §5.6, GAHB). The full Jacobian is assembled from exact products
-/// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt"/>), pushing the standard basis through in batches.
+/// Jacobian analysis of a network denoiser (docs/science.md §5.6, GAHB). The full Jacobian is assembled from exact products
+/// of the network linearized at y (<see cref="DenoisingNetwork.LinearizeAt(Tensor, ReadOnlySpan{float})"/>, at the noise level σ
+/// for a noise-conditioned network), pushing the standard basis through in batches. Nothing assumes homogeneity: f(y) comes
+/// from the network's own forward pass, J from the products.
 /// </summary>
 public static class JacobianAnalysis
 {
@@ -82,7 +85,7 @@ public static class JacobianAnalysis
     }
 
     /// <summary>
-    /// Analyzes <paramref name="network"/> (evaluation mode) at y = x + σz, z ~ N(0, I) from
+    /// Analyzes <paramref name="network"/> (evaluation mode; a noise-conditioned one is told σ) at y = x + σz, z ~ N(0, I) from
     /// <c>DeterministicRng(seed)</c>, for the clean image <paramref name="clean"/> (C×H×W, the network's channels),
     /// keeping the top <paramref name="top"/> eigenvectors. <paramref name="progress"/> gets (done, d) basis vectors.
     /// </summary>
@@ -105,7 +108,7 @@ public static class JacobianAnalysis
         var y = new float[d];
         new DeterministicRng(seed).FillNormal(y, 0f, (float)sigma);
         for (int i = 0; i < d; i++) y[i] += clean[i];
-        var jacobian = DenoiserJacobian.OfNetwork(network, y, new ImageShape(channels, height, width), batch, progress);
+        var jacobian = DenoiserJacobian.OfNetwork(network, y, new ImageShape(channels, height, width), sigma, batch, progress);
         var spectrum = JacobianSpectrum.Of(jacobian.Matrix, d, network.Backend.LinearAlgebra);
         return new JacobianAnalysisResult(channels, height, width, sigma, seed, y, jacobian.Denoised, jacobian.Matrix,
             spectrum.Asymmetry, [.. spectrum.Eigenvalues], spectrum.Coefficients(clean), spectrum.Trace, spectrum.SumSquaredEigenvalues,

@@ -170,6 +170,7 @@ public static class JacobianJob
         ["effective_dimensionality_trace"] = r.EffectiveDimensionality,
         ["sum_squared_eigenvalues"] = r.SumSquaredEigenvalues,
         ["euler_relative_error"] = r.EulerRelativeError,
+        ["noise_conditioned"] = meta.Spec.IsConditioned,
         ["top_eigenvalues"] = new JsonArray([.. r.Eigenvalues.Take(r.Top).Select(v => (JsonNode?)JsonValue.Create(v))]),
     };
 

@@ -117,6 +117,48 @@ public abstract class ComputeBackend : IDisposable
         Clear(tensor, 0, tensor.Length);
     }
 
+    // ---- noise-conditioned networks (biases, SiLU, per-item coefficients; docs/science.md §9.3) ----
+
+    /// <summary>
+    /// y = x + bias_c: a per-channel bias added to a [N, C] or [N, C, H, W] tensor (any layout; bias is a plain [C] tensor).
+    /// y may be x.
+    /// </summary>
+    public abstract void AddChannelBias(Tensor x, Tensor bias, Tensor y);
+
+    /// <summary>
+    /// sums_c = Σ over items and pixels of x (the gradient of a per-channel bias), overwritten; x is [N, C] or
+    /// [N, C, H, W] in any layout, sums a plain [C] tensor. Partial sums are added in float64 in a fixed order.
+    /// </summary>
+    public abstract void ChannelSums(Tensor x, Tensor sums);
+
+    /// <summary>SiLU, y = x·sigmoid(x) (any shape and layout).</summary>
+    public abstract void Silu(Tensor x, Tensor y);
+
+    /// <summary>Its backward pass from the input: dx = dy·silu'(x), silu'(x) = s·(1 + x·(1 − s)) with s = sigmoid(x); dx may be dy.</summary>
+    public abstract void SiluBackward(Tensor dy, Tensor x, Tensor dx);
+
+    /// <summary>derivative = silu'(x), the diagonal of the layer's Jacobian at x (frozen for linearized passes).</summary>
+    public abstract void SiluDerivative(Tensor x, Tensor derivative);
+
+    /// <summary>
+    /// y[n] = alpha[n]·a[n] + beta[n]·b[n] for every item n of plain [N, ...] tensors, with per-item coefficients in plain
+    /// [N] tensors; without <paramref name="b"/> (and <paramref name="beta"/>) y[n] = alpha[n]·a[n]. y may be a or b.
+    /// (The preconditioning of a noise-conditioned network: c_in(σ)·y in, c_skip(σ)·y + c_out(σ)·F out.)
+    /// </summary>
+    public abstract void CombineItems(Tensor a, Tensor alpha, Tensor? b, Tensor? beta, Tensor y);
+
+    /// <summary>
+    /// Σ_n w_n·Σ (p − t)² over the items of plain [B, ...] tensors (each item summed in float64, then the items in order)
+    /// and gradient = <paramref name="gradientScale"/>·w_n·(p − t); <paramref name="weights"/> is a plain [B] tensor.
+    /// </summary>
+    public abstract double WeightedSquaredError(Tensor prediction, Tensor target, Tensor weights, float gradientScale, Tensor gradient);
+
+    /// <summary>
+    /// Kernels of one conditioned batch-norm layer of <paramref name="channels"/> channels (batch norm with affine γ, β, a
+    /// per-item FiLM scale and shift, and SiLU, fused; they keep its per-channel scratch).
+    /// </summary>
+    public abstract ConditionedNormKernels ConditionedNorm(int channels);
+
     // ---- training ----
 
     /// <summary>

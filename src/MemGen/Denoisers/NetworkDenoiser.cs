@@ -6,8 +6,9 @@ using MemGen.Tensors;
 namespace MemGen.Denoisers;
 
 /// <summary>
-/// A trained <see cref="DenoisingNetwork"/> as an <see cref="IDenoiser"/>: evaluation mode (running sd),
-/// f(y) = y − r(y), blind (σ ignored). Large batches run in chunks of <see cref="BatchSize"/> images so
+/// A trained <see cref="DenoisingNetwork"/> as an <see cref="IDenoiser"/>: evaluation mode (running statistics),
+/// f(y) = y − r(y); blind networks ignore σ, noise-conditioned ones (<see cref="DenoisingNetwork.IsConditioned"/>) get each
+/// image's σ (padding images get σ = 1). Large batches run in chunks of <see cref="BatchSize"/> images so
 /// the network's activation buffers stay bounded. A last, partial chunk is padded with zero images up to
 /// the next power of two (at most <see cref="BatchSize"/>), so callers whose batch shrinks step by step
 /// (samplers) meet only a few batch shapes and the network reuses its buffers; images are independent
@@ -38,7 +39,7 @@ public sealed class NetworkDenoiser : IDenoiser
     public string Name { get; }
 
     /// <inheritdoc />
-    public bool IsBlind => true;
+    public bool IsBlind => !Network.IsConditioned;
 
     /// <inheritdoc />
     public void Denoise(Tensor noisy, Tensor denoised, ReadOnlySpan<float> sigmas)
@@ -48,12 +49,15 @@ public sealed class NetworkDenoiser : IDenoiser
         noisy.RequireSameShape(denoised, $"{Name}: denoised");
         if (noisy.Rank != 4 || noisy.C != Network.Channels)
             throw new ArgumentException($"{Name}: images must be [N,{Network.Channels},H,W], got [{noisy.ShapeString}].");
+        bool conditioned = Network.IsConditioned;
+        if (conditioned && sigmas.Length != noisy.N)
+            throw new ArgumentException($"{Name}: a noise-conditioned network needs one σ per image, got {sigmas.Length} for {noisy.N}.");
         var backend = Network.Backend;
         bool resident = backend.Holds(noisy) && backend.Holds(denoised);
         if (resident && noisy.N <= BatchSize && PaddedCount(noisy.N) == noisy.N)
         {
             // Already a batch shape the network keeps buffers for: no chunk copies at all.
-            backend.Subtract(noisy, Network.Forward(noisy, training: false), denoised);
+            backend.Subtract(noisy, Network.Forward(noisy, conditioned ? sigmas : [], training: false), denoised);
             return;
         }
         int item = noisy.ItemLength;
@@ -64,7 +68,14 @@ public sealed class NetworkDenoiser : IDenoiser
             if (resident) backend.Copy(noisy, start * item, input, 0, length);
             else input.CopyFrom(noisy.Data.AsSpan(start * item, length), 0);
             if (length < input.Length) backend.Clear(input, length, input.Length - length);
-            backend.Subtract(input, Network.Forward(input, training: false), output);
+            float[] chunkSigmas = [];
+            if (conditioned)
+            {
+                chunkSigmas = new float[input.N];
+                Array.Fill(chunkSigmas, 1f);
+                sigmas.Slice(start, count).CopyTo(chunkSigmas);
+            }
+            backend.Subtract(input, Network.Forward(input, chunkSigmas, training: false), output);
             if (resident) backend.Copy(output, 0, denoised, start * item, length);
             else output.CopyTo(0, denoised.Data.AsSpan(start * item, length));
         }

@@ -4,8 +4,9 @@ using MemGen.Tensors;
 namespace MemGen.Nn;
 
 /// <summary>
-/// A blind, bias-free network that predicts the noise residual r(y) of a noisy image y; the denoiser is
-/// f(y) = y − r(y) (docs/science.md §1). Layers cache what Backward needs during a training Forward.
+/// A network that predicts the noise residual r(y) of a noisy image y; the denoiser is f(y) = y − r(y). Blind,
+/// bias-free networks (docs/science.md §1) see only y; noise-conditioned ones (<see cref="IsConditioned"/>, §9.3) also
+/// take each image's noise level σ, r(y; σ). Layers cache what Backward needs during a training Forward.
 /// </summary>
 public abstract class DenoisingNetwork : IDisposable
 {
@@ -24,6 +25,9 @@ public abstract class DenoisingNetwork : IDisposable
     /// <summary>Non-trainable state saved in checkpoints (batch-norm running sd), in a fixed order.</summary>
     public abstract IReadOnlyList<NamedTensor> Buffers { get; }
 
+    /// <summary>True when the network takes the noise level σ of each image as an input (a noise-conditioned network).</summary>
+    public bool IsConditioned => Spec.IsConditioned;
+
     /// <summary>Total number of trainable scalars.</summary>
     public long ParameterCount => Parameters.Sum(p => (long)p.Value.Length);
 
@@ -33,6 +37,14 @@ public abstract class DenoisingNetwork : IDisposable
     /// updates the running sd and keeps activations for <see cref="Backward"/>; otherwise eval mode (running sd).
     /// </summary>
     public abstract Tensor Forward(Tensor noisy, bool training);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor, bool)"/> with the noise level of each image (<paramref name="sigmas"/>, one per image, σ ≥ 0):
+    /// a noise-conditioned network needs them, a blind one ignores them.
+    /// </summary>
+    public virtual Tensor Forward(Tensor noisy, ReadOnlySpan<float> sigmas, bool training) => IsConditioned
+        ? throw new NotSupportedException($"{GetType().Name} does not implement a noise-conditioned forward pass.")
+        : Forward(noisy, training);
 
     /// <summary>
     /// Back-propagates dLoss/dr for the last training Forward. Overwrites every <see cref="Parameter.Gradient"/>;
@@ -46,6 +58,14 @@ public abstract class DenoisingNetwork : IDisposable
     /// </summary>
     public virtual LinearizedNetwork LinearizeAt(Tensor noisy) =>
         throw new NotSupportedException($"{GetType().Name} cannot be linearized.");
+
+    /// <summary>
+    /// <see cref="LinearizeAt(Tensor)"/> at noise levels <paramref name="sigmas"/> (one per image of the point): the Jacobian
+    /// with respect to y of r(y; σ) at fixed σ. Blind networks ignore σ.
+    /// </summary>
+    public virtual LinearizedNetwork LinearizeAt(Tensor noisy, ReadOnlySpan<float> sigmas) => IsConditioned
+        ? throw new NotSupportedException($"{GetType().Name} cannot be linearized.")
+        : LinearizeAt(noisy);
 
     /// <summary>Throws <see cref="ArgumentException"/> when images of this size cannot pass through the network.</summary>
     public virtual void CheckImageSize(int height, int width)

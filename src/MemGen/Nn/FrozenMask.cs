@@ -3,7 +3,10 @@ using MemGen.Tensors;
 
 namespace MemGen.Nn;
 
-/// <summary>The 0/1 switch pattern of a ReLU frozen at a linearization point (one item or a batch), in the backend's memory.</summary>
+/// <summary>
+/// The diagonal Jacobian of an elementwise layer frozen at a linearization point (one item or a batch), in the backend's
+/// memory: the 0/1 switch pattern of a ReLU, or the derivative of a smooth activation (SiLU, conditioned batch norm).
+/// </summary>
 internal sealed class FrozenMask(string layer, ComputeBackend backend)
 {
     private Tensor? _mask;
@@ -13,6 +16,13 @@ internal sealed class FrozenMask(string layer, ComputeBackend backend)
     {
         if (_mask is null || !_mask.SameShape(output) || _mask.Layout != output.Layout) _mask = output.ZerosLike();
         backend.PositiveMask(output, _mask);
+    }
+
+    /// <summary>Records the derivative of a smooth layer at its last pass: <paramref name="write"/> fills a tensor shaped like <paramref name="like"/>.</summary>
+    public void Freeze(Tensor like, Action<Tensor> write)
+    {
+        if (_mask is null || !_mask.SameShape(like) || _mask.Layout != like.Layout) _mask = like.ZerosLike();
+        write(_mask);
     }
 
     /// <summary>The mask, checked against an activation it will multiply (same C,H,W and layout; batch equal or mask batch 1).</summary>

@@ -4,8 +4,9 @@ using MemGen.Tensors;
 namespace MemGen.Nn;
 
 /// <summary>
-/// The machinery shared by <see cref="BfCnn"/> and <see cref="BiasFreeUnet"/>: input checks, the mode of the
-/// last forward pass, gradients with respect to the input, and linearization (<see cref="LinearizeAt"/>).
+/// The machinery shared by <see cref="BfCnn"/>, <see cref="BiasFreeUnet"/> and <see cref="ConditionedUnet"/>: input checks,
+/// the noise levels of conditioned networks (<see cref="Condition"/>), the mode of the last forward pass, gradients with
+/// respect to the input, and linearization (<see cref="LinearizeAt(Tensor, ReadOnlySpan{float})"/>).
 /// Activations inside the network use the backend's activation layout (<see cref="InnerLayout"/>; the CPU backend's
 /// blocked nChw16c when the width is a multiple of 16); images enter and the residual leaves in plain NCHW. Inputs may
 /// be host tensors (copied into the backend's memory at the edge); outputs stay in the backend's memory.
@@ -47,12 +48,17 @@ public abstract class LayeredNetwork : DenoisingNetwork
     public TensorLayout InnerLayout { get; }
 
     /// <inheritdoc />
-    public sealed override Tensor Forward(Tensor noisy, bool training)
+    public sealed override Tensor Forward(Tensor noisy, bool training) => Forward(noisy, [], training);
+
+    /// <inheritdoc />
+    public sealed override Tensor Forward(Tensor noisy, ReadOnlySpan<float> sigmas, bool training)
     {
         CheckInput(noisy, nameof(noisy));
+        CheckSigmas(noisy, sigmas);
         var mode = training ? LayerMode.Training : LayerMode.Evaluation;
         _lastForward = null;
         Admit(noisy);
+        Condition(sigmas, mode);
         var r = Run(Resident(noisy, _stagedInputs), mode);
         (_lastForward, _lastBatch, _lastHeight, _lastWidth) = (mode, noisy.N, noisy.H, noisy.W);
         return r;
@@ -74,17 +80,23 @@ public abstract class LayeredNetwork : DenoisingNetwork
     }
 
     /// <summary>
-    /// Runs the evaluation-mode network at <paramref name="noisy"/> and freezes every ReLU switch pattern
-    /// there (batch-norm scales are the running ones in evaluation mode anyway). The result computes exact
+    /// Runs the evaluation-mode network at <paramref name="noisy"/> and freezes every ReLU switch pattern (or smooth
+    /// activation's derivative, and a conditioned network's noise levels) there (batch-norm scales are the running ones in
+    /// evaluation mode anyway). The result computes exact
     /// Jacobian-vector products at that point. A later LinearizeAt on this network invalidates it.
     /// <paramref name="noisy"/> may hold one image (then any number of vectors can be pushed at once) or a batch
     /// (then vectors come in batches of the same size, item i linearized at image i).
     /// </summary>
-    public sealed override LinearizedNetwork LinearizeAt(Tensor noisy)
+    public sealed override LinearizedNetwork LinearizeAt(Tensor noisy) => LinearizeAt(noisy, []);
+
+    /// <inheritdoc />
+    public sealed override LinearizedNetwork LinearizeAt(Tensor noisy, ReadOnlySpan<float> sigmas)
     {
         CheckInput(noisy, nameof(noisy));
+        CheckSigmas(noisy, sigmas);
         _lastForward = null;
         Admit(noisy);
+        Condition(sigmas, LayerMode.Evaluation);
         var point = Backend.ToBackend(noisy);
         var r = Run(point, LayerMode.Evaluation);
         FreezeMasks();
@@ -120,6 +132,14 @@ public abstract class LayeredNetwork : DenoisingNetwork
 
     /// <summary>The residual r(x) of a batch in plain NCHW (a network-owned buffer).</summary>
     protected abstract Tensor Run(Tensor x, LayerMode mode);
+
+    /// <summary>
+    /// Prepares the pass that follows for the batch's noise levels (checked: one per image, finite, ≥ 0, for a conditioned
+    /// network; possibly empty for a blind one, which ignores them). <see cref="FreezeMasks"/> freezes what it set up.
+    /// </summary>
+    protected virtual void Condition(ReadOnlySpan<float> sigmas, LayerMode mode)
+    {
+    }
 
     /// <summary>Back-propagates dr; returns dLoss/dx (plain NCHW, network-owned) when <paramref name="inputGradient"/>.</summary>
     protected abstract Tensor? RunBackward(Tensor gradResidual, LayerMode mode, bool parameterGradients, bool inputGradient);
@@ -167,6 +187,16 @@ public abstract class LayeredNetwork : DenoisingNetwork
         if (linearization != _linearization)
             throw new InvalidOperationException($"{Spec}: this linearization is stale (the network was linearized again since).");
         RequireImageShape(t, "vector", owner.Point.N == 1 ? t.N : owner.Point.N, owner.Point.H, owner.Point.W);
+    }
+
+    private void CheckSigmas(Tensor noisy, ReadOnlySpan<float> sigmas)
+    {
+        if (!IsConditioned) return;
+        if (sigmas.Length != noisy.N)
+            throw new ArgumentException($"{Spec}: a noise-conditioned network needs one noise level per image, got {sigmas.Length} for {noisy.N} images.", nameof(sigmas));
+        foreach (var s in sigmas)
+            if (!(s >= 0) || !float.IsFinite(s))
+                throw new ArgumentException($"{Spec}: noise levels must be finite and non-negative, got {s}.", nameof(sigmas));
     }
 
     private void CheckInput(Tensor noisy, string name)

@@ -6,7 +6,7 @@ namespace MemGen.Nn;
 public static class NetworkFactory
 {
     /// <summary>
-    /// A freshly initialized <see cref="BfCnn"/> or <see cref="BiasFreeUnet"/> for images of <paramref name="channels"/>
+    /// A freshly initialized <see cref="BfCnn"/>, <see cref="BiasFreeUnet"/> or <see cref="ConditionedUnet"/> for images of <paramref name="channels"/>
     /// channels on <paramref name="backend"/> (the caller owns it), with
     /// weights drawn from <c>DeterministicRng(seed)</c>.
     /// </summary>
@@ -17,6 +17,7 @@ public static class NetworkFactory
         {
             NetworkArchitecture.BfCnn => new BfCnn(spec.Depth, spec.Width, channels, backend, seed),
             NetworkArchitecture.Unet => new BiasFreeUnet(spec.Depth, spec.Width, channels, backend, seed),
+            NetworkArchitecture.ConditionedUnet => new ConditionedUnet(spec, channels, backend, seed),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Architecture, "Unknown architecture."),
         };
     }

@@ -7,7 +7,7 @@ using MemGen.Tensors;
 namespace MemGen.Training;
 
 /// <summary>The outcome of one training step.</summary>
-/// <param name="Loss">Batch loss: Σ_pixels (r(y) − σz)², averaged over the batch.</param>
+/// <param name="Loss">Batch loss: Σ_pixels (r(y) − σz)² (times λ(σ) under EDM weighting), averaged over the batch.</param>
 /// <param name="GradientIsFinite">False when a gradient held NaN or ±∞ (the optimizer step was then skipped).</param>
 public readonly record struct StepOutcome(double Loss, bool GradientIsFinite)
 {
@@ -18,7 +18,8 @@ public readonly record struct StepOutcome(double Loss, bool GradientIsFinite)
 /// <summary>
 /// One training step of docs/science.md §2 as a pure function of (state, step): the batch of step s
 /// (<see cref="BatchSchedule"/>), its noise (<see cref="NoiseSchedule"/>), the residual <see cref="Loss"/>
-/// Σ (r(y) − σz)² / B with gradient 2(r − σz)/B, and an Adam update at the learning rate of step s's epoch.
+/// Σ (r(y) − σz)² / B with gradient 2(r − σz)/B (for a noise-conditioned network r(y; σ), and by default each image
+/// weighted by EDM's λ(σ), docs/science.md §9.3), and an Adam update at the learning rate of step s's epoch.
 /// All buffers are allocated once. The batch and its noise are assembled on the host and copied to the network's
 /// backend once per step; forward, loss, backward and Adam run there.
 /// </summary>
@@ -33,8 +34,10 @@ public sealed class Trainer
     private readonly float[] _sigmas;
     private readonly Tensor _clean, _scaledNoise; // host
     private readonly Tensor _cleanOnBackend, _target, _noisy, _gradient; // the backend's memory (the host tensors themselves on a host backend)
+    private readonly Tensor? _weights; // per-image loss weights in the backend's memory (EDM weighting only)
+    private readonly EdmPreconditioning _preconditioning;
 
-    /// <summary>Creates the trainer; <paramref name="options"/> must be resolved (<see cref="TrainingOptions.Resolve"/>).</summary>
+    /// <summary>Creates the trainer; <paramref name="options"/> must be resolved (<see cref="TrainingOptions.Resolve()"/>).</summary>
     public Trainer(DenoisingNetwork network, ImageSet train, TrainingOptions options, long seed)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -54,7 +57,14 @@ public sealed class Trainer
         _backend = network.Backend;
         Optimizer = new Adam(network.Parameters, _backend);
         _batches = new BatchSchedule(seed, train.Count, options.BatchSize, options.StepsPerEpoch);
-        _noise = new NoiseSchedule(seed, options.SigmaMax, options.SigmaExponent);
+        bool conditioned = network.IsConditioned;
+        _noise = NoiseSchedule.For(options, conditioned, seed);
+        if (options.EffectiveLossWeighting(conditioned) == LossWeighting.Edm)
+        {
+            if (!conditioned) throw new ArgumentException($"EDM loss weighting needs a noise-conditioned network, not {network.Spec}.");
+            _preconditioning = new EdmPreconditioning(network.Spec.SigmaData);
+            _weights = _backend.Zeros(options.BatchSize);
+        }
         _schedule = new StepLearningRate(options.LearningRate, options.LearningRateDecayEpochs, options.LearningRateDecay);
         int b = options.BatchSize;
         _indices = new int[b];
@@ -114,10 +124,19 @@ public sealed class Trainer
         }
         _backend.Add(_cleanOnBackend, _target, _noisy);
 
-        var residual = Network.Forward(_noisy, training: true);
+        var residual = Network.Forward(_noisy, _sigmas, training: true);
         if (!residual.SameShape(_noisy) || residual.Layout != TensorLayout.Nchw)
             throw new InvalidOperationException($"{Network.Spec} returned a residual of shape [{residual.ShapeString}] {residual.Layout} for input [{_noisy.ShapeString}].");
-        double loss = Loss.Evaluate(_backend, residual, _target, _gradient);
+        double loss;
+        if (_weights is null)
+        {
+            loss = Loss.Evaluate(_backend, residual, _target, _gradient);
+        }
+        else
+        {
+            _weights.CopyFrom(Array.ConvertAll(_sigmas, s => (float)_preconditioning.LossWeight(s)));
+            loss = Loss.EvaluateWeighted(_backend, residual, _target, _weights, _gradient);
+        }
         if (!double.IsFinite(loss)) return new StepOutcome(loss, GradientIsFinite: false);
 
         Network.Backward(_gradient);

@@ -5,7 +5,8 @@ using MemGen.Nn;
 namespace MemGen.Training;
 
 /// <summary>
-/// The training loop's periodic PSNR evaluation: the network's denoiser f(y) = y − r(y) (evaluation mode) on a fixed set
+/// The training loop's periodic PSNR evaluation: the network's denoiser f(y) = y − r(y) (evaluation mode; a noise-conditioned
+/// network is told each row's σ through <see cref="NetworkDenoiser"/>) on a fixed set
 /// of images at fixed noise levels, measured by <see cref="DenoisingPsnr"/> with its own noise seed, so evaluations at
 /// different steps (and after a resume) see the same noisy images. (σ, image) pairs run in batches of the training batch
 /// size, so the network reuses its training-shaped buffers.

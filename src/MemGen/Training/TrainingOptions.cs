@@ -1,10 +1,13 @@
+using System.Text.Json.Serialization;
+
 namespace MemGen.Training;
 
 /// <summary>
 /// The training recipe of docs/science.md §2 (defaults are the paper's values) plus run-keeping settings.
 /// An "epoch" is <see cref="ImagesPerEpoch"/> images drawn from the training set tiled to that size, rounded up
 /// to whole batches; the learning rate is multiplied by <see cref="LearningRateDecay"/> every
-/// <see cref="LearningRateDecayEpochs"/> epochs. Each image gets its own σ = <see cref="SigmaMax"/>·u^<see cref="SigmaExponent"/>, u ~ U(0,1).
+/// <see cref="LearningRateDecayEpochs"/> epochs. Each image gets its own σ = <see cref="SigmaMax"/>·u^<see cref="SigmaExponent"/>, u ~ U(0,1),
+/// or, by default for noise-conditioned networks, EDM's log-normal σ with EDM's loss weighting (docs/science.md §9.3).
 /// </summary>
 public sealed record TrainingOptions
 {
@@ -34,6 +37,44 @@ public sealed record TrainingOptions
 
     /// <summary>Exponent of u in σ = SigmaMax·u^SigmaExponent (paper: 2, favouring small σ).</summary>
     public double SigmaExponent { get; init; } = 2.0;
+
+    /// <summary>P_mean of EDM's log-normal noise levels when <see cref="SigmaLogMean"/> is not set (Karras et al. 2022).</summary>
+    public const double DefaultSigmaLogMean = -1.2;
+
+    /// <summary>P_std of EDM's log-normal noise levels when <see cref="SigmaLogStd"/> is not set.</summary>
+    public const double DefaultSigmaLogStd = 1.2;
+
+    /// <summary>
+    /// How σ is drawn: <see cref="Training.SigmaDistribution.Power"/> (σ = SigmaMax·u^SigmaExponent) or
+    /// <see cref="Training.SigmaDistribution.LogNormal"/> (ln σ ~ N(SigmaLogMean, SigmaLogStd²)); null: the network's default,
+    /// power for blind networks and log-normal for noise-conditioned ones (<see cref="Resolve(Nn.NetworkSpec)"/> writes it out).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SigmaDistribution? SigmaDistribution { get; init; }
+
+    /// <summary>P_mean, the mean of ln σ under the log-normal distribution (EDM: −1.2).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SigmaLogMean { get; init; }
+
+    /// <summary>P_std, the standard deviation of ln σ under the log-normal distribution (EDM: 1.2).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SigmaLogStd { get; init; }
+
+    /// <summary>
+    /// The weight of each image's squared error: <see cref="Training.LossWeighting.Uniform"/> or EDM's λ(σ)
+    /// (<see cref="Training.LossWeighting.Edm"/>, noise-conditioned networks only); null: EDM for noise-conditioned
+    /// networks, uniform for blind ones.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LossWeighting? LossWeighting { get; init; }
+
+    /// <summary>The σ distribution in effect for a network that is (or is not) noise-conditioned.</summary>
+    public SigmaDistribution EffectiveSigmaDistribution(bool conditioned) =>
+        SigmaDistribution ?? (conditioned ? Training.SigmaDistribution.LogNormal : Training.SigmaDistribution.Power);
+
+    /// <summary>The loss weighting in effect for a network that is (or is not) noise-conditioned.</summary>
+    public LossWeighting EffectiveLossWeighting(bool conditioned) =>
+        LossWeighting ?? (conditioned ? Training.LossWeighting.Edm : Training.LossWeighting.Uniform);
 
     /// <summary>Steps between checkpoints; null picks about 20 per run (at most every 10 epochs).</summary>
     public int? CheckpointEvery { get; init; }
@@ -72,11 +113,35 @@ public sealed record TrainingOptions
         Require(Budget is null or >= 1, "budget", "must be at least 1 image");
         Require(SigmaMax > 0 && double.IsFinite(SigmaMax), "sigma max", "must be positive");
         Require(SigmaExponent > 0 && double.IsFinite(SigmaExponent), "sigma exponent", "must be positive");
+        Require(SigmaLogMean is null || double.IsFinite(SigmaLogMean.Value), "P_mean", "must be a number");
+        Require(SigmaLogStd is null || (SigmaLogStd > 0 && double.IsFinite(SigmaLogStd.Value)), "P_std", "must be positive");
         Require(CheckpointEvery is null or >= 1, "checkpoint interval", "must be at least 1 step");
         Require(EvalEvery is null or >= 1, "evaluation interval", "must be at least 1 step");
         Require(LogEvery >= 1, "log interval", "must be at least 1 step");
         Require(EvalSigmas is not null && EvalSigmas.All(s => s > 0 && double.IsFinite(s)), "eval sigmas", "must be positive numbers");
         Require(EvalImages >= 1, "eval images", "must be at least 1");
+    }
+
+    /// <summary>
+    /// <see cref="Resolve()"/> for training <paramref name="model"/>: for a noise-conditioned network the σ distribution,
+    /// its parameters and the loss weighting are written out too (a blind network's stay null, meaning power and uniform,
+    /// so configs of blind runs keep their form). Throws <see cref="ArgumentException"/> when the weighting does not fit the model.
+    /// </summary>
+    public TrainingOptions Resolve(Nn.NetworkSpec model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var resolved = Resolve();
+        if (!model.IsConditioned && LossWeighting == Training.LossWeighting.Edm)
+            throw new ArgumentException($"Training setting loss weighting edm needs a noise-conditioned network (it depends on σ_data), not {model}.");
+        if (!model.IsConditioned) return resolved;
+        var distribution = EffectiveSigmaDistribution(conditioned: true);
+        return resolved with
+        {
+            SigmaDistribution = distribution,
+            SigmaLogMean = distribution == Training.SigmaDistribution.LogNormal ? SigmaLogMean ?? DefaultSigmaLogMean : SigmaLogMean,
+            SigmaLogStd = distribution == Training.SigmaDistribution.LogNormal ? SigmaLogStd ?? DefaultSigmaLogStd : SigmaLogStd,
+            LossWeighting = EffectiveLossWeighting(conditioned: true),
+        };
     }
 
     /// <summary>These options with the automatic intervals replaced by concrete values (stored in config.json).</summary>

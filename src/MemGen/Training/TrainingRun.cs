@@ -93,7 +93,7 @@ public static class TrainingRun
             RemoveRunFiles(dir);
         }
         var file = new RunConfigFile(
-            config with { Options = config.Options.Resolve() },
+            config with { Options = config.Options.Resolve(config.Model) },
             ImageSetFingerprint.Of(train), test is null ? null : ImageSetFingerprint.Of(test), MemGenInfo.Version, DateTime.UtcNow,
             RunConfigFile.CurrentEngineThreads);
         CheckData(file, train, test, dir);
@@ -149,7 +149,7 @@ public static class TrainingRun
         using var folderLock = RunFolderLock.Acquire(dir);
         if (!File.Exists(Path.Combine(dir, ConfigFile))) return Start(dir, config, train, test, build, overwrite: false, progress, cancellation);
         var existing = ReadConfig(dir);
-        var difference = FirstDifference(RunConfigFile.ConfigTree(existing.Config), RunConfigFile.ConfigTree(config with { Options = config.Options.Resolve() }), "config");
+        var difference = FirstDifference(RunConfigFile.ConfigTree(existing.Config), RunConfigFile.ConfigTree(config with { Options = config.Options.Resolve(config.Model) }), "config");
         if (difference is not null)
             throw new TrainingRunException($"Run directory '{dir}' holds a run with a different config ({difference}); choose another directory.");
         return Resume(dir, train, test, build, progress, cancellation);

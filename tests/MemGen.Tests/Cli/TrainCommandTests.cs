@@ -43,6 +43,20 @@ public sealed class TrainCommandTests : IDisposable
         "--checkpoint-every", "5", "--eval-every", "10", "--seed", "5",
     ];
 
+    [Fact]
+    public void HelpNamesTheParameterCountsOfTheModels()
+    {
+        var (code, stdout, _) = Run("train", "--help");
+        Assert.Equal(0, code);
+        // Counted from the built networks (independent of the closed form ModelHelp prints).
+        foreach (var text in new[] { "unet:blocks=2,width=32", "unet-cond:blocks=2,width=32,emb=64,sigma_data=0.5" })
+        {
+            using var net = MemGen.Nn.NetworkFactory.Create(MemGen.Nn.NetworkSpec.Parse(text), 1, MemGen.Compute.ComputeBackend.Host, seed: 0);
+            var flat = string.Join(' ', stdout.Split((char[])['\n', '\r', ' '], StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{text}: {net.ParameterCount:N0} parameters"), flat, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("--n", "0", "--n")]
     [InlineData("--model", "bfcnn:layers=3,depth=4", "--model")]

@@ -96,6 +96,151 @@ public abstract class BackendConformanceTests
         }
     }
 
+    // ---- noise-conditioned networks: biases, SiLU, per-item coefficients, weighted loss ----
+
+    [ConformanceFact]
+    public void BiasSiluAndPerItemKernelsMatchTheReference()
+    {
+        var rng = new DeterministicRng(21);
+        foreach (int c in new[] { 3, 16 })
+        {
+            var x = Random(rng, 2, c, 3, 5, scale: 3f);
+            var dy = Random(rng, 2, c, 3, 5);
+            var bias = Random(rng, c);
+            Same(RunActivations((k, t) => k.AddChannelBias(t[0], k.ToBackend(bias), t[1]), [x], [2, c, 3, 5]),
+                s => s.AddChannelBias(x, bias, s.Zeros(2, c, 3, 5)));
+            var sums = Backend.Zeros(c);
+            Backend.ChannelSums(Activation(x, Backend.ActivationLayout(c)), sums);
+            Same(sums.ToArray(), s => s.ChannelSums(x, s.Zeros(c)));
+            Same(RunActivations((k, t) => k.Silu(t[0], t[1]), [x], [2, c, 3, 5]), s => s.Silu(x, s.Zeros(2, c, 3, 5)));
+            Same(RunActivations((k, t) => k.SiluBackward(t[0], t[1], t[2]), [dy, x], [2, c, 3, 5]), s => s.SiluBackward(dy, x, s.Zeros(2, c, 3, 5)));
+            Same(RunActivations((k, t) => k.SiluDerivative(t[0], t[1]), [x], [2, c, 3, 5]), s => s.SiluDerivative(x, s.Zeros(2, c, 3, 5)));
+        }
+        // [N, C] rows (the embedding's linear layers), and SiLU far into both tails (no overflow to NaN).
+        var rows = Random(rng, 5, 7);
+        var rowBias = Random(rng, 7);
+        Same(Run((k, t) => k.AddChannelBias(t[0], t[1], t[2]), rows, rowBias, Zeros(rows)), s => s.AddChannelBias(rows, rowBias, s.Zeros(5, 7)));
+        Same(Run((k, t) => k.ChannelSums(t[0], t[1]), rows, new Tensor(7)), s => s.ChannelSums(rows, s.Zeros(7)));
+        var tails = Tensor.FromArray([-200f, -30f, -1f, 0f, 1f, 30f, 200f, 1e-3f], 8);
+        Same(Run((k, t) => k.Silu(t[0], t[1]), tails, Zeros(tails)), s => s.Silu(tails, s.Zeros(8)));
+        Same(Run((k, t) => k.SiluDerivative(t[0], t[1]), tails, Zeros(tails)), s => s.SiluDerivative(tails, s.Zeros(8)));
+
+        var a = Random(rng, 3, 1, 4, 4);
+        var bImages = Random(rng, 3, 1, 4, 4);
+        var alpha = Random(rng, 3);
+        var beta = Random(rng, 3);
+        Same(Run((k, t) => k.CombineItems(t[0], t[1], t[2], t[3], t[4]), a, alpha, bImages, beta, Zeros(a)), s => s.CombineItems(a, alpha, bImages, beta, s.Zeros(3, 1, 4, 4)));
+        Same(Run((k, t) => k.CombineItems(t[0], t[1], null, null, t[2]), a, alpha, Zeros(a)), s => s.CombineItems(a, alpha, null, null, s.Zeros(3, 1, 4, 4)));
+        // y may alias a: in place.
+        Same(Run((k, t) => k.CombineItems(t[3], t[0], t[1], t[2], t[3]), alpha, bImages, beta, a), s => s.CombineItems(a, alpha, bImages, beta, s.Zeros(3, 1, 4, 4)));
+
+        var weights = Tensor.FromArray([0.5f, 2f, 7f], 3);
+        var gradient = Backend.Zeros(3, 1, 4, 4);
+        double loss = Backend.WeightedSquaredError(Backend.ToBackend(a), Backend.ToBackend(bImages), Backend.ToBackend(weights), 0.25f, gradient);
+        var expectedGradient = new Tensor(3, 1, 4, 4);
+        double expected = s_reference.WeightedSquaredError(a, bImages, weights, 0.25f, expectedGradient);
+        Close([expected], [loss], "weighted squared error");
+        Close(expectedGradient.Data, gradient.ToArray(), "weighted squared error gradient");
+        double unweighted = s_reference.SquaredError(a, bImages, 1f, new Tensor(3, 1, 4, 4));
+        Assert.True(Math.Abs(loss - unweighted) > 1e-3 * unweighted, "the weights change the loss");
+    }
+
+    [ConformanceFact]
+    public void ConditionedBatchNormMatchesItsDefinitionInEveryMode()
+    {
+        foreach (int c in new[] { 3, 16 })
+        {
+            var rng = new DeterministicRng(22 + c);
+            var x = Random(rng, 2, c, 3, 4, offset: 0.3f);
+            var dy = Random(rng, 2, c, 3, 4);
+            var gamma = Random(rng, c, offset: 1f);
+            var beta = Random(rng, c);
+            var film = Random(rng, 2, 2 * c, scale: 0.5f);
+            var mean = Random(rng, c, scale: 0.2f);
+            var sd = Tensor.FromArray(Enumerable.Range(0, c).Select(i => 0.5f + 0.1f * i).ToArray(), c);
+            var layout = Backend.ActivationLayout(c);
+
+            (float[] Y, float[] Mean, float[] Sd, float[] Dx, float[] DGamma, float[] DBeta, float[] DFilm, float[] Derivative) Run(ComputeBackend b, TensorLayout l, bool training)
+            {
+                var k = b.ConditionedNorm(c);
+                var xb = b.Zeros(2, c, 3, 4, l);
+                Upload(x, xb);
+                var (gb, bb, fb, mb, sb) = (b.ToBackend(gamma), b.ToBackend(beta), b.ToBackend(film), b.ToBackend(mean), b.ToBackend(sd));
+                var yb = xb.ZerosLike();
+                if (training) k.TrainingForward(xb, gb, bb, fb, mb, sb, yb);
+                else k.EvaluationForward(xb, gb, bb, fb, mb, sb, yb);
+                var dyb = xb.ZerosLike();
+                Upload(dy, dyb);
+                var (dg, db, df) = (b.Zeros(c), b.Zeros(c), b.Zeros(2, 2 * c));
+                k.Backward(training, dyb, xb, gb, bb, fb, mb, sb, dg, db, df, dyb);
+                var derivative = xb.ZerosLike();
+                k.Derivative(xb, gb, bb, fb, mb, sb, derivative);
+                return (Download(yb), mb.ToArray(), sb.ToArray(), Download(dyb), dg.ToArray(), db.ToArray(), df.ToArray(), Download(derivative));
+            }
+
+            foreach (bool training in new[] { true, false })
+            {
+                var got = Run(Backend, layout, training);
+                var want = Run(s_reference, TensorLayout.Nchw, training);
+                string label = $"{c} channels {(training ? "training" : "evaluation")}";
+                Close(want.Y, got.Y, $"{label} forward");
+                Close(want.Mean, got.Mean, $"{label} running mean");
+                Close(want.Sd, got.Sd, $"{label} running sd");
+                Close(want.Dx, got.Dx, $"{label} input gradient");
+                Close(want.DGamma, got.DGamma, $"{label} γ gradient");
+                Close(want.DBeta, got.DBeta, $"{label} β gradient");
+                Close(want.DFilm, got.DFilm, $"{label} FiLM gradient");
+                Close(want.Derivative, got.Derivative, $"{label} derivative");
+            }
+            CheckConditionedNormByFiniteDifferences(x, dy, gamma, beta, film, c, layout);
+        }
+    }
+
+    /// <summary>Central differences of L = ⟨dy, norm_train(x; γ, β, film)⟩ on the backend against its backward pass, for every input.</summary>
+    private void CheckConditionedNormByFiniteDifferences(Tensor x, Tensor dy, Tensor gamma, Tensor beta, Tensor film, int c, TensorLayout layout)
+    {
+        double Loss(Tensor xv, Tensor g, Tensor b, Tensor f)
+        {
+            var k = Backend.ConditionedNorm(c);
+            var xb = Backend.Zeros(2, c, 3, 4, layout);
+            Upload(xv, xb);
+            var yb = xb.ZerosLike();
+            k.TrainingForward(xb, Backend.ToBackend(g), Backend.ToBackend(b), Backend.ToBackend(f), Backend.Zeros(c), Backend.Zeros(c), yb);
+            return Dot(Download(yb), dy.Data);
+        }
+        var kernel = Backend.ConditionedNorm(c);
+        var xb0 = Backend.Zeros(2, c, 3, 4, layout);
+        Upload(x, xb0);
+        var (gb, bb, fb) = (Backend.ToBackend(gamma), Backend.ToBackend(beta), Backend.ToBackend(film));
+        var y0 = xb0.ZerosLike();
+        var (m, s) = (Backend.Zeros(c), Backend.Zeros(c));
+        kernel.TrainingForward(xb0, gb, bb, fb, m, s, y0);
+        var dyb = xb0.ZerosLike();
+        Upload(dy, dyb);
+        var (dg, db, df) = (Backend.Zeros(c), Backend.Zeros(c), Backend.Zeros(2, 2 * c));
+        kernel.Backward(true, dyb, xb0, gb, bb, fb, m, s, dg, db, df, dyb);
+        var analytic = new[] { Download(dyb), dg.ToArray(), db.ToArray(), df.ToArray() };
+        var variables = new[] { x, gamma, beta, film };
+        string[] names = ["x", "γ", "β", "FiLM"];
+        const float h = 1e-2f;
+        for (int v = 0; v < variables.Length; v++)
+        {
+            var values = variables[v];
+            foreach (int i in new[] { 0, values.Length / 3, values.Length / 2 + 1, values.Length - 1 })
+            {
+                var plus = values.Clone();
+                var minus = values.Clone();
+                plus.Data[i] += h;
+                minus.Data[i] -= h;
+                Tensor[] With(Tensor t) => [.. variables.Select((o, j) => j == v ? t : o)];
+                var (p, q) = (With(plus), With(minus));
+                double fd = (Loss(p[0], p[1], p[2], p[3]) - Loss(q[0], q[1], q[2], q[3])) / (2 * h);
+                Assert.True(Math.Abs(fd - analytic[v][i]) <= 2e-2 * Math.Max(1, Math.Abs(fd)),
+                    $"{c} channels: dL/d{names[v]}[{i}] = {analytic[v][i]}, finite differences {fd}");
+            }
+        }
+    }
+
     // ---- convolutions: forward against the loops, both backward passes by the adjoint identities ----
 
     [ConformanceFact]
@@ -383,6 +528,77 @@ public abstract class BackendConformanceTests
     }
 
     [ConformanceFact]
+    public void ConditionedNetworkForwardBackwardJvpAndVjpMatchTheReference()
+    {
+        var spec = NetworkSpec.Parse("unet-cond:blocks=2,width=16,emb=8");
+        using var net = NetworkFactory.Create(spec, 1, Backend, seed: 3);
+        using var reference = NetworkFactory.Create(spec, 1, s_reference, seed: 3);
+        var rng = new DeterministicRng(14);
+        // Non-zero FiLM projections, β and biases, so every conditioning path carries signal.
+        for (int p = 0; p < net.Parameters.Count; p++)
+        {
+            if (!net.Parameters[p].Name.Contains("film", StringComparison.Ordinal) && !net.Parameters[p].Name.EndsWith(".beta", StringComparison.Ordinal)
+                && !net.Parameters[p].Name.EndsWith(".bias", StringComparison.Ordinal)) continue;
+            var values = Random(rng, net.Parameters[p].Value.Shape.ToArray(), 0.1f, 0f);
+            net.Parameters[p].Value.CopyFrom(values.Data);
+            reference.Parameters[p].Value.CopyFrom(values.Data);
+        }
+        var x = Random(rng, 2, 1, 8, 8, scale: 0.5f, offset: 0.5f);
+        var dr = Random(rng, 2, 1, 8, 8);
+        float[] sigmas = [0.05f, 0.8f];
+        foreach (bool training in new[] { true, false })
+        {
+            string mode = training ? "training" : "evaluation";
+            Close(reference.Forward(x, sigmas, training).Data, net.Forward(Backend.ToBackend(x), sigmas, training).ToArray(), $"{spec} {mode} forward");
+            var gx = Backend.Zeros(2, 1, 8, 8);
+            var gxRef = new Tensor(2, 1, 8, 8);
+            net.Backward(Backend.ToBackend(dr), gx);
+            reference.Backward(dr, gxRef);
+            Close(gxRef.Data, gx.ToArray(), $"{spec} {mode} input gradient");
+            for (int p = 0; p < net.Parameters.Count; p++)
+                Close(reference.Parameters[p].Gradient.Data, net.Parameters[p].Gradient.ToArray(), $"{spec} {mode} gradient of {net.Parameters[p].Name}", 1e-3);
+        }
+        for (int b = 0; b < net.Buffers.Count; b++) Close(reference.Buffers[b].Value.Data, net.Buffers[b].Value.ToArray(), $"{net.Buffers[b].Name}");
+        var point = Random(rng, 1, 1, 8, 8, scale: 0.5f, offset: 0.5f);
+        var lin = net.LinearizeAt(Backend.ToBackend(point), [0.3f]);
+        var linRef = reference.LinearizeAt(point, [0.3f]);
+        Close(linRef.Residual.Data, lin.Residual.ToArray(), $"{spec} residual at the linearization point");
+        var v = Random(rng, 3, 1, 8, 8);
+        var jv = Backend.Zeros(3, 1, 8, 8);
+        var jvRef = new Tensor(3, 1, 8, 8);
+        lin.DenoiserJvp(Backend.ToBackend(v), jv);
+        linRef.DenoiserJvp(v, jvRef);
+        Close(jvRef.Data, jv.ToArray(), $"{spec} JVP");
+        lin.DenoiserVjp(Backend.ToBackend(v), jv);
+        linRef.DenoiserVjp(v, jvRef);
+        Close(jvRef.Data, jv.ToArray(), $"{spec} VJP");
+    }
+
+    [ConformanceFact]
+    public void ConditionedNetworkTrainsLikeTheReference()
+    {
+        var spec = NetworkSpec.Parse("unet-cond:blocks=1,width=16,emb=8");
+        var rng = new DeterministicRng(15);
+        var pixels = new float[16 * 8 * 8];
+        rng.FillUniform(pixels);
+        var images = new ImageSet(pixels, 16, 1, 8, 8, new Provenance("uniform:15", []));
+        var options = new TrainingOptions { BatchSize = 8, ImagesPerEpoch = 16, Budget = 8 * 6, LearningRate = 1e-3 };
+        using var net = NetworkFactory.Create(spec, 1, Backend, seed: 4);
+        using var reference = NetworkFactory.Create(spec, 1, s_reference, seed: 4);
+        var trainer = new Trainer(net, images, options.Resolve(spec), seed: 5);
+        var referenceTrainer = new Trainer(reference, images, options.Resolve(spec), seed: 5);
+        for (int step = 0; step < 6; step++)
+        {
+            var outcome = trainer.Step(step);
+            var expected = referenceTrainer.Step(step);
+            Assert.True(outcome.IsFinite);
+            Assert.True(Math.Abs(outcome.Loss - expected.Loss) <= 1e-3 * Math.Abs(expected.Loss), $"step {step}: loss {outcome.Loss} vs reference {expected.Loss}");
+        }
+        for (int p = 0; p < net.Parameters.Count; p++)
+            Close(reference.Parameters[p].Value.Data, net.Parameters[p].Value.ToArray(), $"weights of {net.Parameters[p].Name} after 6 steps", 1e-3);
+    }
+
+    [ConformanceFact]
     public void ShortTrainingRunFollowsTheReferenceAndItsCheckpointLoadsOnTheCpu()
     {
         var spec = NetworkSpec.Parse("unet:blocks=1,width=16");
@@ -433,6 +649,8 @@ public abstract class BackendConformanceTests
     private static Tensor Random(DeterministicRng rng, params int[] shape) => Random(rng, shape, 1f, 0f);
 
     private static Tensor Random(DeterministicRng rng, int a, int b, float scale = 1f, float offset = 0f) => Random(rng, [a, b], scale, offset);
+
+    private static Tensor Random(DeterministicRng rng, int a, float scale = 1f, float offset = 0f) => Random(rng, [a], scale, offset);
 
     private static Tensor Random(DeterministicRng rng, int a, int b, int c, int d, float scale = 1f, float offset = 0f) => Random(rng, [a, b, c, d], scale, offset);
 
@@ -556,6 +774,14 @@ public abstract class BackendConformanceTests
         public override void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c) => inner.Gemm(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
         public override void RowNorms(Tensor x, Span<double> norms) => inner.RowNorms(x, norms);
         public override void Algorithm1Step(Tensor y, Tensor direction, Tensor noise, ReadOnlySpan<int> rows, ReadOnlySpan<float> stepSizes, ReadOnlySpan<float> noiseScales) => inner.Algorithm1Step(y, direction, noise, rows, stepSizes, noiseScales);
+        public override void AddChannelBias(Tensor x, Tensor bias, Tensor y) => inner.AddChannelBias(x, bias, y);
+        public override void ChannelSums(Tensor x, Tensor sums) => inner.ChannelSums(x, sums);
+        public override void Silu(Tensor x, Tensor y) => inner.Silu(x, y);
+        public override void SiluBackward(Tensor dy, Tensor x, Tensor dx) => inner.SiluBackward(dy, x, dx);
+        public override void SiluDerivative(Tensor x, Tensor derivative) => inner.SiluDerivative(x, derivative);
+        public override void CombineItems(Tensor a, Tensor alpha, Tensor? b, Tensor? beta, Tensor y) => inner.CombineItems(a, alpha, b, beta, y);
+        public override double WeightedSquaredError(Tensor prediction, Tensor target, Tensor weights, float gradientScale, Tensor gradient) => inner.WeightedSquaredError(prediction, target, weights, gradientScale, gradient);
+        public override ConditionedNormKernels ConditionedNorm(int channels) => inner.ConditionedNorm(channels);
     }
 }
 

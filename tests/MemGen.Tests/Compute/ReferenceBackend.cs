@@ -175,6 +175,163 @@ internal sealed class ReferenceBackend : ComputeBackend
             }
     }
 
+    public override void AddChannelBias(Tensor x, Tensor bias, Tensor y)
+    {
+        int channels = x.Shape[1], hw = x.ItemLength / channels;
+        for (int i = 0; i < x.Length; i++) y.Data[i] = (float)((double)x.Data[i] + bias.Data[i / hw % channels]);
+    }
+
+    public override void ChannelSums(Tensor x, Tensor sums)
+    {
+        int channels = x.Shape[1], hw = x.ItemLength / channels;
+        var total = new double[channels];
+        for (int i = 0; i < x.Length; i++) total[i / hw % channels] += x.Data[i];
+        for (int c = 0; c < channels; c++) sums.Data[c] = (float)total[c];
+    }
+
+    public override void Silu(Tensor x, Tensor y)
+    {
+        for (int i = 0; i < x.Length; i++) y.Data[i] = (float)(x.Data[i] * Sigmoid(x.Data[i]));
+    }
+
+    public override void SiluBackward(Tensor dy, Tensor x, Tensor dx)
+    {
+        for (int i = 0; i < x.Length; i++) dx.Data[i] = (float)(dy.Data[i] * SiluDerivative(x.Data[i]));
+    }
+
+    public override void SiluDerivative(Tensor x, Tensor derivative)
+    {
+        for (int i = 0; i < x.Length; i++) derivative.Data[i] = (float)SiluDerivative(x.Data[i]);
+    }
+
+    public override void CombineItems(Tensor a, Tensor alpha, Tensor? b, Tensor? beta, Tensor y)
+    {
+        int d = a.ItemLength;
+        for (int i = 0; i < a.Length; i++)
+        {
+            int n = i / d;
+            y.Data[i] = (float)((double)alpha.Data[n] * a.Data[i] + (b is null ? 0 : (double)beta!.Data[n] * b.Data[i]));
+        }
+    }
+
+    public override double WeightedSquaredError(Tensor prediction, Tensor target, Tensor weights, float gradientScale, Tensor gradient)
+    {
+        int d = prediction.ItemLength;
+        double total = 0;
+        for (int i = 0; i < prediction.Length; i++)
+        {
+            double w = weights.Data[i / d], diff = (double)prediction.Data[i] - target.Data[i];
+            total += w * diff * diff;
+            gradient.Data[i] = (float)(gradientScale * w * diff);
+        }
+        return total;
+    }
+
+    public override ConditionedNormKernels ConditionedNorm(int channels) => new ReferenceConditionedNorm(channels);
+
+    /// <summary>σ(u) = 1/(1 + e^−u).</summary>
+    internal static double Sigmoid(double u) => 1 / (1 + Math.Exp(-u));
+
+    /// <summary>d/du u·σ(u) = σ(u) + u·σ(u)(1 − σ(u)).</summary>
+    internal static double SiluDerivative(double u) => Sigmoid(u) + u * Sigmoid(u) * (1 - Sigmoid(u));
+
+    /// <summary>
+    /// The conditioned batch norm from its definition in float64, its backward pass in the textbook form
+    /// dx = (γ/sd)·(dh − mean(dh) − x̂·mean(dh·x̂)) with dh = dy·silu'(u)·(1 + s).
+    /// </summary>
+    private sealed class ReferenceConditionedNorm(int channels) : ConditionedNormKernels(channels)
+    {
+        private double[] _mean = [], _sd = [];
+
+        public override void TrainingForward(Tensor x, Tensor gamma, Tensor beta, Tensor film, Tensor runningMean, Tensor runningSd, Tensor y)
+        {
+            (_mean, _sd) = (new double[Channels], new double[Channels]);
+            for (int c = 0; c < Channels; c++)
+            {
+                var values = Indices(x, c).Select(i => (double)x.Data[i]).ToArray();
+                _mean[c] = values.Average();
+                _sd[c] = Math.Sqrt(values.Sum(v => (v - _mean[c]) * (v - _mean[c])) / values.Length + Epsilon);
+                runningMean.Data[c] = (float)((1 - Momentum) * runningMean.Data[c] + Momentum * _mean[c]);
+                runningSd.Data[c] = (float)((1 - Momentum) * runningSd.Data[c] + Momentum * _sd[c]);
+            }
+            Map(x, y, i => Silu(U(x, i, gamma, beta, film, _mean, _sd)));
+        }
+
+        public override void EvaluationForward(Tensor x, Tensor gamma, Tensor beta, Tensor film, Tensor runningMean, Tensor runningSd, Tensor y)
+        {
+            var (mean, sd) = Running(runningMean, runningSd);
+            Map(x, y, i => Silu(U(x, i, gamma, beta, film, mean, sd)));
+        }
+
+        public override void Backward(bool training, Tensor dy, Tensor x, Tensor gamma, Tensor beta, Tensor film, Tensor runningMean, Tensor runningSd,
+            Tensor? gammaGradient, Tensor? betaGradient, Tensor? filmGradient, Tensor dx)
+        {
+            var (mean, sd) = training ? (_mean, _sd) : Running(runningMean, runningSd);
+            int hw = x.H * x.W, m = x.N * hw;
+            var result = new double[x.Length];
+            var dfilm = new double[x.N * 2 * Channels];
+            for (int c = 0; c < Channels; c++)
+            {
+                var idx = Indices(x, c).ToArray();
+                double Hat(int i) => (x.Data[i] - mean[c]) / sd[c];
+                double G(int i) => dy.Data[i] * SiluDerivative(U(x, i, gamma, beta, film, mean, sd));
+                double Dh(int i) => G(i) * (1 + film.Data[i / hw / Channels * 2 * Channels + c]);
+                double meanDh = idx.Average(Dh), meanDhHat = idx.Average(i => Dh(i) * Hat(i));
+                if (gammaGradient is not null) gammaGradient.Data[c] = (float)idx.Sum(i => Dh(i) * Hat(i));
+                if (betaGradient is not null) betaGradient.Data[c] = (float)idx.Sum(Dh);
+                foreach (var i in idx)
+                {
+                    int n = i / hw / Channels;
+                    dfilm[n * 2 * Channels + c] += G(i) * (gamma.Data[c] * Hat(i) + beta.Data[c]);
+                    dfilm[n * 2 * Channels + Channels + c] += G(i);
+                    result[i] = training
+                        ? gamma.Data[c] / sd[c] * (Dh(i) - meanDh - Hat(i) * meanDhHat)
+                        : gamma.Data[c] / sd[c] * Dh(i);
+                }
+            }
+            if (filmGradient is not null) for (int k = 0; k < dfilm.Length; k++) filmGradient.Data[k] = (float)dfilm[k];
+            for (int i = 0; i < dx.Length; i++) dx.Data[i] = (float)result[i];
+        }
+
+        public override void Derivative(Tensor x, Tensor gamma, Tensor beta, Tensor film, Tensor runningMean, Tensor runningSd, Tensor derivative)
+        {
+            var (mean, sd) = Running(runningMean, runningSd);
+            int hw = x.H * x.W;
+            Map(x, derivative, i =>
+            {
+                int c = i / hw % Channels, n = i / hw / Channels;
+                return SiluDerivative(U(x, i, gamma, beta, film, mean, sd)) * gamma.Data[c] * (1 + film.Data[n * 2 * Channels + c]) / sd[c];
+            });
+        }
+
+        private static double Silu(double u) => u * Sigmoid(u);
+
+        /// <summary>u = (γ·(x − μ)/sd + β)·(1 + s) + t at element i.</summary>
+        private double U(Tensor x, int i, Tensor gamma, Tensor beta, Tensor film, double[] mean, double[] sd)
+        {
+            int hw = x.H * x.W, c = i / hw % Channels, n = i / hw / Channels;
+            double h = gamma.Data[c] * (x.Data[i] - mean[c]) / sd[c] + beta.Data[c];
+            return h * (1 + film.Data[n * 2 * Channels + c]) + film.Data[n * 2 * Channels + Channels + c];
+        }
+
+        private static (double[], double[]) Running(Tensor runningMean, Tensor runningSd) =>
+            (runningMean.Data.Select(v => (double)v).ToArray(), runningSd.Data.Select(v => (double)v).ToArray());
+
+        private static IEnumerable<int> Indices(Tensor x, int c)
+        {
+            int hw = x.H * x.W;
+            for (int n = 0; n < x.N; n++)
+                for (int p = 0; p < hw; p++) yield return (n * x.C + c) * hw + p;
+        }
+
+        private static void Map(Tensor x, Tensor y, Func<int, double> f)
+        {
+            var values = new double[x.Length];
+            for (int i = 0; i < x.Length; i++) values[i] = f(i);
+            for (int i = 0; i < x.Length; i++) y.Data[i] = (float)values[i];
+        }
+    }
+
     /// <summary>Batch norm from its definition, in float64.</summary>
     private sealed class ReferenceBatchNorm(int channels, bool fusedRelu) : BatchNormKernels(channels, fusedRelu)
     {

@@ -69,6 +69,35 @@ public sealed class GaussianNetworkExperimentTests : IDisposable
         Assert.Equal(first.Measurements, second.Measurements);
     }
 
+    [Fact]
+    public void ANoiseConditionedNetworkRunsBesideABlindOneOnTheSameTrainingSets()
+    {
+        var dir = Path.Combine(_folder, "compare");
+        var settings = Tiny with { Ratios = [1], Model = "unet-cond:blocks=1,width=4,emb=8", CompareModel = "unet:blocks=1,width=4" };
+        var result = GaussianNetworkExperiment.Run(settings, dir, "test", reportOptions: new ReportWriteOptions { ExportSvg = false });
+        Assert.NotNull(result.Comparison);
+        Assert.Equal("unet:blocks=1,width=4", result.Comparison.Model);
+        Assert.Equal(2, result.Measurements.Count);
+        Assert.Equal(2, result.Comparison.Measurements.Count);
+        foreach (var f in new[] { "compare-summary.csv", "compare-measurements.csv", "samples/n00016-run00-compare.npy", "models/n00016-run01-compare/checkpoints/final.safetensors", "grids/n00016-compare.png" })
+            Assert.True(File.Exists(Path.Combine(dir, f)), f);
+        Assert.True(MemGen.Nn.Checkpoint.ReadMetadata(Path.Combine(dir, "models", "n00016-run00", "checkpoints", "final.safetensors")).Spec.IsConditioned);
+        for (int i = 0; i < 2; i++)
+        {
+            var (a, b) = (result.Measurements[i], result.Comparison.Measurements[i]);
+            // Same training, original and law sets: the law reference scores identically for both models.
+            Assert.Equal((a.TrainingCount, a.Run), (b.TrainingCount, b.Run));
+            Assert.Equal(a.LawTrainDistance, b.LawTrainDistance);
+            Assert.Equal(a.LawOriginalDistance, b.LawOriginalDistance);
+        }
+        var s = Assert.Single(result.Comparison.Summaries);
+        Assert.Equal(result.Comparison.Measurements.Count(m => m.Delta > 0) / 2.0, s.ProbabilityDeltaPositive);
+        var html = File.ReadAllText(Path.Combine(dir, "report.html"));
+        Assert.Contains("compare-summary", html, StringComparison.Ordinal);
+        Assert.Contains("noise-conditioned", html, StringComparison.Ordinal);
+        Assert.Throws<InvalidSettingException>(() => (settings with { CompareModel = "unet-cond:blocks=1,width=4,emb=8" }).Validate());
+    }
+
     /// <summary>Indices of the converged samples, from the unit's trajectories file.</summary>
     private static int[] ConvergedIndices(GaussianNetworkMeasurement m, string dir)
     {

@@ -107,6 +107,32 @@ public class TransitionExperimentTests
     }
 
     [Fact]
+    public void RunsEndToEndWithANoiseConditionedNetwork()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var dir = Path.Combine(root, "run");
+            var result = TransitionExperiment.Run(Tiny() with { Model = "unet-cond:blocks=1,width=4,emb=8" }, dir, "test", reportOptions: NoSvg);
+            Assert.Equal([1, 4], result.Points.Select(p => p.N));
+            foreach (var p in result.Points)
+            {
+                var pointDir = TransitionExperiment.PointDirectory(dir, p.N);
+                var meta = MemGen.Nn.Checkpoint.ReadMetadata(Path.Combine(pointDir, "s1", "checkpoints", "final.safetensors"));
+                Assert.True(meta.Spec.IsConditioned, meta.Spec.ToString());
+                Assert.Equal(4, NpyReader.ReadImages(Path.Combine(pointDir, "samples-s1.npy")).Count);
+                // The conditioned network's PSNR curve (told σ through NetworkDenoiser) is finite at every level.
+                Assert.All(p.CurveS1.TestPsnr, v => Assert.True(double.IsFinite(v), $"N={p.N}: test PSNR {v}"));
+            }
+            Assert.True(File.Exists(result.ReportPath));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void JobsRunOneByOneGiveTheSameResultsAsTheWholeRun()
     {
         var root = ReportTestData.NewRunDirectory();

@@ -30,6 +30,43 @@ public class Algorithm1SamplerTests
         return best;
     }
 
+    /// <summary>f(y; σ) = c + (y − c)/(1 + 4σ²), non-blind; records σ, y and f of row 0 at every call.</summary>
+    private sealed class RecordingConditioned : IDenoiser
+    {
+        public List<(float Sigma, float[] Y, float[] F)> Calls { get; } = [];
+        public string Name => "recording";
+        public bool IsBlind => false;
+
+        public void Denoise(Tensor noisy, Tensor denoised, ReadOnlySpan<float> sigmas)
+        {
+            for (int n = 0; n < noisy.N; n++)
+            {
+                var y = noisy.Item(n);
+                var f = denoised.Item(n);
+                for (int j = 0; j < y.Length; j++) f[j] = 0.4f + (y[j] - 0.4f) / (1 + 4 * sigmas[n] * sigmas[n]);
+            }
+            Calls.Add((sigmas[0], noisy.Item(0).ToArray(), denoised.Item(0).ToArray()));
+        }
+    }
+
+    [Fact]
+    public void ANonBlindDenoiserIsToldTheEstimatedNoiseLevel()
+    {
+        // Algorithm 1 tells the denoiser σ0 first, then the noise expected after each step: σ_t·(1 − βh) with
+        // σ_t = ‖f(y_t) − y_t‖/√d measured at the previous call.
+        var options = new Algorithm1Options { Variant = Algorithm1Variant.Paper, InitialStep = 0.2, Beta = 0.3, FinalSigma = 0.05, BatchSize = 1 };
+        var recorder = new RecordingConditioned();
+        new Algorithm1Sampler(options).Sample(recorder, 1, 1, 4, 4, seed: 3);
+        Assert.True(recorder.Calls.Count > 3, $"{recorder.Calls.Count} calls");
+        Assert.Equal(options.InitialSigma, recorder.Calls[0].Sigma);
+        for (int t = 1; t < recorder.Calls.Count; t++)
+        {
+            var (_, y, f) = recorder.Calls[t - 1];
+            double sigma = Math.Sqrt(y.Zip(f, (a, b) => (double)(a - b) * (a - b)).Sum() / y.Length);
+            Assert.Equal(sigma * (1 - options.Beta * options.InitialStep), recorder.Calls[t].Sigma, 1e-5);
+        }
+    }
+
     [Theory]
     [InlineData(Algorithm1Variant.Paper)]
     [InlineData(Algorithm1Variant.Code)]

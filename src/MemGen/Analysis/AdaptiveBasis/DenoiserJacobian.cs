@@ -8,7 +8,7 @@ namespace MemGen.Analysis.AdaptiveBasis;
 /// <summary>How a Jacobian was obtained.</summary>
 public enum JacobianMethod
 {
-    /// <summary>Exact products of a bias-free network linearized at y (<see cref="Nn.DenoisingNetwork.LinearizeAt"/>).</summary>
+    /// <summary>Exact products of a network linearized at y (<see cref="Nn.DenoisingNetwork.LinearizeAt(Tensors.Tensor, ReadOnlySpan{float})"/>).</summary>
     ExactLinearization,
 
     /// <summary>Central differences of the denoiser, one column per pixel (any <see cref="IDenoiser"/>).</summary>
@@ -66,15 +66,17 @@ public static class DenoiserJacobian
         if (!(sigma >= 0) || !double.IsFinite(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), "σ must be finite and non-negative.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         return denoiser is NetworkDenoiser network && method == JacobianMethodChoice.Automatic
-            ? OfNetwork(network.Network, point, shape, batch)
+            ? OfNetwork(network.Network, point, shape, sigma, batch)
             : Differences(denoiser, point, shape, sigma, step ?? DefaultStep(sigma), batch);
     }
 
     /// <summary>
     /// The exact Jacobian of <paramref name="network"/> (evaluation mode) at <paramref name="point"/>: J = I − J_r with J_r
     /// assembled from <paramref name="batch"/> basis vectors per linearized pass; <paramref name="progress"/> gets (done, d).
+    /// A noise-conditioned network is linearized at noise level <paramref name="sigma"/> (blind networks ignore it); σ is an
+    /// input, not a variable, so J is ∂f/∂y at fixed σ.
     /// </summary>
-    public static JacobianAtPoint OfNetwork(DenoisingNetwork network, ReadOnlySpan<float> point, ImageShape shape, int batch = 64,
+    public static JacobianAtPoint OfNetwork(DenoisingNetwork network, ReadOnlySpan<float> point, ImageShape shape, double sigma, int batch = 64,
         Action<int, int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -84,7 +86,7 @@ public static class DenoiserJacobian
         int d = shape.Size;
         var y = new Tensor(1, shape.Channels, shape.Height, shape.Width);
         point.CopyTo(y.Span);
-        var linearized = network.LinearizeAt(y);
+        var linearized = network.LinearizeAt(y, [(float)sigma]);
         var residual = JacobianAnalysis.AssembleResidualJacobian(linearized, batch, rows: false, progress);
         // J_f = I − J_r in double (J_r rather than J_f is assembled: float would round away J_f's small entries).
         var j = new double[(long)d * d];

@@ -240,7 +240,8 @@ internal static class ChannelKernels
             : Vector512.Create(perChannel[Group(plane)]);
     }
 
-    private static ref float At(Tensor t, int offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(t.Data), offset);
+    /// <summary>A reference to element <paramref name="offset"/> of a host tensor.</summary>
+    internal static ref float At(Tensor t, int offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(t.Data), offset);
 
     private static void StoreLanes(float[] partial, int plane, int slot, Planes p, Vector512<float> v, float tail)
     {
@@ -270,17 +271,21 @@ internal static class ChannelKernels
     /// <summary>Below this many elements a kernel runs on the calling thread.</summary>
     private const int ParallelThreshold = 1 << 15;
 
-    private static void ForPlanes(Planes p, Action<int> body)
+    private static void ForPlanes(Planes p, Action<int> body) => ForPlanes(p.Count, p.Length, body);
+
+    /// <summary>Runs <paramref name="body"/> for planes 0..count − 1 of <paramref name="length"/> values each, in parallel when the work is large.</summary>
+    internal static void ForPlanes(int count, int length, Action<int> body)
     {
-        if ((long)p.Count * p.Length < ParallelThreshold || p.Count == 1)
+        if ((long)count * length < ParallelThreshold || count == 1)
         {
-            for (int plane = 0; plane < p.Count; plane++) body(plane);
+            for (int plane = 0; plane < count; plane++) body(plane);
             return;
         }
-        Parallel.For(0, p.Count, body);
+        Parallel.For(0, count, body);
     }
 
-    private static void ForChunks(int length, Action<int, int> body)
+    /// <summary>Runs <paramref name="body"/>(start, length) over chunks of 0..length − 1 (whole 16-lane multiples), in parallel when large.</summary>
+    internal static void ForChunks(int length, Action<int, int> body)
     {
         int parts = length < ParallelThreshold ? 1 : Environment.ProcessorCount * 4;
         if (parts == 1)

@@ -135,7 +135,41 @@ public sealed class CpuBackend : ComputeBackend
     public override void Clear(Tensor tensor, int offset, int count) => tensor.Data.AsSpan(offset, count).Clear();
 
     /// <inheritdoc />
-    public override double SquaredError(Tensor prediction, Tensor target, float gradientScale, Tensor gradient)
+    public override void AddChannelBias(Tensor x, Tensor bias, Tensor y) => ConditioningKernels.AddChannelBias(x, bias, y);
+
+    /// <inheritdoc />
+    public override void ChannelSums(Tensor x, Tensor sums)
+    {
+        var total = new double[sums.Length];
+        ConditioningKernels.ChannelSums(x, total);
+        for (int c = 0; c < total.Length; c++) sums.Data[c] = (float)total[c];
+    }
+
+    /// <inheritdoc />
+    public override void Silu(Tensor x, Tensor y) => ConditioningKernels.Silu(x, y);
+
+    /// <inheritdoc />
+    public override void SiluBackward(Tensor dy, Tensor x, Tensor dx) => ConditioningKernels.SiluGradient(dy, x, dx);
+
+    /// <inheritdoc />
+    public override void SiluDerivative(Tensor x, Tensor derivative) => ConditioningKernels.SiluGradient(null, x, derivative);
+
+    /// <inheritdoc />
+    public override void CombineItems(Tensor a, Tensor alpha, Tensor? b, Tensor? beta, Tensor y) =>
+        ConditioningKernels.CombineItems(a, alpha.Span, b, beta is null ? default : beta.Span, y);
+
+    /// <inheritdoc />
+    public override ConditionedNormKernels ConditionedNorm(int channels) => new CpuConditionedNorm(channels);
+
+    /// <inheritdoc />
+    public override double WeightedSquaredError(Tensor prediction, Tensor target, Tensor weights, float gradientScale, Tensor gradient) =>
+        SquaredError(prediction, target, weights.Data, gradientScale, gradient);
+
+    /// <inheritdoc />
+    public override double SquaredError(Tensor prediction, Tensor target, float gradientScale, Tensor gradient) =>
+        SquaredError(prediction, target, null, gradientScale, gradient);
+
+    private static double SquaredError(Tensor prediction, Tensor target, float[]? weights, float gradientScale, Tensor gradient)
     {
         int items = prediction.Shape[0], d = prediction.ItemLength;
         var perItem = new double[items];
@@ -144,14 +178,15 @@ public sealed class CpuBackend : ComputeBackend
             var r = prediction.Data.AsSpan(i * d, d);
             var t = target.Data.AsSpan(i * d, d);
             var g = gradient.Data.AsSpan(i * d, d);
+            float w = weights is null ? 1f : weights[i], scale = gradientScale * w;
             double sum = 0;
             for (int k = 0; k < d; k++)
             {
                 float diff = r[k] - t[k];
                 sum += (double)diff * diff;
-                g[k] = gradientScale * diff;
+                g[k] = scale * diff;
             }
-            perItem[i] = sum;
+            perItem[i] = w * sum;
         });
         double total = 0;
         for (int i = 0; i < items; i++) total += perItem[i];

@@ -272,18 +272,100 @@ public sealed unsafe class CudaBackend : ComputeBackend
     }
 
     /// <inheritdoc />
-    public override double SquaredError(Tensor prediction, Tensor target, float gradientScale, Tensor gradient)
+    public override double SquaredError(Tensor prediction, Tensor target, float gradientScale, Tensor gradient) =>
+        SquaredError(prediction, target, null, gradientScale, gradient);
+
+    /// <inheritdoc />
+    public override double WeightedSquaredError(Tensor prediction, Tensor target, Tensor weights, float gradientScale, Tensor gradient)
+    {
+        if (weights.Length != prediction.Shape[0]) throw new ArgumentException($"{Name}: {weights.Length} loss weights for {prediction.Shape[0]} items.");
+        return SquaredError(prediction, target, weights, gradientScale, gradient);
+    }
+
+    private double SquaredError(Tensor prediction, Tensor target, Tensor? weights, float gradientScale, Tensor gradient)
     {
         int items = prediction.Shape[0], d = prediction.ItemLength;
         var partials = Partials(items);
         var (pp, pt, pg, pout) = (DevicePointer(prediction, "prediction"), DevicePointer(target, "target"), DevicePointer(gradient, "gradient"), DevicePointer(partials, "partials"));
-        void** a = stackalloc void*[6] { &pp, &pt, &gradientScale, &pg, &d, &pout };
+        var pw = weights is null ? IntPtr.Zero : DevicePointer(weights, "weights");
+        void** a = stackalloc void*[7] { &pp, &pt, &pw, &gradientScale, &pg, &d, &pout };
         Kernels.Launch("squared_error", (uint)items, 1, a);
         var perItem = DownloadDoubles(partials, items);
         double total = 0;
         for (int i = 0; i < items; i++) total += perItem[i];
+        GC.KeepAlive(weights);
         return total;
     }
+
+    /// <inheritdoc />
+    public override void AddChannelBias(Tensor x, Tensor bias, Tensor y)
+    {
+        var (px, pb, py) = (DevicePointer(x, "x"), DevicePointer(bias, "bias"), DevicePointer(y, "y"));
+        long total = x.Length;
+        int channels = x.Shape[1], hw = PixelsPerChannel(x);
+        void** a = stackalloc void*[6] { &px, &pb, &py, &total, &channels, &hw };
+        Kernels.Launch("channel_bias", CudaKernels.Blocks(total), 1, a);
+    }
+
+    /// <inheritdoc />
+    public override void ChannelSums(Tensor x, Tensor sums)
+    {
+        int n = x.Shape[0], channels = x.Shape[1], hw = PixelsPerChannel(x);
+        long m = (long)n * hw;
+        int parts = (int)Math.Clamp((m + 2047) / 2048, 1, 1024);
+        var partials = Partials(channels * parts);
+        var (px, pp, ps) = (DevicePointer(x, "x"), DevicePointer(partials, "partials"), DevicePointer(sums, "sums"));
+        IntPtr none = IntPtr.Zero;
+        void** a = stackalloc void*[7] { &px, &n, &channels, &hw, &parts, &pp, &none };
+        Kernels.Launch("channel_moments", (uint)channels, (uint)parts, a);
+        void** b = stackalloc void*[4] { &pp, &channels, &parts, &ps };
+        Kernels.Launch("channel_total", (uint)((channels + CudaKernels.Threads - 1) / CudaKernels.Threads), 1, b);
+    }
+
+    /// <inheritdoc />
+    public override void Silu(Tensor x, Tensor y) => Elementwise("silu", x, y);
+
+    /// <inheritdoc />
+    public override void SiluBackward(Tensor dy, Tensor x, Tensor dx) => SiluGradient(DevicePointer(dy, "dy"), x, dx);
+
+    /// <inheritdoc />
+    public override void SiluDerivative(Tensor x, Tensor derivative) => SiluGradient(IntPtr.Zero, x, derivative);
+
+    private void SiluGradient(IntPtr pdy, Tensor x, Tensor result)
+    {
+        var (px, pr) = (DevicePointer(x, "x"), DevicePointer(result, "result"));
+        long total = x.Length;
+        void** a = stackalloc void*[4] { &pdy, &px, &pr, &total };
+        Kernels.Launch("silu_gradient", CudaKernels.Blocks(total), 1, a);
+    }
+
+    /// <inheritdoc />
+    public override void CombineItems(Tensor a, Tensor alpha, Tensor? b, Tensor? beta, Tensor y)
+    {
+        if ((b is null) != (beta is null)) throw new ArgumentException($"{Name}: CombineItems needs both b and beta, or neither.");
+        var (pa, palpha, py) = (DevicePointer(a, "a"), DevicePointer(alpha, "alpha"), DevicePointer(y, "y"));
+        var (pb, pbeta) = b is null ? (IntPtr.Zero, IntPtr.Zero) : (DevicePointer(b, "b"), DevicePointer(beta!, "beta"));
+        long total = a.Length, item = a.ItemLength;
+        void** args = stackalloc void*[7] { &pa, &palpha, &pb, &pbeta, &py, &total, &item };
+        Kernels.Launch("combine_items", CudaKernels.Blocks(total), 1, args);
+        GC.KeepAlive(b);
+        GC.KeepAlive(beta);
+    }
+
+    /// <inheritdoc />
+    public override ConditionedNormKernels ConditionedNorm(int channels)
+    {
+        MakeCurrent();
+        return new CudaConditionedNorm(this, channels);
+    }
+
+    /// <summary>Values per (item, channel) of a [N, C] (1) or [N, C, H, W] (H·W) tensor.</summary>
+    private static int PixelsPerChannel(Tensor t) => t.Rank switch
+    {
+        2 => 1,
+        4 => t.H * t.W,
+        _ => throw new ArgumentException($"Expected a [N, C] or [N, C, H, W] tensor, got [{t.ShapeString}]."),
+    };
 
     /// <inheritdoc />
     public override void AdamUpdate(Tensor weights, Tensor gradient, Tensor firstMoment, Tensor secondMoment, AdamCoefficients c)

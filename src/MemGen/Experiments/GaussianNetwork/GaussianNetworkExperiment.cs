@@ -65,12 +65,20 @@ public sealed record GaussianNetworkSummary(
     Spread TrainDistance, Spread OriginalDistance, Spread Delta, Spread LawDelta, double PositivePixelFraction, double NearestRatio, int Diverged, double SampleStd);
 
 /// <summary>What <see cref="GaussianNetworkExperiment.Run"/> produced.</summary>
-/// <param name="Measurements">One per (n, run).</param>
+/// <param name="Measurements">One per (n, run), of <see cref="GaussianNetworkSettings.Model"/>.</param>
 /// <param name="Summaries">One per n.</param>
 /// <param name="Elapsed">Wall time.</param>
 /// <param name="ReportProblems">Warnings of the report writer.</param>
+/// <param name="Comparison">The same for <see cref="GaussianNetworkSettings.CompareModel"/>; null without one.</param>
 public sealed record GaussianNetworkResult(
-    IReadOnlyList<GaussianNetworkMeasurement> Measurements, IReadOnlyList<GaussianNetworkSummary> Summaries, TimeSpan Elapsed, IReadOnlyList<string> ReportProblems);
+    IReadOnlyList<GaussianNetworkMeasurement> Measurements, IReadOnlyList<GaussianNetworkSummary> Summaries, TimeSpan Elapsed, IReadOnlyList<string> ReportProblems,
+    GaussianNetworkComparison? Comparison = null);
+
+/// <summary>The measurements of the compared model (<see cref="GaussianNetworkSettings.CompareModel"/>), on the same training sets.</summary>
+/// <param name="Model">Its network spec.</param>
+/// <param name="Measurements">One per (n, run).</param>
+/// <param name="Summaries">One per n.</param>
+public sealed record GaussianNetworkComparison(string Model, IReadOnlyList<GaussianNetworkMeasurement> Measurements, IReadOnlyList<GaussianNetworkSummary> Summaries);
 
 /// <summary>
 /// <c>memgen experiment gaussian-network</c>: the nonlinear variant of docs/science.md §7. For every n and run: a fresh
@@ -78,7 +86,9 @@ public sealed record GaussianNetworkResult(
 /// models/, so a stopped experiment resumes), samples from Algorithm 1 started at the training mean, and the per-pixel
 /// KDE distances E_TG, E_OG to the training set and to a fresh original set (<see cref="PixelKernelDensity"/>; all sets
 /// in image units). A generated set drawn from the true law is measured the same way as a reference.
-/// Writes config.json, measurements.csv, summary.csv, summary.json, samples/*.npy (+ .trajectories.csv), grids/*.png and report.html.
+/// Writes config.json, measurements.csv, summary.csv, summary.json, samples/*.npy (+ .trajectories.csv), grids/*.png and report.html;
+/// with a compared model (<see cref="GaussianNetworkSettings.CompareModel"/>) also compare-measurements.csv and
+/// compare-summary.csv, its networks and samples under the unit names with suffix <c>-compare</c>.
 /// </summary>
 public static class GaussianNetworkExperiment
 {
@@ -116,6 +126,9 @@ public static class GaussianNetworkExperiment
         _ => throw new InvalidSettingException("preset", $"unknown preset '{name}' (expected {string.Join(" or ", PresetNames)})"),
     };
 
+    /// <summary>Suffix of the compared model's unit names (models/, samples/, grids/).</summary>
+    public const string CompareSuffix = "-compare";
+
     /// <summary>The experiment's name in experiment.json.</summary>
     public const string Name = "gaussian-network";
 
@@ -137,8 +150,9 @@ public static class GaussianNetworkExperiment
         var record = RunRecord.Begin(run);
 
         var counts = settings.TrainingCounts;
-        var reporter = new ExperimentProgressReporter(progress, counts.Length * settings.Runs);
-        var measurements = new List<GaussianNetworkMeasurement>();
+        var models = settings.Models;
+        var reporter = new ExperimentProgressReporter(progress, counts.Length * settings.Runs * models.Count);
+        var measured = models.Select(_ => new List<GaussianNetworkMeasurement>()).ToArray();
         var grids = new List<(int N, string Path)>();
         using var ownBackend = backend is null ? new CpuBackend() : null;
         var engine = backend ?? ownBackend!;
@@ -148,28 +162,41 @@ public static class GaussianNetworkExperiment
         {
             for (int r = 0; r < settings.Runs; r++)
             {
-                cancellation.ThrowIfCancellationRequested();
-                var unit = reporter.Unit(unitIndex++, $"n={n} run {r}");
-                var (measurement, samples, training) = RunOne(settings, n, r, run, build, unit, cancellation);
-                measurements.Add(measurement);
-                if (r == 0)
+                for (int k = 0; k < models.Count; k++)
                 {
-                    var grid = run.File("grids", $"n{n:D5}.png");
-                    WriteGrid(grid, training, samples);
-                    grids.Add((n, grid));
+                    cancellation.ThrowIfCancellationRequested();
+                    string suffix = k == 0 ? "" : CompareSuffix;
+                    var unit = reporter.Unit(unitIndex++, $"n={n} run {r}{(k == 0 ? "" : " " + models[k])}");
+                    var (measurement, samples, training) = RunOne(settings, models[k], suffix, n, r, run, build, unit, cancellation);
+                    measured[k].Add(measurement);
+                    if (r == 0)
+                    {
+                        var grid = run.File("grids", $"n{n:D5}{suffix}.png");
+                        WriteGrid(grid, training, samples);
+                        if (k == 0) grids.Add((n, grid));
+                    }
                 }
             }
         }
 
         reporter.Closing("report");
+        var measurements = measured[0];
         var summaries = Summarize(settings, measurements);
         MeasurementsTable(measurements).Write(Path.Combine(run.Path, "measurements"), new JsonObject { ["config"] = identity.DeepClone() });
         SummaryTable(summaries).Write(Path.Combine(run.Path, "summary"), new JsonObject { ["config"] = identity.DeepClone() });
-        var report = GaussianNetworkReport.Build(settings, summaries, measurements, grids, identity, record);
+        GaussianNetworkComparison? comparison = null;
+        if (settings.CompareModel is { } compared)
+        {
+            comparison = new GaussianNetworkComparison(compared, measured[1], Summarize(settings, measured[1]));
+            var metadata = new JsonObject { ["config"] = identity.DeepClone(), ["model"] = compared };
+            MeasurementsTable(comparison.Measurements).Write(Path.Combine(run.Path, "compare-measurements"), metadata);
+            SummaryTable(comparison.Summaries).Write(Path.Combine(run.Path, "compare-summary"), metadata.DeepClone().AsObject());
+        }
+        var report = GaussianNetworkReport.Build(settings, summaries, measurements, grids, identity, record, comparison);
         var output = report.Write(run.Path, reportOptions);
         record.Finish();
         reporter.Closing("done", "", finished: true);
-        return new GaussianNetworkResult(measurements, summaries, record.Elapsed, output.Problems);
+        return new GaussianNetworkResult(measurements, summaries, record.Elapsed, output.Problems, comparison);
     }
 
     /// <summary>
@@ -181,7 +208,7 @@ public static class GaussianNetworkExperiment
         long n = s.TrainingCounts[^1], d = s.Dimension;
         long images = MemoryBudget.Sum(MemoryBudget.Product(2, n), s.OriginalCount, 32, MemoryBudget.Product(3, s.SampleCount));
         long bytes = MemoryBudget.Sum(MemoryBudget.Product(images, d, sizeof(float)),
-            NetworkSpec.Parse(s.Model).ActivationBytes(s.BatchSize, s.Size, s.Size, training: true));
+            s.Models.Max(m => NetworkSpec.Parse(m).ActivationBytes(s.BatchSize, s.Size, s.Size, training: true)));
         MemoryBudget.Require(bytes, $"gaussian-network with {s.Size}×{s.Size} images and n up to {n}");
     }
 
@@ -197,7 +224,7 @@ public static class GaussianNetworkExperiment
             $"gaussian:size={settings.Size},mean={settings.Mean:R},std={settings.Std:R},n={count},seed={SeedOf(settings.Seed, role, n, run)}");
     }
 
-    private static (GaussianNetworkMeasurement, ImageSet Samples, ImageSet Training) RunOne(GaussianNetworkSettings s, int n, int run, RunDirectory runDirectory,
+    private static (GaussianNetworkMeasurement, ImageSet Samples, ImageSet Training) RunOne(GaussianNetworkSettings s, string model, string suffix, int n, int run, RunDirectory runDirectory,
         NetworkBuilder build, ExperimentProgressReporter.UnitProgress progress, CancellationToken cancellation)
     {
         var trainSpec = DataSpec(s, 1, n, n, run);
@@ -214,8 +241,8 @@ public static class GaussianNetworkExperiment
         };
         long steps = options.TotalSteps;
         options = options with { EvalEvery = (int)Math.Max(1, steps / 4), CheckpointEvery = (int)Math.Max(1, steps / 4) };
-        var config = new TrainingConfig(NetworkSpec.Parse(s.Model), new TrainingDataSource(trainSpec, n), SeedOf(s.Seed, 5, n, run), options);
-        var unitName = $"n{n:D5}-run{run:D2}";
+        var config = new TrainingConfig(NetworkSpec.Parse(model), new TrainingDataSource(trainSpec, n), SeedOf(s.Seed, 5, n, run), options);
+        var unitName = $"n{n:D5}-run{run:D2}{suffix}";
         TrainingResult trained;
         try
         {
@@ -318,7 +345,7 @@ public static class GaussianNetworkExperiment
     public static JsonObject ConfigJson(GaussianNetworkSettings settings, string preset)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["experiment"] = Name,
             ["preset"] = preset,
@@ -339,6 +366,8 @@ public static class GaussianNetworkExperiment
             ["kde_bandwidth"] = "eps = s_i/N per set and pixel (s_i: sample std of pixel i, N: set size)",
             ["seed"] = settings.Seed,
         };
+        if (settings.CompareModel is not null) json["compare_model"] = settings.CompareModel; // absent otherwise: older run folders keep their identity
+        return json;
     }
 
     /// <summary>measurements.csv|json: one row per (n, run).</summary>

@@ -36,6 +36,15 @@ public sealed record GaussianNetworkSettings
     /// <summary>The network trained per (n, run).</summary>
     public string Model { get; init; } = "bfcnn:layers=5,width=32";
 
+    /// <summary>
+    /// A second network trained on the same training sets (same seeds) and measured the same way, shown beside
+    /// <see cref="Model"/> in the report (e.g. a noise-conditioned <c>unet-cond</c> beside a blind one); null: none.
+    /// </summary>
+    public string? CompareModel { get; init; }
+
+    /// <summary>The models trained per (n, run): <see cref="Model"/>, then <see cref="CompareModel"/> if given.</summary>
+    public IReadOnlyList<string> Models => CompareModel is null ? [Model] : [Model, CompareModel];
+
     /// <summary>Training budget per network, in images seen.</summary>
     public long TrainingBudget { get; init; } = 32_768;
 
@@ -77,17 +86,27 @@ public sealed record GaussianNetworkSettings
         if (TrainingBudget < 1) throw new InvalidSettingException("budget", $"{TrainingBudget} must be at least 1 image");
         if (BatchSize < 1) throw new InvalidSettingException("batch", $"{BatchSize} must be at least 1");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("lr", $"{LearningRate} must be positive");
+        CheckModel("model", Model);
+        if (CompareModel is not null)
+        {
+            CheckModel("compare-model", CompareModel);
+            if (NetworkSpec.Parse(CompareModel) == NetworkSpec.Parse(Model)) throw new InvalidSettingException("compare-model", $"{CompareModel} is the same network as --model");
+        }
+        SamplerSpec.ParseAs("sampler", Sampler);
+    }
+
+    private void CheckModel(string setting, string model)
+    {
         NetworkSpec spec;
         try
         {
-            spec = NetworkSpec.Parse(Model);
+            spec = NetworkSpec.Parse(model);
         }
         catch (FormatException e)
         {
-            throw new InvalidSettingException("model", e.Message, e);
+            throw new InvalidSettingException(setting, e.Message, e);
         }
         if (Size % spec.SizeDivisor != 0)
-            throw new InvalidSettingException("model", string.Create(CultureInfo.InvariantCulture, $"{spec} needs an image side divisible by {spec.SizeDivisor}, size is {Size}"));
-        SamplerSpec.ParseAs("sampler", Sampler);
+            throw new InvalidSettingException(setting, string.Create(CultureInfo.InvariantCulture, $"{spec} needs an image side divisible by {spec.SizeDivisor}, size is {Size}"));
     }
 }

@@ -25,7 +25,7 @@ __device__ __forceinline__ double block_sum(double v, double* shared)
 
 // ---- per-channel partial sums: grid (C, P), block THREADS; channel c's M = n·hw values split into P parts ----
 
-// sum[c·P + p] = Σ x, squares[c·P + p] = Σ x² over part p of channel c.
+// sum[c·P + p] = Σ x, squares[c·P + p] = Σ x² over part p of channel c (no squares when null).
 extern "C" __global__ void channel_moments(const float* x, int n, int channels, int hw, int parts, double* sum, double* squares)
 {
     __shared__ double shared[THREADS];
@@ -46,7 +46,7 @@ extern "C" __global__ void channel_moments(const float* x, int n, int channels, 
     if (threadIdx.x == 0)
     {
         sum[c * parts + p] = s;
-        squares[c * parts + p] = q;
+        if (squares != 0) squares[c * parts + p] = q;
     }
 }
 
@@ -251,20 +251,22 @@ extern "C" __global__ void split(const float* y, float* a, float* b, long long i
 
 // ---- training ----
 
-// Residual loss of one batch item per block: perItem[n] = Σ (p − t)², gradient = scale·(p − t).
-extern "C" __global__ void squared_error(const float* prediction, const float* target, float scale, float* gradient, int itemLength, double* perItem)
+// Residual loss of one batch item per block: perItem[n] = w_n·Σ (p − t)², gradient = scale·w_n·(p − t) (w_n = 1 without weights).
+extern "C" __global__ void squared_error(const float* prediction, const float* target, const float* weights, float scale, float* gradient, int itemLength,
+    double* perItem)
 {
     __shared__ double shared[THREADS];
     long long base = (long long)blockIdx.x * itemLength;
+    float w = weights == 0 ? 1.0f : weights[blockIdx.x], itemScale = scale * w;
     double s = 0;
     for (int k = threadIdx.x; k < itemLength; k += blockDim.x)
     {
         float diff = prediction[base + k] - target[base + k];
         s += (double)diff * diff;
-        gradient[base + k] = scale * diff;
+        gradient[base + k] = itemScale * diff;
     }
     s = block_sum(s, shared);
-    if (threadIdx.x == 0) perItem[blockIdx.x] = s;
+    if (threadIdx.x == 0) perItem[blockIdx.x] = w * s;
 }
 
 // Adam (PyTorch's semantics): m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², w ← w − step·m/(√v/rc2 + ε).
@@ -316,5 +318,194 @@ extern "C" __global__ void algorithm1_step(float* y, const float* direction, con
     {
         float v = y[base + k] - h * direction[base + k];
         y[base + k] = v + gamma * noise[zbase + k];
+    }
+}
+
+// ---- noise-conditioned networks: biases, SiLU, per-item coefficients, the conditioned batch norm ----
+// A per-(item, channel) coefficient array is [N, C]: element i of an [N, C, H, W] tensor uses entry i / hw.
+
+__device__ __forceinline__ float sigmoid(float u) { return 1.0f / (1.0f + expf(-u)); }
+
+__device__ __forceinline__ float silu_derivative(float u)
+{
+    float s = sigmoid(u);
+    return s * (1.0f + u * (1.0f - s));
+}
+
+// y = x + bias_c (y may be x); hw = 1 for [N, C] tensors.
+extern "C" __global__ void channel_bias(const float* x, const float* bias, float* y, long long total, int channels, int hw)
+{
+    FOR_EACH(i, total) y[i] = x[i] + bias[(i / hw) % channels];
+}
+
+// out[c] = Σ_p partial[c·P + p] (after channel_moments without squares).
+extern "C" __global__ void channel_total(const double* partial, int channels, int parts, float* out)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    double s = 0;
+    for (int p = 0; p < parts; p++) s += partial[c * parts + p];
+    out[c] = (float)s;
+}
+
+extern "C" __global__ void silu(const float* x, float* y, long long total)
+{
+    FOR_EACH(i, total)
+    {
+        float u = x[i];
+        y[i] = u * sigmoid(u);
+    }
+}
+
+// dx = dy·silu'(x) (dx may be dy); derivative = silu'(x) when dy is null.
+extern "C" __global__ void silu_gradient(const float* dy, const float* x, float* dx, long long total)
+{
+    FOR_EACH(i, total)
+    {
+        float d = silu_derivative(x[i]);
+        dx[i] = dy == 0 ? d : d * dy[i];
+    }
+}
+
+// y[i] = alpha[n]·a[i] + beta[n]·b[i] with n = i / itemLength (no b term when b is null).
+extern "C" __global__ void combine_items(const float* a, const float* alpha, const float* b, const float* beta, float* y, long long total, long long itemLength)
+{
+    FOR_EACH(i, total)
+    {
+        long long n = i / itemLength;
+        float v = alpha[n] * a[i];
+        y[i] = b == 0 ? v : v + beta[n] * b[i];
+    }
+}
+
+// Training statistics of a conditioned batch norm: mean, sd = sqrt(max(E[x²] − mean², 0) + eps) (float64 scratch), and
+// running_mean ← (1 − m)·running_mean + m·mean, running_sd ← (1 − m)·running_sd + m·sd.
+extern "C" __global__ void conditioned_norm_statistics(const double* sum, const double* squares, int channels, int parts, double count,
+    float* runningMean, float* runningSd, float momentum, double epsilon, double* mean, double* sd)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    double s = 0, q = 0;
+    for (int p = 0; p < parts; p++)
+    {
+        s += sum[c * parts + p];
+        q += squares[c * parts + p];
+    }
+    double mu = s / count;
+    double d = sqrt(fmax(q / count - mu * mu, 0.0) + epsilon);
+    mean[c] = mu;
+    sd[c] = d;
+    runningMean[c] = (float)((1.0 - momentum) * runningMean[c] + momentum * mu);
+    runningSd[c] = (float)((1.0 - momentum) * runningSd[c] + momentum * d);
+}
+
+// Evaluation statistics: the running mean and sd as float64 scratch.
+extern "C" __global__ void conditioned_norm_running(const float* runningMean, const float* runningSd, int channels, double* mean, double* sd)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    mean[c] = runningMean[c];
+    sd[c] = runningSd[c];
+}
+
+// A_nc = γ_c(1 + s_nc)/sd_c, B_nc = (β_c − γ_c·μ_c/sd_c)(1 + s_nc) + t_nc; film row n = (s_n· | t_n·). One thread per (n, c).
+extern "C" __global__ void conditioned_norm_coefficients(const float* gamma, const float* beta, const float* film, const double* mean, const double* sd,
+    int n, int channels, float* scale, float* shift)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n * channels) return;
+    int item = i / channels, c = i % channels;
+    double film1 = 1.0 + (double)film[item * 2 * channels + c], t = film[item * 2 * channels + channels + c];
+    double a = gamma[c] / sd[c];
+    scale[i] = (float)(a * film1);
+    shift[i] = (float)((beta[c] - a * mean[c]) * film1 + t);
+}
+
+// y = silu(A_nc·x + B_nc).
+extern "C" __global__ void affine_silu(const float* x, const float* scale, const float* shift, float* y, long long total, int hw)
+{
+    FOR_EACH(i, total)
+    {
+        long long k = i / hw;
+        float u = x[i] * scale[k] + shift[k];
+        y[i] = u * sigmoid(u);
+    }
+}
+
+// derivative = silu'(A_nc·x + B_nc)·A_nc.
+extern "C" __global__ void affine_silu_derivative(const float* x, const float* scale, const float* shift, float* derivative, long long total, int hw)
+{
+    FOR_EACH(i, total)
+    {
+        long long k = i / hw;
+        derivative[i] = silu_derivative(x[i] * scale[k] + shift[k]) * scale[k];
+    }
+}
+
+// One block per (item, channel) plane k of hw values: g = dy·silu'(A_k·x + B_k) (g may be dy), sums[k] = Σ g, dots[k] = Σ g·x.
+extern "C" __global__ void affine_silu_gradient(const float* dy, const float* x, const float* scale, const float* shift, float* g, int hw,
+    double* sums, double* dots)
+{
+    __shared__ double shared[THREADS];
+    long long k = blockIdx.x, base = k * hw;
+    float a = scale[k], b = shift[k];
+    double s1 = 0, s2 = 0;
+    for (int p = threadIdx.x; p < hw; p += blockDim.x)
+    {
+        float xv = x[base + p];
+        float gv = dy[base + p] * silu_derivative(xv * a + b);
+        g[base + p] = gv;
+        s1 += gv;
+        s2 += (double)gv * xv;
+    }
+    s1 = block_sum(s1, shared);
+    s2 = block_sum(s2, shared);
+    if (threadIdx.x == 0)
+    {
+        sums[k] = s1;
+        dots[k] = s2;
+    }
+}
+
+// Per channel, from the per-(item, channel) sums: P = Σ_n (1 + s_nc)·S1, Q = Σ_n (1 + s_nc)(S2 − μ·S1)/sd; dβ = P, dγ = Q,
+// ds_nc = (γ/sd)(S2 − μ·S1) + β·S1, dt_nc = S1 (each gradient skipped when null); the input gradient's coefficients
+// perItem_nc = γ(1 + s_nc)/sd, and in training k = γ·Q/(M·sd²), b = k·μ − γ·P/(M·sd) (zero in evaluation).
+extern "C" __global__ void conditioned_norm_gradients(const double* sums, const double* dots, const float* film, const float* gamma, const float* beta,
+    const double* mean, const double* sd, int n, int channels, double count, int training, float* perItem, float* k, float* b,
+    float* gammaGradient, float* betaGradient, float* filmGradient)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    double p = 0, q = 0, mu = mean[c], d = sd[c];
+    for (int item = 0; item < n; item++)
+    {
+        int at = item * channels + c;
+        double film1 = 1.0 + (double)film[item * 2 * channels + c];
+        double centred = dots[at] - mu * sums[at];
+        p += film1 * sums[at];
+        q += film1 * centred;
+        perItem[at] = (float)(gamma[c] * film1 / d);
+        if (filmGradient != 0)
+        {
+            filmGradient[item * 2 * channels + c] = (float)(gamma[c] / d * centred + beta[c] * sums[at]);
+            filmGradient[item * 2 * channels + channels + c] = (float)sums[at];
+        }
+    }
+    q /= d;
+    if (gammaGradient != 0) gammaGradient[c] = (float)q;
+    if (betaGradient != 0) betaGradient[c] = (float)p;
+    double kc = training ? gamma[c] * q / (count * d * d) : 0.0;
+    k[c] = (float)kc;
+    b[c] = training ? (float)(kc * mu - gamma[c] * p / (count * d)) : 0.0f;
+}
+
+// dx = perItem_nc·g − k_c·x + b_c (dx may be g).
+extern "C" __global__ void affine_input_gradient(const float* g, const float* x, const float* perItem, const float* k, const float* b, float* dx,
+    long long total, int channels, int hw)
+{
+    FOR_EACH(i, total)
+    {
+        int c = (int)((i / hw) % channels);
+        dx[i] = perItem[i / hw] * g[i] - k[c] * x[i] + b[c];
     }
 }

@@ -66,8 +66,11 @@ public sealed class ManifoldExperimentTests : IDisposable
         Assert.Equal(Tiny.JacobianPoints, first.AtJacobianSigma.Count);
 
         var second = ManifoldExperiment.Run(Tiny, dir, "test", reportOptions: options);
-        Assert.Equal(first.Network.Psnr, second.Network.Psnr);
-        Assert.Equal(first.Jacobians.Select(j => j.MeanCosine), second.Jacobians.Select(j => j.MeanCosine));
+        // The re-run reloads the network from its checkpoint and measures again; the engine may sum in another order
+        // (last digits differ, seen at 1e-15 relative), so equal to 1e-9, not bit for bit.
+        Assert.Equal(first.Network.Psnr.Length, second.Network.Psnr.Length);
+        for (int i = 0; i < first.Network.Psnr.Length; i++) Assert.Equal(first.Network.Psnr[i], second.Network.Psnr[i], 1e-9);
+        foreach (var (a, b) in first.Jacobians.Zip(second.Jacobians)) Assert.Equal(a.MeanCosine, b.MeanCosine, 1e-9);
     }
 
     [Fact]

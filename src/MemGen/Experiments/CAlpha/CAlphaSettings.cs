@@ -72,10 +72,7 @@ public sealed record CAlphaSettings
         if (Alphas.Length == 0 || Alphas.Any(a => !(a > 0) || !double.IsFinite(a))) throw new InvalidSettingException("alphas", "need positive numbers");
         if (Alphas.Distinct().Count() != Alphas.Length) throw new InvalidSettingException("alphas", "values must be distinct");
         if (Beta is double beta && (!(beta > 0) || !double.IsFinite(beta))) throw new InvalidSettingException("beta", $"{beta} must be positive");
-        if (TrainingCount < 1) throw new InvalidSettingException("train-count", $"{TrainingCount} must be at least 1");
-        if (TrainingBudget < 1) throw new InvalidSettingException("budget", $"{TrainingBudget} must be at least 1 image");
-        if (BatchSize < 1) throw new InvalidSettingException("batch", $"{BatchSize} must be at least 1");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("lr", $"{LearningRate} must be positive");
+        UnitTraining.CheckRecipe(TrainingCount, TrainingBudget, BatchSize, LearningRate);
         if (TestImages < 1) throw new InvalidSettingException("test-images", $"{TestImages} must be at least 1");
         if (Sigmas.Length < Fit.MinPoints) throw new InvalidSettingException("sigmas", $"need at least {Fit.MinPoints} noise levels for a slope fit");
         if (Sigmas.Any(s => !(s > 0) || !double.IsFinite(s))) throw new InvalidSettingException("sigmas", "noise levels must be positive");

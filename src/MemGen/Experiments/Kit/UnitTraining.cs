@@ -31,6 +31,19 @@ public static class UnitTraining
     }
 
     /// <summary>
+    /// Checks the recipe settings of a unit training (<see cref="Options"/>) by the flags the experiments give them:
+    /// <c>train-count</c>, <c>budget</c>, <c>batch</c>, <c>lr</c>.
+    /// </summary>
+    /// <exception cref="InvalidSettingException">The first invalid setting.</exception>
+    public static void CheckRecipe(int trainingCount, long budget, int batchSize, double learningRate)
+    {
+        if (trainingCount < 1) throw new InvalidSettingException("train-count", $"{trainingCount} must be at least 1");
+        if (budget < 1) throw new InvalidSettingException("budget", $"{budget} must be at least 1 image");
+        if (batchSize < 1) throw new InvalidSettingException("batch", $"{batchSize} must be at least 1");
+        if (!(learningRate > 0) || !double.IsFinite(learningRate)) throw new InvalidSettingException("lr", $"{learningRate} must be positive");
+    }
+
+    /// <summary>
     /// Trains (or resumes, or reloads) the network of unit <paramref name="unit"/> on <paramref name="training"/>; a
     /// models folder that holds another training is refused naming <c>--out</c>.
     /// </summary>

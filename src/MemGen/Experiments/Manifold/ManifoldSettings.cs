@@ -93,10 +93,7 @@ public sealed record ManifoldSettings
         if (!Kinds.Contains(Kind)) throw new InvalidSettingException("kind", $"'{Kind}' is not one of {string.Join(", ", Kinds)}");
         if (Size < (Kind == "disks" ? 9 : 4)) throw new InvalidSettingException("size", $"{Size} is too small for {Kind} (at least {(Kind == "disks" ? 9 : 4)})");
         if ((long)Size * Size > ImageShape.MaxPixels) throw new InvalidSettingException("size", $"{Size} is too large");
-        if (TrainingCount < 1) throw new InvalidSettingException("train-count", $"{TrainingCount} must be at least 1");
-        if (TrainingBudget < 1) throw new InvalidSettingException("budget", $"{TrainingBudget} must be at least 1 image");
-        if (BatchSize < 1) throw new InvalidSettingException("batch", $"{BatchSize} must be at least 1");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("lr", $"{LearningRate} must be positive");
+        UnitTraining.CheckRecipe(TrainingCount, TrainingBudget, BatchSize, LearningRate);
         if (TestImages < 1) throw new InvalidSettingException("test-images", $"{TestImages} must be at least 1");
         if (OracleImages < 1 || OracleImages > TestImages) throw new InvalidSettingException("oracle-images", $"{OracleImages} must be between 1 and --test-images ({TestImages})");
         if (Sigmas.Length == 0 || Sigmas.Any(s => !(s > 0) || !double.IsFinite(s))) throw new InvalidSettingException("sigmas", "need positive noise levels");

@@ -89,22 +89,25 @@ public static class GahbExperiment
     public static GahbSettings Preset(string name) => name switch
     {
         "quick" => new GahbSettings(),
-        "paper" => new GahbSettings
-        {
-            Data = "jpeg:/data/celeba|crop=160|resize=80|gray|dedup",
-            Sizes = [1, 10, 100, 1000, 10_000, 100_000],
-            Model = "unet:blocks=3,width=64",
-            Budget = 250_000_000,
-            BatchSize = 512,
-            LearningRateHalvings = 9,
-            Images = 10,
-            Draws = 4,
-            PsnrImages = 300,
-            Sampler = "algorithm1:variant=code,max_steps=10000",
-            SaveEvery = 10,
-            Trajectories = 8,
-        },
+        "paper" => Paper(TransitionExperiment.Preset("paper")),
         _ => throw new InvalidSettingException("preset", $"unknown preset '{name}' (expected {string.Join(" or ", PresetNames)})"),
+    };
+
+    // The paper preset analyses the networks of the transition study's paper preset: its data, sizes and training recipe.
+    private static GahbSettings Paper(TransitionSettings transition) => new()
+    {
+        Data = transition.Data,
+        Sizes = transition.Sizes,
+        Model = transition.Model,
+        Budget = transition.Budget,
+        BatchSize = transition.BatchSize,
+        LearningRateHalvings = transition.LearningRateHalvings,
+        Images = 10,
+        Draws = 4,
+        PsnrImages = 300,
+        Sampler = transition.Sampler,
+        SaveEvery = 10,
+        Trajectories = 8,
     };
 
     /// <summary>The 1-based k [K24] quotes eigenvalues at (σ = 0.15 on 80×80 faces: λ5 = 1.244, λ53 = 0.973, λ101 = 0.822, λ245 = 0.51).</summary>

@@ -48,6 +48,11 @@ internal static class SampleCommand
                           "or a dataset spec whose mean image is used (e.g. a checkpoint's training data, as the reference code does).",
             DefaultValueFactory = _ => "auto",
         };
+        var startCovariance = new Option<string?>("--start-covariance")
+        {
+            Description = "Dataset spec whose covariance Σ shapes the start: y0 = m + (Σ + σ0²I)^½·z, the noisy data law's first two moments " +
+                          "(keeps the samples' contrast where the data vary more than σ0; docs/science.md §3.4). Default: y0 = m + σ0·z.",
+        };
         var saveEvery = new Option<int>("--save-every")
         {
             Description = "Keep every k-th iterate of each trajectory (start, multiples of k, last) in iterates.npy, their steps in iterate-steps.csv (0: none).",
@@ -64,7 +69,7 @@ internal static class SampleCommand
             ["--max-steps"] = maxSteps,
             ["--steps"] = steps,
         };
-        foreach (var o in new Option[] { denoiser, count, seed, outDir, sampler, h0, beta, sigma0, sigmaFinal, maxSteps, steps, batch, shape, startMean, saveEvery, force })
+        foreach (var o in new Option[] { denoiser, count, seed, outDir, sampler, h0, beta, sigma0, sigmaFinal, maxSteps, steps, batch, shape, startMean, startCovariance, saveEvery, force })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -86,6 +91,7 @@ internal static class SampleCommand
                     Batch = parse.GetValue(batch),
                     Shape = parse.GetValue(shape),
                     StartMean = parse.GetValue(startMean)!,
+                    StartCovariance = parse.GetValue(startCovariance),
                     Force = parse.GetValue(force),
                     SaveEvery = parse.GetValue(saveEvery),
                 };

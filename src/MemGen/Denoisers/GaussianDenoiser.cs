@@ -53,24 +53,9 @@ public sealed class GaussianDenoiser : IDenoiser
     public static GaussianDenoiser FromImages(ImageSet images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        int n = images.Count, d = images.ImageSize;
-        var meanF = ImageStatistics.MeanImage(images);
-        // Σ = XcᵀXc/(n−1), accumulated over blocks of rows so memory stays at BlockRows×d doubles.
-        const int BlockRows = 2048;
-        var centred = new double[Math.Min(n, BlockRows) * d];
-        var covariance = new double[d * d];
-        for (int first = 0; first < n; first += BlockRows)
-        {
-            int m = Math.Min(BlockRows, n - first);
-            for (int i = 0; i < m; i++)
-            {
-                var x = images.Image(first + i);
-                for (int j = 0; j < d; j++) centred[i * d + j] = x[j] - (double)meanF[j];
-            }
-            ComputeBackend.Host.LinearAlgebra.Dgemm(true, false, d, d, m, 1.0 / Math.Max(1, n - 1), centred.AsSpan(0, m * d), centred.AsSpan(0, m * d), 1.0, covariance);
-        }
-        var mean = new double[d];
-        for (int j = 0; j < d; j++) mean[j] = meanF[j];
+        var covariance = ImageStatistics.Covariance(images, out var meanF);
+        var mean = new double[meanF.Length];
+        for (int j = 0; j < mean.Length; j++) mean[j] = meanF[j];
         return new GaussianDenoiser(mean, covariance);
     }
 

@@ -1,3 +1,5 @@
+using MemGen.Compute;
+
 namespace MemGen.Images;
 
 /// <summary>Pixel statistics of image sets and of pairs of images (pure functions).</summary>
@@ -18,6 +20,32 @@ public static class ImageStatistics
         var mean = new float[d];
         for (int j = 0; j < d; j++) mean[j] = (float)(sum[j] / images.Count);
         return mean;
+    }
+
+    /// <summary>
+    /// The (unbiased, N−1) covariance of <paramref name="images"/> (d×d row-major, double) and their mean image.
+    /// Memory and time grow as d² and N·d² (fine for 28×28; 80×80 needs ~330 MB); the rows are streamed in blocks.
+    /// </summary>
+    public static double[] Covariance(ImageSet images, out float[] mean)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        int n = images.Count, d = images.ImageSize;
+        mean = MeanImage(images);
+        // Σ = XcᵀXc/(n−1), accumulated over blocks of rows so memory stays at BlockRows×d doubles.
+        const int BlockRows = 2048;
+        var centred = new double[Math.Min(n, BlockRows) * d];
+        var covariance = new double[d * d];
+        for (int first = 0; first < n; first += BlockRows)
+        {
+            int m = Math.Min(BlockRows, n - first);
+            for (int i = 0; i < m; i++)
+            {
+                var x = images.Image(first + i);
+                for (int j = 0; j < d; j++) centred[i * d + j] = x[j] - (double)mean[j];
+            }
+            ComputeBackend.Host.LinearAlgebra.Dgemm(true, false, d, d, m, 1.0 / Math.Max(1, n - 1), centred.AsSpan(0, m * d), centred.AsSpan(0, m * d), 1.0, covariance);
+        }
+        return covariance;
     }
 
     /// <summary>Mean squared difference of two images (accumulated in double).</summary>

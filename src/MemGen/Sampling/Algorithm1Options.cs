@@ -43,6 +43,9 @@ public sealed record Algorithm1Options
     /// <summary>The constant start mean used when <see cref="MeanImage"/> is null (older code: 0.5).</summary>
     public float MeanValue { get; init; } = 0.5f;
 
+    /// <summary>Σ of a Gaussian start y0 = m + (Σ + σ0²I)^½·z; null: y0 = m + σ0·z.</summary>
+    public StartCovariance? StartCovariance { get; init; }
+
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -75,6 +78,6 @@ public sealed record Algorithm1Options
 
     /// <summary>A one-line description of the settings.</summary>
     public string Describe() =>
-        $"algorithm1 variant={Variant} h0={InitialStep} beta={Beta} sigma0={InitialSigma} sigma_inf={FinalSigma} max_steps={MaxSteps} divergence_sigma={DivergenceSigma} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}" +
+        $"algorithm1 variant={Variant} h0={InitialStep} beta={Beta} sigma0={InitialSigma} sigma_inf={FinalSigma} max_steps={MaxSteps} divergence_sigma={DivergenceSigma} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}{(StartCovariance is null ? "" : " covariance=data")}" +
         (SaveEvery > 0 ? $" save_every={SaveEvery}" : "");
 }

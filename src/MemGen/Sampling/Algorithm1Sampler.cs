@@ -56,7 +56,7 @@ public sealed class Algorithm1Sampler : ISampler
         if (firstIndex < 0) throw new ArgumentOutOfRangeException(nameof(firstIndex));
         int d = channels * height * width;
         var o = Options;
-        InitialNoise.CheckMean(o.MeanImage, d);
+        InitialNoise.CheckStart(o.MeanImage, o.StartCovariance, d);
         SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var backend = denoiser.Backend;
 
@@ -98,7 +98,7 @@ public sealed class Algorithm1Sampler : ISampler
             slotStep[slot] = 0;
             slotState[slot] = SlotState.Running;
             sigmaIn[slot] = o.InitialSigma;
-            InitialNoise.Fill(start, slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma);
+            InitialNoise.Fill(start, slotRng[slot], o.MeanImage, o.MeanValue, o.InitialSigma, o.StartCovariance);
             y.CopyFrom(start, slot * d);
             trajectories?.Start(k, start);
         }

@@ -40,6 +40,9 @@ public sealed record EdmSamplerOptions
     /// <summary>The constant start mean used when <see cref="MeanImage"/> is null.</summary>
     public float MeanValue { get; init; } = 0.5f;
 
+    /// <summary>Σ of a Gaussian start y0 = m + (Σ + σ0²I)^½·z; null: y0 = m + σ0·z.</summary>
+    public StartCovariance? StartCovariance { get; init; }
+
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -72,7 +75,7 @@ public sealed record EdmSamplerOptions
 
     /// <summary>A one-line description of the settings.</summary>
     public string Describe() => FormattableString.Invariant(
-        $"edm-heun steps={Steps} rho={Rho} sigma_max={MaxSigma} sigma_min={MinSigma} s_churn={Churn} s_tmin={ChurnMinSigma} s_tmax={ChurnMaxSigma} s_noise={ChurnNoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}");
+        $"edm-heun steps={Steps} rho={Rho} sigma_max={MaxSigma} sigma_min={MinSigma} s_churn={Churn} s_tmin={ChurnMinSigma} s_tmax={ChurnMaxSigma} s_noise={ChurnNoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}{(StartCovariance is null ? "" : " covariance=data")}");
 }
 
 /// <summary>
@@ -107,7 +110,7 @@ public sealed class EdmSampler : ISampler
         if (firstIndex < 0) throw new ArgumentOutOfRangeException(nameof(firstIndex));
         var o = Options;
         int d = channels * height * width;
-        InitialNoise.CheckMean(o.MeanImage, d);
+        InitialNoise.CheckStart(o.MeanImage, o.StartCovariance, d);
         SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var schedule = o.Schedule();
         double gammaMax = Math.Min(o.Churn / o.Steps, Math.Sqrt(2) - 1);
@@ -129,7 +132,7 @@ public sealed class EdmSampler : ISampler
             for (int k = 0; k < b; k++)
             {
                 streams[k] = InitialNoise.Stream(seed, firstIndex + start + k);
-                InitialNoise.Fill(y.Item(k), streams[k], o.MeanImage, o.MeanValue, o.MaxSigma);
+                InitialNoise.Fill(y.Item(k), streams[k], o.MeanImage, o.MeanValue, o.MaxSigma, o.StartCovariance);
             }
 
             for (int i = 0; i < o.Steps; i++)

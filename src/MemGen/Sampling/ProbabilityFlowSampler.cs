@@ -38,6 +38,9 @@ public sealed record ProbabilityFlowOptions
     /// <summary>The constant start mean used when <see cref="MeanImage"/> is null.</summary>
     public float MeanValue { get; init; } = 0.5f;
 
+    /// <summary>Σ of a Gaussian start y0 = m + (Σ + σ0²I)^½·z; null: y0 = m + σ0·z.</summary>
+    public StartCovariance? StartCovariance { get; init; }
+
     /// <summary>Images denoised per call.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -72,7 +75,7 @@ public sealed record ProbabilityFlowOptions
 
     /// <summary>A one-line description of the settings.</summary>
     public string Describe() =>
-        $"probability-flow method={Method} steps={Steps} sigma_max={MaxSigma} sigma_min={MinSigma} final_denoise={FinalDenoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}" +
+        $"probability-flow method={Method} steps={Steps} sigma_max={MaxSigma} sigma_min={MinSigma} final_denoise={FinalDenoise} mean={(MeanImage is null ? MeanValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "image")}{(StartCovariance is null ? "" : " covariance=data")}" +
         (SaveEvery > 0 ? $" save_every={SaveEvery}" : "");
 }
 
@@ -107,7 +110,7 @@ public sealed class ProbabilityFlowSampler : ISampler
         if (firstIndex < 0) throw new ArgumentOutOfRangeException(nameof(firstIndex));
         var o = Options;
         int d = channels * height * width;
-        InitialNoise.CheckMean(o.MeanImage, d);
+        InitialNoise.CheckStart(o.MeanImage, o.StartCovariance, d);
         SampleMemory.Require(count, channels, height, width, o.BatchSize);
         var schedule = o.Schedule();
         var samples = new Tensor(count, channels, height, width);
@@ -128,7 +131,7 @@ public sealed class ProbabilityFlowSampler : ISampler
             var sigmas = new float[b];
             for (int k = 0; k < b; k++)
             {
-                InitialNoise.Fill(y.Item(k), InitialNoise.Stream(seed, firstIndex + start + k), o.MeanImage, o.MeanValue, o.MaxSigma);
+                InitialNoise.Fill(y.Item(k), InitialNoise.Stream(seed, firstIndex + start + k), o.MeanImage, o.MeanValue, o.MaxSigma, o.StartCovariance);
                 trajectories?.Start(start + k, y.Item(k));
             }
 

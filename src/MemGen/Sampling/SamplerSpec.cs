@@ -73,21 +73,21 @@ public sealed class SamplerSpec : IEquatable<SamplerSpec>
     public static SamplerSpec Of(Algorithm1Options options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new SamplerSpec(options with { MeanImage = null, MeanValue = 0.5f, BatchSize = 64 }, null);
+        return new SamplerSpec(options with { MeanImage = null, MeanValue = 0.5f, StartCovariance = null, BatchSize = 64 }, null);
     }
 
     /// <summary>The spec of <paramref name="options"/> (its start mean and batch size are dropped).</summary>
     public static SamplerSpec Of(ProbabilityFlowOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new SamplerSpec(null, options with { MeanImage = null, MeanValue = 0.5f, BatchSize = 64 });
+        return new SamplerSpec(null, options with { MeanImage = null, MeanValue = 0.5f, StartCovariance = null, BatchSize = 64 });
     }
 
     /// <summary>The spec of <paramref name="options"/> (its start mean and batch size are dropped).</summary>
     public static SamplerSpec Of(EdmSamplerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new SamplerSpec(null, null, options with { MeanImage = null, MeanValue = 0.5f, BatchSize = 64 });
+        return new SamplerSpec(null, null, options with { MeanImage = null, MeanValue = 0.5f, StartCovariance = null, BatchSize = 64 });
     }
 
     /// <summary>Parses the value of setting <paramref name="setting"/>; a bad spec is an <see cref="InvalidSettingException"/> for it.</summary>
@@ -258,10 +258,10 @@ public sealed class SamplerSpec : IEquatable<SamplerSpec>
     {
         ArgumentNullException.ThrowIfNull(start);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        if (Edm is { } e) return new EdmSampler(e with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, BatchSize = batchSize });
+        if (Edm is { } e) return new EdmSampler(e with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, StartCovariance = start.Covariance, BatchSize = batchSize });
         return Algorithm1 is { } a
-            ? new Algorithm1Sampler(a with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, BatchSize = batchSize })
-            : new ProbabilityFlowSampler(Flow! with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, BatchSize = batchSize });
+            ? new Algorithm1Sampler(a with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, StartCovariance = start.Covariance, BatchSize = batchSize })
+            : new ProbabilityFlowSampler(Flow! with { MeanImage = start.MeanImage, MeanValue = start.MeanValue, StartCovariance = start.Covariance, BatchSize = batchSize });
     }
 
     /// <summary>The canonical spec with every setting explicit, e.g. <c>algorithm1:variant=code,h0=0.01,beta=0.5,...</c>.</summary>

@@ -5,6 +5,7 @@ using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
+using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Runs;
 
@@ -39,6 +40,12 @@ public sealed record SamplingJobSettings
     /// <c>data</c>, a number, or a dataset spec whose mean image is used.
     /// </summary>
     public string StartMean { get; init; } = "auto";
+
+    /// <summary>
+    /// A dataset spec whose covariance Σ shapes the start into y0 = m + (Σ + σ0²I)^½·z (the Gaussian start,
+    /// docs/science.md §3.4); null: y0 = m + σ0·z.
+    /// </summary>
+    public string? StartCovariance { get; init; }
 
     /// <summary>Overwrite samples already in <see cref="Out"/>.</summary>
     public bool Force { get; init; }
@@ -89,6 +96,7 @@ public static class SamplingJob
             shapeGiven = ParseShape(settings.Shape) ?? throw new InvalidSettingException("shape",
                 $"'{settings.Shape}' is not CxHxW with positive integers, at most {ImageShape.MaxChannels} channels and {ImageShape.MaxPixels} pixels (e.g. 1x28x28)");
         var (meanValue, meanSpec) = ParseStartMean(settings.StartMean);
+        var covarianceSpec = settings.StartCovariance is null ? null : DatasetSpec.ParseAs("start-covariance", settings.StartCovariance);
         if (File.Exists(settings.Out)) throw new InvalidSettingException("out", $"{settings.Out} is a file, not a directory");
         using var folderLock = RunFolderLock.Acquire(settings.Out);
         if (!settings.Force)
@@ -109,6 +117,7 @@ public static class SamplingJob
                 if (g2.Height % div != 0 || g2.Width % div != 0) throw new InvalidSettingException("shape", $"{meta.Spec} needs sides divisible by {div}");
             }
             var start = StartOf(settings.StartMean, meanValue, meanSpec, opened, shape, kind);
+            if (covarianceSpec is not null) start = WithCovariance(start, covarianceSpec, shape);
             var sampler = samplerSpec.SavingEvery(settings.SaveEvery).Create(start, settings.Batch);
 
             // 3. Sample.
@@ -190,6 +199,16 @@ public static class SamplingJob
         return SamplingStart.Grey;
     }
 
+    private static SamplingStart WithCovariance(SamplingStart start, DatasetSpec spec, ImageShape shape)
+    {
+        var data = DatasetLoader.LoadAs("start-covariance", spec);
+        if (data.Count < 2) throw new InvalidSettingException("start-covariance", $"'{spec}' has {data.Count} image(s); a covariance needs at least 2");
+        if (data.ImageSize != shape.Size)
+            throw new InvalidSettingException("start-covariance", $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");
+        MemoryBudget.Require(MemoryBudget.Product(3, data.ImageSize, data.ImageSize, sizeof(double)), $"the start covariance of '{spec}' ({data.ImageSize}×{data.ImageSize})");
+        return start with { Covariance = Sampling.StartCovariance.Of(data), Description = $"{start.Description}, covariance of {spec}" };
+    }
+
     private static JsonObject ConfigJson(SamplingJobSettings settings, DenoiserSpec spec, SamplerSpec sampler, OpenedDenoiser opened, ImageShape shape,
         SamplingStart start, SamplingResult result, double seconds, DateTimeOffset started)
     {
@@ -212,6 +231,7 @@ public static class SamplingJob
             ["spec"] = sampler.ToString(),
             ["description"] = result.Sampler,
             ["start_mean"] = start.Description,
+            ["start_covariance"] = settings.StartCovariance,
             ["batch"] = settings.Batch,
             ["save_every"] = settings.SaveEvery,
         };

@@ -143,6 +143,38 @@ public sealed class SampleCommandTests : IDisposable
         Assert.False(Directory.Exists(Dir("bad-channels")));
     }
 
+    [Fact]
+    public void StartCovarianceGivesTheStartTheDataCovariancePlusTheNoise()
+    {
+        // With the identity denoiser the flow leaves y0 unchanged, so the samples are the starts m + (Σ + σ0²I)^½·z themselves.
+        const string data = "gaussian:size=4,mean=0.5,std=0.6,n=60,seed=9";
+        var dir = Dir("gaussian-start");
+        Assert.Equal(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x4x4", "--count", "3000", "--out", dir, "--start-mean", data,
+            "--start-covariance", data, "--sampler", "flow:euler,steps=1,sigma_max=0.5", "--batch", "500"));
+        var images = DatasetLoader.Load(data);
+        var target = ImageStatistics.Covariance(images, out _);
+        for (int j = 0; j < 16; j++) target[j * 16 + j] += 0.25;
+        var x = NpyReader.Read(Path.Combine(dir, "samples.npy")).Values;
+        var mean = new double[16];
+        for (int i = 0; i < 3000; i++)
+            for (int j = 0; j < 16; j++) mean[j] += x[i * 16 + j] / 3000.0;
+        double error = 0, norm = 0;
+        for (int a = 0; a < 16; a++)
+            for (int b = 0; b < 16; b++)
+            {
+                double c = 0;
+                for (int i = 0; i < 3000; i++) c += (x[i * 16 + a] - mean[a]) * (x[i * 16 + b] - mean[b]);
+                c /= 2999;
+                error += (c - target[a * 16 + b]) * (c - target[a * 16 + b]);
+                norm += target[a * 16 + b] * target[a * 16 + b];
+            }
+        // The relative error of a covariance estimated from 3000 draws in d = 16 is about √(16/3000) ≈ 0.07.
+        Assert.True(Math.Sqrt(error / norm) < 0.15, $"start covariance off by {Math.Sqrt(error / norm)} (relative)");
+        Assert.Equal(data, (string)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "sample-config.json")))!["sampler"]!["start_covariance"]!);
+        Assert.NotEqual(0, Memgen("sample", "--denoiser", "identity", "--shape", "1x8x8", "--out", Dir("bad-cov"), "--start-covariance", data)); // 4x4 data
+        Assert.False(Directory.Exists(Dir("bad-cov")));
+    }
+
     [Theory]
     [InlineData("--count", "0")]
     [InlineData("--denoiser", "network:x")]
@@ -157,6 +189,8 @@ public sealed class SampleCommandTests : IDisposable
     [InlineData("--shape", "1x4x4")]
     [InlineData("--start-mean", "middle")]
     [InlineData("--start-mean", "npy:/nonexistent.npy")]
+    [InlineData("--start-covariance", "npy:/nonexistent.npy")]
+    [InlineData("--start-covariance", "gaussian:size=8,n=1")]
     [InlineData("--batch", "0")]
     [InlineData("--seed", "abc")]
     public void BadFlagsFailWithoutWritingAnything(string flag, string value)

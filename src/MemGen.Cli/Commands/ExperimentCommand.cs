@@ -203,8 +203,8 @@ internal static class ExperimentCommand
         var preset = new Option<string>("--preset")
         {
             Description = $"quick (Fashion-MNIST 16×16, N {List(quick.Sizes)}, {quick.Model}, {quick.Budget} images per model; the main job, minutes on 2 cores) " +
-                          "standard (the same with longer training where N is large: 100,000 images per model at N = 1000 and 400,000 at N = 10000; " +
-                          "13.5 min on 2 idle cores, docs/standard-preset.md) or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). " +
+                          "standard (the same data, network and sizes with 100,000 images per model at N = 1000 and 10000 and the probability-flow sampler " +
+                          "from the Gaussian start; 7.8 min on 2 idle cores, docs/standard-preset.md) or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). " +
                           "Flags below override it.",
             DefaultValueFactory = _ => "quick",
         };
@@ -220,6 +220,13 @@ internal static class ExperimentCommand
         var evalImages = new Option<int?>("--eval-images") { Description = "Held-out test images, and images per set for the denoising curves (docs/science.md §5.1: 300)." };
         var sampler = SamplerOption($"Sampler spec (default of the preset: {quick.SamplerSpec}).");
         var sigmaInf = new Option<double?>("--sigma-inf") { Description = "σ∞ at which Algorithm 1 stops (overrides the sampler spec's sigma_inf)." };
+        var trainSigmaMax = new Option<double?>("--train-sigma-max") { Description = "Largest training noise level (σ = S·u², u uniform; default 1, docs/science.md §2.1)." };
+        var start = new Option<string?>("--start")
+        {
+            Description = "Start of every sample: 'mean' (y0 = m + σ0·z, m the mean image of S1 ∪ S2) or 'gaussian' (y0 = m + (Σ + σ0²I)^½·z, " +
+                          "Σ their covariance: the noisy data law's first two moments, which keeps the samples' contrast; docs/science.md §3.4).",
+        };
+        start.AcceptOnlyFromAmong([.. TransitionSettings.StartNames]);
         var seed = new Option<long?>("--seed") { Description = "Seed of initialization, data order, noise and sampling (default 0)." };
         var noSvg = new Option<bool>("--no-svg") { Description = "Do not export figures/<id>.svg (needs node)." };
         var job = new Option<string?>("--job")
@@ -228,7 +235,7 @@ internal static class ExperimentCommand
         };
         var command = new Command("transition",
             "docs/science.md §2, §3, §5, §8: train denoisers on disjoint subsets S1, S2 of size N, sample them with the same seeds, and measure memorization vs generalization as N grows.");
-        foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, sampler, sigmaInf, seed, noSvg, job })
+        foreach (var o in new Option[] { outDir, preset, data, testData, sizes, model, samples, budget, batch, lr, evalImages, trainSigmaMax, sampler, sigmaInf, start, seed, noSvg, job })
             command.Options.Add(o);
         var execution = new ExecutionOptions();
         execution.AddTo(command);
@@ -247,6 +254,8 @@ internal static class ExperimentCommand
             if (parse.GetValue(evalImages) is int e) settings = settings with { EvalImages = e };
             if (parse.GetValue(sampler) is string sp) settings = settings with { Sampler = sp };
             if (parse.GetValue(sigmaInf) is double si) settings = settings with { Sampler = WithKey(settings.Sampler, "sigma_inf", si, "sigma-inf") };
+            if (parse.GetValue(start) is string st) settings = settings with { Start = st };
+            if (parse.GetValue(trainSigmaMax) is double tsm) settings = settings with { TrainingSigmaMax = tsm };
             if (parse.GetValue(seed) is long sd) settings = settings with { Seed = sd };
             var dir = parse.GetValue(outDir)!;
             var reportOptions = new ReportWriteOptions { ExportSvg = !parse.GetValue(noSvg) };

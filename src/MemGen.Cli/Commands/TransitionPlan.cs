@@ -41,9 +41,11 @@ internal static class TransitionPlan
             "--samples", N(settings.Samples),
             "--budget", settings.BudgetText,
             "--batch-size", N(settings.BatchSize),
+            "--train-sigma-max", settings.TrainingSigmaMax.ToString("R", CultureInfo.InvariantCulture),
             "--learning-rate", settings.LearningRate.ToString("R", CultureInfo.InvariantCulture),
             "--eval-images", N(settings.EvalImages),
             "--sampler", settings.Sampler,
+            "--start", settings.Start,
             "--seed", N(settings.Seed),
         ]);
         if (!exportSvg) args.Add("--no-svg");

@@ -60,6 +60,8 @@ public sealed class TransitionPlanTests : IDisposable
             EvalImages = 20,
             Seed = 11,
             Sampler = "algorithm1:variant=paper,beta=0.25,sigma_inf=0.02,max_steps=77",
+            Start = "gaussian",
+            TrainingSigmaMax = 2.5,
         }).WithBudget("1234,30=999");
         var run = Path.Combine(_dir, "run");
         Directory.CreateDirectory(run);

@@ -83,6 +83,8 @@ public class TransitionExperimentTests
                 Assert.InRange(p.HeldOutNearestMedian, -1, 1);
                 Assert.True(p.HighFrequencyRatio > 0 && double.IsFinite(p.HighFrequencyRatio), $"N={p.N}: HF ratio {p.HighFrequencyRatio}");
                 Assert.Equal(12 / 2 + 1, p.SampleSpectrum!.Length);
+                Assert.True(p.IntensityRatio > 0 && double.IsFinite(p.IntensityRatio), $"N={p.N}: brightness ratio {p.IntensityRatio}");
+                Assert.True(p.ContrastRatio > 0 && double.IsFinite(p.ContrastRatio), $"N={p.N}: contrast ratio {p.ContrastRatio}");
             }
 
             var summary = File.ReadAllLines(Path.Combine(dir, "summary.csv"));
@@ -125,6 +127,36 @@ public class TransitionExperimentTests
                 Assert.All(p.CurveS1.TestPsnr, v => Assert.True(double.IsFinite(v), $"N={p.N}: test PSNR {v}"));
             }
             Assert.True(File.Exists(result.ReportPath));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TheGaussianStartAndAWiderTrainingNoiseRangeAreRecordedAndUsed()
+    {
+        var root = ReportTestData.NewRunDirectory();
+        try
+        {
+            var dir = Path.Combine(root, "run");
+            var settings = Tiny() with { Start = "gaussian", TrainingSigmaMax = 2, Sampler = "flow:heun,steps=8,sigma_max=1,sigma_min=0.01" };
+            var result = TransitionExperiment.Run(settings, dir, "test", reportOptions: NoSvg);
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "experiment.json")))!;
+            Assert.Equal("covariance of S1 ∪ S2", json["sampler"]!["start_covariance"]!.GetValue<string>());
+            Assert.Equal(2.0, json["training_sigma_max"]!.GetValue<double>());
+            var training = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TransitionExperiment.PointDirectory(dir, 4), "s1", "config.json")))!;
+            Assert.Contains("\"sigma_max\": 2", training.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), StringComparison.Ordinal);
+            // From the Gaussian start the pure memorizer still returns its training images.
+            foreach (var p in result.Points)
+                Assert.True(p.Optimal.Nearest.Median > 0.98, $"N={p.N}: optimal nearest similarity {p.Optimal.Nearest.Median}");
+            Assert.Contains("starts from the Gaussian of S1 ∪ S2", File.ReadAllText(result.ReportPath), StringComparison.Ordinal);
+            // The plain start gives other samples from the same seeds and networks.
+            var plain = Path.Combine(root, "plain");
+            TransitionExperiment.Run(settings with { Start = "mean" }, plain, "test", reportOptions: NoSvg);
+            Assert.NotEqual(File.ReadAllBytes(Path.Combine(TransitionExperiment.PointDirectory(dir, 4), "samples-s1.npy")),
+                File.ReadAllBytes(Path.Combine(TransitionExperiment.PointDirectory(plain, 4), "samples-s1.npy")));
         }
         finally
         {

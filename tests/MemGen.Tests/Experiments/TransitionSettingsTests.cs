@@ -29,6 +29,29 @@ public sealed class TransitionSettingsTests
         Assert.Equal(1234, s.BudgetFor(1000));
     }
 
+    [Fact]
+    public void TheStartAndTheTrainingNoiseRangeJoinTheIdentityOnlyWhenChanged()
+    {
+        var plain = Sizes.ToJson("quick");
+        Assert.False(plain["sampler"]!.AsObject().ContainsKey("start_covariance"));
+        Assert.False(plain.ContainsKey("training_sigma_max"));
+        var changed = (Sizes with { Start = "gaussian", TrainingSigmaMax = 3 }).ToJson("quick");
+        Assert.Equal("covariance of S1 ∪ S2", changed["sampler"]!["start_covariance"]!.GetValue<string>());
+        Assert.Equal(3.0, changed["training_sigma_max"]!.GetValue<double>());
+        Assert.Equal(3.0, (Sizes with { TrainingSigmaMax = 3 }).TrainingOptions(10).SigmaMax);
+    }
+
+    [Theory]
+    [InlineData("start", "must be mean or gaussian, got 'cold'")]
+    [InlineData("train-sigma-max", "must be positive, got 0")]
+    public void ABadStartOrNoiseRangeNamesTheSetting(string setting, string expected)
+    {
+        var s = setting == "start" ? Sizes with { Start = "cold" } : Sizes with { TrainingSigmaMax = 0 };
+        var e = Assert.Throws<InvalidSettingException>(s.Validate);
+        Assert.Equal(setting, e.Setting);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Theory]
     [InlineData("many", "does not start with a number of images")]
     [InlineData("100,10", "'10' is not N=images")]
@@ -44,15 +67,19 @@ public sealed class TransitionSettingsTests
     }
 
     [Fact]
-    public void TheStandardPresetIsTheQuickOneWithTrainingMovedToLargeN()
+    public void TheStandardPresetIsTheQuickOneWithLongerTrainingAtLargeNAndTheFlowFromTheGaussianStart()
     {
         var quick = TransitionExperiment.Preset("quick");
         var standard = TransitionExperiment.Preset("standard");
         standard.Validate();
-        Assert.Equal((quick.Data, quick.Model, quick.Sampler, quick.BatchSize, quick.Samples), (standard.Data, standard.Model, standard.Sampler, standard.BatchSize, standard.Samples));
+        Assert.Equal((quick.Data, quick.Model, quick.BatchSize, quick.Samples, quick.TrainingSigmaMax),
+            (standard.Data, standard.Model, standard.BatchSize, standard.Samples, standard.TrainingSigmaMax));
         Assert.Equal(quick.Sizes, standard.Sizes);
         Assert.Equal([40_000L, 40_000L, 40_000L], standard.Sizes.Take(3).Select(standard.BudgetFor)); // the small N memorize at the quick budget
-        Assert.Equal(1_240_000, 2 * standard.Sizes.Sum(n => standard.BudgetFor(n))); // the time estimate in docs/standard-preset.md
-        Assert.Equal("40000,1000=100000,10000=400000", standard.BudgetText);
+        Assert.Equal(640_000, 2 * standard.Sizes.Sum(n => standard.BudgetFor(n))); // the time estimate in docs/standard-preset.md
+        Assert.Equal("40000,1000=100000,10000=100000", standard.BudgetText);
+        Assert.Equal(("gaussian", "mean"), (standard.Start, quick.Start));
+        Assert.Equal(MemGen.Sampling.SamplerKind.ProbabilityFlow, standard.SamplerSpec.Kind);
+        Assert.Equal(1f, standard.SamplerSpec.Flow!.MaxSigma); // the flow starts inside the training noise range
     }
 }

@@ -106,11 +106,14 @@ public sealed record CurveValues(double[] TrainPsnr, double[] TestPsnr)
 /// similar S2 image (the sample-quality reference: how close a real unseen image is to the training set).</param>
 /// <param name="SampleSpectrum">Radially averaged power spectrum of the S1 and S2 networks' samples (<see cref="RadialPowerSpectrum"/>).</param>
 /// <param name="TrainingSpectrum">The same of the S1 and S2 training images.</param>
+/// <param name="SampleIntensity">Brightness and contrast of the S1 and S2 networks' samples (<see cref="ImageIntensity"/>).</param>
+/// <param name="TrainingIntensity">The same of the S1 and S2 training images.</param>
 public sealed record TransitionPoint(
     int N, double[] Sigmas, CurveValues CurveS1, CurveValues CurveS2, CurveValues CurveOptimal,
     FamilyMeasures Network, FamilyMeasures Optimal, double[] NearestPairCosine, double[] NearestPairCenteredCosine,
     double TrainingSeconds, double SearchPairsPerSecond = double.NaN,
-    double[]? HeldOutNearestCenteredCosine = null, double[]? SampleSpectrum = null, double[]? TrainingSpectrum = null)
+    double[]? HeldOutNearestCenteredCosine = null, double[]? SampleSpectrum = null, double[]? TrainingSpectrum = null,
+    ImageIntensity? SampleIntensity = null, ImageIntensity? TrainingIntensity = null)
 {
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -158,11 +161,21 @@ public sealed record TransitionPoint(
     [JsonIgnore]
     public double HighFrequencyRatio => SampleSpectrum is { } a && TrainingSpectrum is { } b ? RadialPowerSpectrum.HighFrequencyRatio(a, b) : double.NaN;
 
+    /// <summary>Mean pixel value of the networks' samples over that of their training images (1 = as bright; NaN when not measured).</summary>
+    [JsonIgnore]
+    public double IntensityRatio => SampleIntensity is { } a && TrainingIntensity is { } b ? a.MeanRatio(b) : double.NaN;
+
+    /// <summary>Contrast (pixel standard deviation) of the networks' samples over that of their training images (1 = as much; NaN when not measured).</summary>
+    [JsonIgnore]
+    public double ContrastRatio => SampleIntensity is { } a && TrainingIntensity is { } b ? a.ContrastRatio(b) : double.NaN;
+
     /// <summary>Whether the networks' samples are far less similar to the training set than held-out images are (<see cref="OffManifoldMargin"/>).</summary>
     [JsonIgnore] public bool IsOffManifold => double.IsFinite(HeldOutNearestMedian) && Network.Nearest.Median < HeldOutNearestMedian - OffManifoldMargin;
 
     /// <summary>Whether the point holds every measurement of this MemGen version (points of older versions are measured again).</summary>
-    [JsonIgnore] public bool IsComplete => HeldOutNearestCenteredCosine is not null && SampleSpectrum is not null && TrainingSpectrum is not null;
+    [JsonIgnore]
+    public bool IsComplete => HeldOutNearestCenteredCosine is not null && SampleSpectrum is not null && TrainingSpectrum is not null &&
+        SampleIntensity is not null && TrainingIntensity is not null;
 
     /// <summary>Mean PSNR gap (train − test, averaged over σ) of the S1 and S2 networks.</summary>
     [JsonIgnore] public double PsnrGap => (CurveS1.Gap + CurveS2.Gap) / 2;
@@ -215,7 +228,7 @@ public sealed record TransitionPoint(
                 _ => "transitional: the samples are neither clear copies of training images nor shared by the two networks",
             };
             string quality = double.IsFinite(HeldOutNearestMedian)
-                ? Inv($" Sample quality: held-out images have median similarity {HeldOutNearestMedian:F3} to their nearest training image (B − that = {b - HeldOutNearestMedian:+0.000;−0.000}); the samples carry {HighFrequencyRatio:P0} of the training images' high-frequency power.")
+                ? Inv($" Sample quality: held-out images have median similarity {HeldOutNearestMedian:F3} to their nearest training image (B − that = {b - HeldOutNearestMedian:+0.000;−0.000}); the samples carry {HighFrequencyRatio:P0} of the training images' high-frequency power, {IntensityRatio:P0} of their mean brightness and {ContrastRatio:P0} of their contrast.")
                 : "";
             return Inv($"N = {N}: {regime}. Median S1–S2 similarity A = {a:F3} vs median similarity to the nearest training image B = {b:F3}; ") +
                 Inv($"{f:P0} of samples are copies of a training image; PSNR gap (train − test) {PsnrGap:F2} dB. ") +

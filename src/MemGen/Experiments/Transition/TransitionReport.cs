@@ -30,13 +30,17 @@ public static class TransitionReport
         var report = new ReportBuilder("Memorization to generalization as the training set grows", settings.Describe());
         report.AddText(
             "For each training-set size N, two denoisers of the same architecture are trained on two disjoint subsets S1 (the first N " +
-            "images of the pool) and S2 (the last N), then used as diffusion models: K samples are drawn from each with Algorithm 1, with the " +
-            "same seeds, so sample i of both models starts from the same noise and receives the same injected noise. A model that memorizes " +
+            "images of the pool) and S2 (the last N), then used as diffusion models: K samples are drawn from each with the " +
+            "same seeds, so sample i of both models starts from the same noise (and, with Algorithm 1, receives the same injected noise). A model that memorizes " +
             "returns copies of its own training images, so the two models give different images. A model that generalizes learns the " +
             "underlying density, so two models trained on different images give nearly the same image for the same seed ([K24], docs/science.md §5.3, §8.1). " +
             "The empirical optimal denoiser of each subset (the optimum of the training loss, a pure memorizer) is sampled the same way as a baseline.\n\n" +
             $"Sampler: {settings.SamplerSpec.Explain()}; " +
-            "every model starts from the mean image of S1 ∪ S2 plus the seed's noise. Similarities are cosine similarities after removing each " +
+            (settings.Start == "gaussian"
+                ? "every model starts from the Gaussian of S1 ∪ S2 at the first noise level, m + (Σ + σ0²I)^½·z with m and Σ their mean image and covariance " +
+                  "and z the seed's noise (docs/science.md §3.4). "
+                : "every model starts from the mean image of S1 ∪ S2 plus the seed's noise. ") +
+            "Similarities are cosine similarities after removing each " +
             "image's mean (plain cosine similarities are in the CSV files).",
             heading: "What this shows");
         report.AddText(TransitionPoint.Criterion + "\n\n" + string.Join("\n\n", points.Select(p => p.Verdict)), heading: "Verdict per N");
@@ -47,13 +51,13 @@ public static class TransitionReport
             "its own training set; copies: fraction of samples that are copies of a training image (criterion below); reference: similarity of each S1 image to its nearest S2 image; gap: mean over σ of " +
             "train − test PSNR (S1 and S2 networks averaged); held-out: similarity of each held-out test image to its nearest training image (a generalizing " +
             "sample should sit about as close to the training set as a real unseen image); HF power: high-frequency power of the samples relative to the training " +
-            "images (radially averaged spectrum, top half of the frequencies; below 1 = blurrier than the data); NN search: rate of the exact nearest-neighbour " +
+            "images (radially averaged spectrum, top half of the frequencies; below 1 = blurrier than the data); brightness and contrast: the samples' mean pixel value and pixel standard deviation relative to the training images' (below 1 = dimmer, flatter; similarity is blind to both); NN search: rate of the exact nearest-neighbour " +
             "searches (blocked matrix products, all metrics, sample × training-image pairs per second; includes setup, so small N understate it). Files: summary.csv, summary.json, n-N/*.",
-            ["N", "regime", "S1–S2", "nearest", "held-out", "copies", "HF power", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
+            ["N", "regime", "S1–S2", "nearest", "held-out", "copies", "HF power", "brightness", "contrast", "reference", "PSNR gap (dB)", "optimal S1–S2", "optimal nearest", "diverged", "training (s)", "NN search (pairs/s)"],
             points.Select(p => (IReadOnlyList<object?>)
             [
                 p.N, p.Regime.ToString().ToLowerInvariant(), R(p.Network.Cross.Median), R(p.Network.Nearest.Median), R(p.HeldOutNearestMedian), P(p.FractionMemorized),
-                R(p.HighFrequencyRatio), R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
+                R(p.HighFrequencyRatio), R(p.IntensityRatio), R(p.ContrastRatio), R(SimilaritySummary.Of(p.NearestPairCenteredCosine).Median), R(p.PsnrGap), R(p.Optimal.Cross.Median), R(p.Optimal.Nearest.Median),
                 p.Network.Diverged, double.IsFinite(p.TrainingSeconds) ? Math.Round(p.TrainingSeconds) : null,
                 double.IsFinite(p.SearchPairsPerSecond) ? p.SearchPairsPerSecond.ToString("G3", CultureInfo.InvariantCulture) : null,
             ]));

@@ -72,6 +72,12 @@ public sealed record TransitionSettings
     /// <summary>Images per training step.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// The largest training noise level: σ = TrainingSigmaMax·u², u uniform (docs/science.md §2.1: 1). Larger values let a
+    /// sampler start where the noise dominates every principal component of the data (§3.4).
+    /// </summary>
+    public double TrainingSigmaMax { get; init; } = 1.0;
+
     /// <summary>Initial Adam learning rate; halved at each quarter of the budget.</summary>
     public double LearningRate { get; init; } = 1e-3;
 
@@ -89,6 +95,15 @@ public sealed record TransitionSettings
     /// from the mean image of S1 ∪ S2 plus the seed's noise.
     /// </summary>
     public string Sampler { get; init; } = "algorithm1:variant=code,max_steps=2000";
+
+    /// <summary>The values <see cref="Start"/> accepts.</summary>
+    public static IReadOnlyList<string> StartNames { get; } = ["mean", "gaussian"];
+
+    /// <summary>
+    /// The start of every sample: "mean" (y0 = m + σ0·z, m the mean image of S1 ∪ S2) or "gaussian"
+    /// (y0 = m + (Σ + σ0²I)^½·z with Σ the covariance of S1 ∪ S2; docs/science.md §3.4).
+    /// </summary>
+    public string Start { get; init; } = "mean";
 
     /// <summary>Rows (seeds) shown in each image grid of the report.</summary>
     public int GridRows { get; init; } = 8;
@@ -126,12 +141,15 @@ public sealed record TransitionSettings
             if (!Sizes.Contains(n)) throw new InvalidSettingException("budget", $"gives a budget for N = {n}, which is not one of the sizes ({string.Join(", ", Sizes)})");
         }
         if (BatchSize < 1) throw new InvalidSettingException("batch-size", $"must be at least 1, got {BatchSize}");
+        if (!(TrainingSigmaMax > 0) || !double.IsFinite(TrainingSigmaMax))
+            throw new InvalidSettingException("train-sigma-max", $"must be positive, got {TrainingSigmaMax}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new InvalidSettingException("learning-rate", $"must be positive, got {LearningRate}");
         if (LearningRateHalvings < 0) throw new InvalidSettingException("learning-rate-halvings", $"must not be negative, got {LearningRateHalvings}");
         if (Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {Samples}");
         if (EvalImages < 1) throw new InvalidSettingException("eval-images", $"must be at least 1, got {EvalImages}");
         if (GridRows < 1) throw new InvalidSettingException("grid-rows", $"must be at least 1, got {GridRows}");
         SamplerSpec.ParseAs("sampler", Sampler);
+        if (!StartNames.Contains(Start)) throw new InvalidSettingException("start", $"must be {string.Join(" or ", StartNames)}, got '{Start}'");
     }
 
     /// <summary>
@@ -142,6 +160,7 @@ public sealed record TransitionSettings
     {
         LearningRate = LearningRate,
         BatchSize = BatchSize,
+        SigmaMax = TrainingSigmaMax,
         Budget = BudgetFor(n),
         ImagesPerEpoch = (int)Math.Clamp(BudgetFor(n) / (LearningRateHalvings + 1), 1, int.MaxValue),
         LearningRateDecayEpochs = 1,
@@ -171,7 +190,8 @@ public sealed record TransitionSettings
             ["grid_rows"] = GridRows,
             ["seed"] = Seed,
         };
-        // Only when set, so the identity of runs with one budget for every size is what it always was.
+        // Only when set, so the identity of runs with the default noise range (or one budget for every size) is what it always was.
+        if (TrainingSigmaMax != 1.0) json["training_sigma_max"] = TrainingSigmaMax;
         if (BudgetBySize is not null)
             json["budget_images_by_size"] = new JsonObject(BudgetBySize.OrderBy(p => p.Key)
                 .Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value)));
@@ -183,6 +203,8 @@ public sealed record TransitionSettings
         var json = SamplerSpec.ToJson();
         json["spec"] = SamplerSpec.ToString();
         json["start_mean"] = "mean image of S1 ∪ S2";
+        // Only when set, so the identity of runs with the plain start is what it always was.
+        if (Start != "mean") json["start_covariance"] = "covariance of S1 ∪ S2";
         return json;
     }
 

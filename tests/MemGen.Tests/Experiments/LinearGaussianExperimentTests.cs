@@ -89,8 +89,8 @@ public class LinearGaussianExperimentTests
     public void PresetsAreValidAndPaperUsesTheReferenceValues()
     {
         var paper = LinearGaussianExperiment.Preset("paper");
-        Assert.Null(paper.Validate());
-        Assert.Null(LinearGaussianExperiment.Preset("quick").Validate());
+        paper.Validate();
+        LinearGaussianExperiment.Preset("quick").Validate();
         Assert.Equal(300, paper.Runs);
         Assert.Equal(10_000, paper.OriginalCount);
         Assert.Equal(100, paper.Dimensions.Max());

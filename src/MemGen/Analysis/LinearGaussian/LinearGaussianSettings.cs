@@ -52,26 +52,25 @@ public sealed record LinearGaussianSettings
     public int[] TrainingCounts(int d) =>
         Ratios.Select(r => Math.Max(2, (int)Math.Round(r * d, MidpointRounding.AwayFromZero))).Distinct().Order().ToArray();
 
-    /// <summary>Checks every setting; returns null if valid, else a message naming the setting.</summary>
-    public string? Validate()
+    /// <summary>Checks every setting; throws <see cref="InvalidSettingException"/> naming the first invalid one.</summary>
+    public void Validate()
     {
-        if (Dimensions.Length == 0) return "dimensions: give at least one d";
-        if (Dimensions.Any(d => d < 1 || d > 4096)) return "dimensions: each d must be in 1..4096";
-        if (Ratios.Length == 0) return "ratios: give at least one n/d";
-        if (Ratios.Any(r => !(r > 0) || double.IsInfinity(r))) return "ratios: each n/d must be positive";
-        if (Dimensions.Any(d => TrainingCounts(d)[^1] > 1_000_000)) return "ratios: n = ratio·d must stay below 10^6";
-        if (!(Std > 0) || double.IsInfinity(Std)) return "std: s must be positive";
-        if (!double.IsFinite(Mean)) return "mean: m must be finite";
-        if (!(Time > 0) || double.IsInfinity(Time)) return "time: T must be positive";
-        if (!(EffectiveLambda > 0) || double.IsInfinity(EffectiveLambda)) return "lambda: Λ must be positive";
-        if (OriginalCount < 2) return "original-count: needs at least 2 points";
-        if (Runs < 1) return "runs: needs at least 1 run";
-        if (Runs >= 1 << 20) return "runs: at most 1048575";
-        if (Covariances.Length == 0) return "covariance: give at least one of model, reference-code";
-        if (Covariances.Distinct().Count() != Covariances.Length) return "covariance: each covariance at most once";
-        if (Covariances.Any(c => !Enum.IsDefined(c))) return "covariance: unknown value";
-        if (!Enum.IsDefined(Precision)) return "kernel-precision: unknown value";
-        if (Threads < 0) return "threads: must be 0 (all cores) or positive";
-        return null;
+        if (Dimensions.Length == 0) throw new InvalidSettingException("dimensions", "give at least one d");
+        if (Dimensions.Any(d => d < 1 || d > 4096)) throw new InvalidSettingException("dimensions", "each d must be in 1..4096");
+        if (Ratios.Length == 0) throw new InvalidSettingException("ratios", "give at least one n/d");
+        if (Ratios.Any(r => !(r > 0) || double.IsInfinity(r))) throw new InvalidSettingException("ratios", "each n/d must be positive");
+        if (Dimensions.Any(d => TrainingCounts(d)[^1] > 1_000_000)) throw new InvalidSettingException("ratios", "n = ratio·d must stay below 10^6");
+        if (!(Std > 0) || double.IsInfinity(Std)) throw new InvalidSettingException("std", "s must be positive");
+        if (!double.IsFinite(Mean)) throw new InvalidSettingException("mean", "m must be finite");
+        if (!(Time > 0) || double.IsInfinity(Time)) throw new InvalidSettingException("time", "T must be positive");
+        if (!(EffectiveLambda > 0) || double.IsInfinity(EffectiveLambda)) throw new InvalidSettingException("lambda", "Λ must be positive");
+        if (OriginalCount < 2) throw new InvalidSettingException("original-count", "needs at least 2 points");
+        if (Runs < 1) throw new InvalidSettingException("runs", "needs at least 1 run");
+        if (Runs >= 1 << 20) throw new InvalidSettingException("runs", "at most 1048575");
+        if (Covariances.Length == 0) throw new InvalidSettingException("covariance", "give at least one of model, reference-code");
+        if (Covariances.Distinct().Count() != Covariances.Length) throw new InvalidSettingException("covariance", "each covariance at most once");
+        if (Covariances.Any(c => !Enum.IsDefined(c))) throw new InvalidSettingException("covariance", "unknown value");
+        if (!Enum.IsDefined(Precision)) throw new InvalidSettingException("kernel-precision", "unknown value");
+        if (Threads < 0) throw new InvalidSettingException("threads", "must be 0 (all cores) or positive");
     }
 }

@@ -61,7 +61,7 @@ public static class LinearGaussianSweep
         CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Validate() is string problem) throw new ArgumentException(problem, nameof(settings));
+        settings.Validate();
         RequireMemory(settings);
         var tasks = settings.Dimensions.Distinct().OrderDescending()
             .SelectMany(d => Enumerable.Range(0, settings.Runs).Select(r => (D: d, Run: r))).ToArray();

@@ -59,11 +59,7 @@ public static class LinearGaussianExperiment
         IProgress<ExperimentProgress>? progress = null, CancellationToken cancellation = default, ReportWriteOptions? reportOptions = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Validate() is string problem)
-        {
-            int colon = problem.IndexOf(':', StringComparison.Ordinal);
-            throw new InvalidSettingException(problem[..colon], problem[(colon + 1)..].Trim());
-        }
+        settings.Validate();
         LinearGaussianSweep.RequireMemory(settings); // before anything is written
         var identity = ConfigJson(settings, preset);
         using var run = RunDirectory.Open(runDirectory, identity);

@@ -139,8 +139,9 @@ public class LinearGaussianSweepTests
     {
         var s = new LinearGaussianSettings { Ratios = [0.1, 0.25, 0.26, 1, 4] };
         Assert.Equal([2, 4, 16, 64], s.TrainingCounts(16));
-        Assert.NotNull(new LinearGaussianSettings { Runs = 0 }.Validate());
-        Assert.StartsWith("std", new LinearGaussianSettings { Std = -1 }.Validate());
-        Assert.Null(new LinearGaussianSettings().Validate());
+        Assert.Equal("runs", Assert.Throws<InvalidSettingException>(new LinearGaussianSettings { Runs = 0 }.Validate).Setting);
+        var std = Assert.Throws<InvalidSettingException>(new LinearGaussianSettings { Std = -1 }.Validate);
+        Assert.Equal(("std", "s must be positive"), (std.Setting, std.Problem));
+        new LinearGaussianSettings().Validate();
     }
 }

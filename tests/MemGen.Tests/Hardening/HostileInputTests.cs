@@ -63,6 +63,7 @@ public sealed partial class HostileInputTests(HostileInputFiles files) : IClassF
         { "sample --denoiser checkpoint:overflow.safetensors --count 2 --out o", "", 1, "NaN or infinite pixels" },
         { "sample --denoiser 'empirical:gaussian:size=64,mean=0.5,std=0.1,n=1000,seed=1' --out o --max-memory 17M", "", 2, "the empirical optimal denoiser of 1000 images" },
         { "sample --denoiser identity --shape 1x8x8 --out o --device bogus", "", 2, "--device" },
+        { "sample --denoiser identity --shape 1x64x64 --out o --start-covariance 'gaussian:size=64,mean=0.5,std=0.1,n=3,seed=1' --max-memory 17M", "", 2, "the start covariance of" },
         { "sample --denoiser identity --shape 1x8x8 --out file.txt", "", 2, "is a file" },
         { "sample --denoiser identity --shape 1x8x8 --out ro/s", "", 2, "ro/s" },
         { "sample --denoiser identity --shape 1x64x64 --count 64 --sampler flow-euler --steps 1 --out full", FullDisk, 2, "--out" },
@@ -89,6 +90,8 @@ public sealed partial class HostileInputTests(HostileInputFiles files) : IClassF
         { "experiment transition --data " + Gaussian8 + " --sizes 100 --out o", "", 2, "half" },
         { "experiment transition --out file.txt", "", 2, "is a file" },
         { "experiment transition --job bogus --out o", "", 2, "--job" },
+        { "experiment transition --start cold --out o", "", 2, "--start" },
+        { "experiment transition --train-sigma-max 0 --out o", "", 2, "--train-sigma-max" },
         { "experiment linear-gaussian --out ro/lg", "", 2, "ro/lg" },
         // report: a report.json carrying script is refused, not rendered.
         { "report injected", "", 2, "png_base64 is not base64-encoded PNG data" },

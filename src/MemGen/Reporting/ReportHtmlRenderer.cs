@@ -20,6 +20,7 @@ public static class ReportHtmlRenderer
         h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.8em; }
         figure { margin: 1.5em 0; } figcaption { color: #444; font-size: .95em; max-width: 900px; }
         table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
+        figure[id^="table-"] { overflow-x: auto; }
         th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; font-variant-numeric: tabular-nums; }
         th { background: #f3f3f3; } td.text { text-align: left; }
         details { margin: .5em 0; } pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: .85em; }

@@ -204,7 +204,7 @@ internal static class ExperimentCommand
         {
             Description = $"quick (Fashion-MNIST 16×16, N {List(quick.Sizes)}, {quick.Model}, {quick.Budget} images per model; the main job, minutes on 2 cores) " +
                           "standard (the same data, network and sizes with 100,000 images per model at N = 1000 and 10000 and the probability-flow sampler " +
-                          "from the Gaussian start; 7.8 min on 2 idle cores, docs/standard-preset.md) or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). " +
+                          "from the Gaussian start; 7.6 min on 2 idle cores, docs/standard-preset.md) or paper ([K24] scale: 80×80, N up to 1e5, UNet blocks=3 width=64; needs far more compute). " +
                           "Flags below override it.",
             DefaultValueFactory = _ => "quick",
         };

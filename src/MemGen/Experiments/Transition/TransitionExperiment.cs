@@ -90,7 +90,7 @@ public static class TransitionExperiment
     /// <para><c>standard</c> — the quick preset's data, network and sizes with the training and the sampler chosen by
     /// measurement (docs/standard-preset.md): N ≤ 100 keep the quick budget (40,000 images), N = 1000 and 10000 get 100,000;
     /// the samples start from the Gaussian of S1 ∪ S2 at σ = 1 (docs/science.md §3.4) and follow the probability flow
-    /// (Heun, 30 steps from σ = 1 to 0.01, one final denoising step). Measured on 2 idle cores: 7.8 minutes; at N = 10000
+    /// (Heun, 30 steps from σ = 1 to 0.01, one final denoising step). Measured on 2 idle cores: 7.6 minutes; at N = 10000
     /// S1–S2 0.973, no copies, samples' nearest-training similarity 0.889 against 0.900 for held-out images, brightness
     /// 0.99 and contrast 0.84 of the training images' (Algorithm 1 from the plain start: about 0.74 and 0.60).</para>
     /// <para><c>paper</c> — the [K24] CelebA study: 80×80 grayscale images (give a folder with <c>--data</c>),

@@ -19,9 +19,6 @@ namespace MemGen.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    /// <summary>File name of the split manifest inside a run directory.</summary>
-    public const string SplitFile = "split.json";
-
     /// <summary>Creates the command.</summary>
     public static Command Create()
     {
@@ -75,59 +72,47 @@ internal static class TrainCommand
                         .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name));
                     if (given.Count > 0) return Fail($"--resume takes its settings from the run's config.json; drop {string.Join(", ", given)}");
                     if (!DeviceOptions.TryOpen(parse, "train", out var resumeBackend, out int resumeCode)) return resumeCode;
-                    using (resumeBackend) return Resume(resumeDir, resumeBackend);
+                    using (resumeBackend)
+                        return Train(Path.GetFullPath(resumeDir), (progress, token) => TrainingJob.Resume(resumeDir, TrainingRun.Networks(resumeBackend), progress, Note, token));
                 }
-                var dataSpec = parse.GetValue(data);
-                if (string.IsNullOrWhiteSpace(dataSpec)) return Fail("--data is required (or --resume DIR)");
-                if (parse.GetValue(n) is not int size) return Fail("--n is required");
-                if (size < 1) return Fail("--n must be at least 1");
-                var outDir = parse.GetValue(output);
-                if (string.IsNullOrWhiteSpace(outDir)) return Fail("--out is required");
-                var which = parse.GetValue(subset)!.Trim().ToLowerInvariant();
-                if (which is not ("s1" or "s2")) return Fail($"--subset must be s1 or s2, got '{which}'");
-                if (parse.GetValue(testCount) < 0) return Fail("--test must not be negative");
-                NetworkSpec spec;
-                try
+                var settings = new TrainingJobSettings
                 {
-                    spec = NetworkSpec.Parse(parse.GetValue(model)!);
-                }
-                catch (FormatException e)
-                {
-                    return Fail($"--model: {e.Message}");
-                }
-                var options = new TrainingOptions
-                {
-                    LearningRate = parse.GetValue(lr),
-                    LearningRateDecayEpochs = parse.GetValue(lrDecay),
-                    BatchSize = parse.GetValue(batch),
-                    Epochs = parse.GetValue(epochs),
-                    ImagesPerEpoch = parse.GetValue(perEpoch),
-                    Budget = parse.GetValue(budget),
-                    CheckpointEvery = parse.GetValue(checkpointEvery),
-                    EvalEvery = parse.GetValue(evalEvery),
-                    LogEvery = parse.GetValue(logEvery),
-                    SigmaMax = parse.GetValue(sigmaMax),
-                    SigmaExponent = parse.GetValue(sigmaExponent),
-                    SigmaDistribution = parse.GetValue(sigmaDistribution) switch { "power" => SigmaDistribution.Power, "log-normal" => SigmaDistribution.LogNormal, _ => null },
-                    SigmaLogMean = parse.GetValue(pMean),
-                    SigmaLogStd = parse.GetValue(pStd),
-                    LossWeighting = parse.GetValue(lossWeighting) switch { "uniform" => LossWeighting.Uniform, "edm" => LossWeighting.Edm, _ => null },
+                    Data = parse.GetValue(data),
+                    N = parse.GetValue(n),
+                    Subset = parse.GetValue(subset)!.Trim().ToLowerInvariant(),
+                    TestData = parse.GetValue(testData),
+                    TestCount = parse.GetValue(testCount),
+                    Model = parse.GetValue(model)!,
+                    Out = parse.GetValue(output),
+                    Force = parse.GetValue(force),
+                    Seed = parse.GetValue(seed),
+                    Options = new TrainingOptions
+                    {
+                        LearningRate = parse.GetValue(lr),
+                        LearningRateDecayEpochs = parse.GetValue(lrDecay),
+                        BatchSize = parse.GetValue(batch),
+                        Epochs = parse.GetValue(epochs),
+                        ImagesPerEpoch = parse.GetValue(perEpoch),
+                        Budget = parse.GetValue(budget),
+                        CheckpointEvery = parse.GetValue(checkpointEvery),
+                        EvalEvery = parse.GetValue(evalEvery),
+                        LogEvery = parse.GetValue(logEvery),
+                        SigmaMax = parse.GetValue(sigmaMax),
+                        SigmaExponent = parse.GetValue(sigmaExponent),
+                        SigmaDistribution = parse.GetValue(sigmaDistribution) switch { "power" => SigmaDistribution.Power, "log-normal" => SigmaDistribution.LogNormal, _ => null },
+                        SigmaLogMean = parse.GetValue(pMean),
+                        SigmaLogStd = parse.GetValue(pStd),
+                        LossWeighting = parse.GetValue(lossWeighting) switch { "uniform" => LossWeighting.Uniform, "edm" => LossWeighting.Edm, _ => null },
+                    },
                 };
-                try
-                {
-                    options.Resolve(spec);
-                }
-                catch (ArgumentException e)
-                {
-                    return Fail(FlagMessage(e.Message));
-                }
-                var dir = Path.GetFullPath(outDir);
-                if (File.Exists(dir)) return Fail($"--out '{dir}' is a file, not a folder");
-                using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir);
-                if (!MemGen.Runs.RunFolderLock.IsEmpty(dir) && !parse.GetValue(force))
-                    return Fail($"--out '{dir}' already exists and is not empty; add --force to overwrite it or use --resume to continue it");
+                TrainingJob.Validate(settings); // bad flags are named before a device is opened
                 if (!DeviceOptions.TryOpen(parse, "train", out var backend, out int code)) return code;
-                using (backend) return Start(dir, dataSpec, size, which, parse.GetValue(testData), parse.GetValue(testCount), spec, options, parse.GetValue(seed), backend);
+                using (backend)
+                    return Train(Path.GetFullPath(settings.Out!), (progress, token) => TrainingJob.Start(settings, TrainingRun.Networks(backend), progress, Note, token));
+            }
+            catch (InvalidSettingException e)
+            {
+                return CommandError.Report("train", e, s_flags);
             }
             catch (Exception e) when (e is DataFormatException or CheckpointException)
             {
@@ -146,69 +131,9 @@ internal static class TrainCommand
         return command;
     }
 
-    private static int Start(string dir, string dataSpec, int n, string subset, string? testSpec, int testCount, NetworkSpec spec, TrainingOptions options, long seed,
-        ComputeBackend backend)
-    {
-        Console.Error.WriteLine($"memgen train: loading '{dataSpec}'");
-        var pool = DatasetLoader.Load(dataSpec);
-        DisjointSplit split;
-        if (testSpec is not null)
-        {
-            var testSet = DatasetLoader.Load(testSpec);
-            split = DisjointSplit.Create(pool, n, testSet, Math.Min(testCount, testSet.Count));
-        }
-        else
-        {
-            int heldOut = Math.Max(0, pool.Count - 2 * n); // N > pool/2 is refused by Create with a clear message
-            split = DisjointSplit.Create(pool, n, Math.Min(testCount, heldOut));
-        }
-        var train = subset == "s1" ? split.S1 : split.S2;
-        var test = split.Test.Count > 0 ? split.Test : null;
-        if (train.Height % spec.SizeDivisor != 0 || train.Width % spec.SizeDivisor != 0)
-            return Fail($"--model {spec} needs image sides divisible by {spec.SizeDivisor}, the data are {train.Height}×{train.Width}");
+    private static void Note(string message) => Console.Error.WriteLine($"memgen train: {message}");
 
-        // The directory was checked by the caller (empty, absent or --force): clear MemGen's files, then save the split.
-        if (Directory.Exists(dir)) File.Delete(Path.Combine(dir, SplitFile));
-        Directory.CreateDirectory(dir);
-        split.Manifest.Save(Path.Combine(dir, SplitFile));
-        var config = new TrainingConfig(spec, new TrainingDataSource(dataSpec, n, subset, SplitFile), seed, options);
-        try
-        {
-            return Train(dir, backend, (build, progress, token) => TrainingRun.Start(dir, config, train, test, build, overwrite: true, progress, token));
-        }
-        catch (Exception e) when (e is not OperationCanceledException && !TrainingRun.HasCheckpoints(dir))
-        {
-            File.Delete(Path.Combine(dir, SplitFile)); // failed before a first checkpoint: nothing to resume, nothing left
-            throw;
-        }
-    }
-
-    private static int Resume(string resumeDir, ComputeBackend backend)
-    {
-        var dir = Path.GetFullPath(resumeDir);
-        TrainingRun.ReadConfig(dir);
-        using var folderLock = MemGen.Runs.RunFolderLock.Acquire(dir, create: false);
-        var file = TrainingRun.ReadConfig(dir);
-        if (file.EngineThreads is int threads && threads != RunConfigFile.CurrentEngineThreads)
-            Console.Error.WriteLine($"memgen train: warning: the run started with {threads} engine threads, this process has {RunConfigFile.CurrentEngineThreads} (set OMP_NUM_THREADS={threads}); the weights will not be bit-identical to an uninterrupted run.");
-        var source = file.Config.Data;
-        ImageSet train;
-        ImageSet? test;
-        if (source.SplitManifest is string manifestPath)
-        {
-            Console.Error.WriteLine($"memgen train: reloading '{source.Spec}' from {manifestPath}");
-            var split = DisjointSplit.FromManifest(SplitManifest.Load(Path.Combine(dir, manifestPath)));
-            train = source.Subset == "s2" ? split.S2 : split.S1;
-            test = split.Test.Count > 0 ? split.Test : null;
-        }
-        else
-        {
-            return Fail($"run '{dir}' records no split manifest, so its data cannot be reloaded");
-        }
-        return Train(dir, backend, (build, progress, token) => TrainingRun.Resume(dir, train, test, build, progress, token));
-    }
-
-    private static int Train(string dir, ComputeBackend backend, Func<NetworkBuilder, IProgress<TrainingProgress>, CancellationToken, TrainingResult> run)
+    private static int Train(string dir, Func<IProgress<TrainingProgress>, CancellationToken, TrainingResult> run)
     {
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -227,7 +152,7 @@ internal static class TrainCommand
         TrainingProgress? last = null;
         try
         {
-            var result = WithProgress(dir, report => run(TrainingRun.Networks(backend), new Reporter(p =>
+            var result = WithProgress(dir, report => run(new Reporter(p =>
             {
                 last = p;
                 report(p);
@@ -299,22 +224,16 @@ internal static class TrainCommand
 
     private static string Eta(TrainingProgress p) => p.Remaining is TimeSpan t ? t.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture) : "?";
 
-    private static string FlagMessage(string message) => message
-        .Replace("Training setting learning rate", "--lr", StringComparison.Ordinal)
-        .Replace("Training setting learning-rate decay period", "--lr-decay-epochs", StringComparison.Ordinal)
-        .Replace("Training setting batch size", "--batch", StringComparison.Ordinal)
-        .Replace("Training setting epochs", "--epochs", StringComparison.Ordinal)
-        .Replace("Training setting images per epoch", "--images-per-epoch", StringComparison.Ordinal)
-        .Replace("Training setting budget", "--budget", StringComparison.Ordinal)
-        .Replace("Training setting checkpoint interval", "--checkpoint-every", StringComparison.Ordinal)
-        .Replace("Training setting evaluation interval", "--eval-every", StringComparison.Ordinal)
-        .Replace("Training setting log interval", "--log-every", StringComparison.Ordinal)
-        .Replace("Training setting sigma max", "--sigma-max", StringComparison.Ordinal)
-        .Replace("Training setting sigma exponent", "--sigma-exponent", StringComparison.Ordinal)
-        .Replace("Training setting P_mean", "--p-mean", StringComparison.Ordinal)
-        .Replace("Training setting P_std", "--p-std", StringComparison.Ordinal)
-        .Replace("Training setting loss weighting", "--loss-weighting", StringComparison.Ordinal)
-        .TrimEnd('.');
+    /// <summary>The settings of <see cref="TrainingJobSettings"/> and <see cref="TrainingOptions"/> whose flag is not --SETTING.</summary>
+    private static readonly Dictionary<string, string> s_flags = new()
+    {
+        ["test-count"] = "--test",
+        ["learning-rate"] = "--lr",
+        ["learning-rate-decay-epochs"] = "--lr-decay-epochs",
+        ["batch-size"] = "--batch",
+        ["sigma-log-mean"] = "--p-mean",
+        ["sigma-log-std"] = "--p-std",
+    };
 
     private static int Fail(string message) => CommandError.Report("train", message);
 

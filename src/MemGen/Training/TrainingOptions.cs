@@ -100,26 +100,45 @@ public sealed record TrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        static void Require(bool ok, string setting, string rule)
-        {
-            if (!ok) throw new ArgumentException($"Training setting {setting} {rule}.");
-        }
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), "learning rate", "must be a positive number");
-        Require(LearningRateDecayEpochs >= 1, "learning-rate decay period", "must be at least 1 epoch");
-        Require(LearningRateDecay > 0 && LearningRateDecay <= 1, "learning-rate decay factor", "must be in (0, 1]");
-        Require(BatchSize is >= 1 and < (1 << 20), "batch size", "must be between 1 and 2^20");
-        Require(Epochs >= 1, "epochs", "must be at least 1");
-        Require(ImagesPerEpoch >= 1, "images per epoch", "must be at least 1");
-        Require(Budget is null or >= 1, "budget", "must be at least 1 image");
-        Require(SigmaMax > 0 && double.IsFinite(SigmaMax), "sigma max", "must be positive");
-        Require(SigmaExponent > 0 && double.IsFinite(SigmaExponent), "sigma exponent", "must be positive");
-        Require(SigmaLogMean is null || double.IsFinite(SigmaLogMean.Value), "P_mean", "must be a number");
-        Require(SigmaLogStd is null || (SigmaLogStd > 0 && double.IsFinite(SigmaLogStd.Value)), "P_std", "must be positive");
-        Require(CheckpointEvery is null or >= 1, "checkpoint interval", "must be at least 1 step");
-        Require(EvalEvery is null or >= 1, "evaluation interval", "must be at least 1 step");
-        Require(LogEvery >= 1, "log interval", "must be at least 1 step");
-        Require(EvalSigmas is not null && EvalSigmas.All(s => s > 0 && double.IsFinite(s)), "eval sigmas", "must be positive numbers");
-        Require(EvalImages >= 1, "eval images", "must be at least 1");
+        if (FirstProblem() is { } p) throw new ArgumentException($"Training setting {p.Name} {p.Rule}.");
+    }
+
+    /// <summary>
+    /// Throws <see cref="InvalidSettingException"/> for the first invalid setting, named in kebab case (<c>learning-rate</c>,
+    /// <c>batch-size</c>, <c>sigma-max</c>, ...), and for a loss weighting that does not fit <paramref name="model"/>.
+    /// </summary>
+    public void ValidateSettings(Nn.NetworkSpec? model = null)
+    {
+        if (FirstProblem() is { } p) throw new InvalidSettingException(p.Setting, p.Rule);
+        if (model is not null && !model.IsConditioned && LossWeighting == Training.LossWeighting.Edm)
+            throw new InvalidSettingException("loss-weighting", $"edm needs a noise-conditioned network (it depends on σ_data), not {model}");
+    }
+
+    /// <summary>The first invalid setting: its kebab-case name, its name in words and the rule it breaks; null when all are valid.</summary>
+    private (string Setting, string Name, string Rule)? FirstProblem()
+    {
+        (bool Ok, string Setting, string Name, string Rule)[] checks =
+        [
+            (LearningRate > 0 && double.IsFinite(LearningRate), "learning-rate", "learning rate", "must be a positive number"),
+            (LearningRateDecayEpochs >= 1, "learning-rate-decay-epochs", "learning-rate decay period", "must be at least 1 epoch"),
+            (LearningRateDecay > 0 && LearningRateDecay <= 1, "learning-rate-decay", "learning-rate decay factor", "must be in (0, 1]"),
+            (BatchSize is >= 1 and < (1 << 20), "batch-size", "batch size", "must be between 1 and 2^20"),
+            (Epochs >= 1, "epochs", "epochs", "must be at least 1"),
+            (ImagesPerEpoch >= 1, "images-per-epoch", "images per epoch", "must be at least 1"),
+            (Budget is null or >= 1, "budget", "budget", "must be at least 1 image"),
+            (SigmaMax > 0 && double.IsFinite(SigmaMax), "sigma-max", "sigma max", "must be positive"),
+            (SigmaExponent > 0 && double.IsFinite(SigmaExponent), "sigma-exponent", "sigma exponent", "must be positive"),
+            (SigmaLogMean is null || double.IsFinite(SigmaLogMean.Value), "sigma-log-mean", "P_mean", "must be a number"),
+            (SigmaLogStd is null || (SigmaLogStd > 0 && double.IsFinite(SigmaLogStd.Value)), "sigma-log-std", "P_std", "must be positive"),
+            (CheckpointEvery is null or >= 1, "checkpoint-every", "checkpoint interval", "must be at least 1 step"),
+            (EvalEvery is null or >= 1, "eval-every", "evaluation interval", "must be at least 1 step"),
+            (LogEvery >= 1, "log-every", "log interval", "must be at least 1 step"),
+            (EvalSigmas is not null && EvalSigmas.All(s => s > 0 && double.IsFinite(s)), "eval-sigmas", "eval sigmas", "must be positive numbers"),
+            (EvalImages >= 1, "eval-images", "eval images", "must be at least 1"),
+        ];
+        foreach (var c in checks)
+            if (!c.Ok) return (c.Setting, c.Name, c.Rule);
+        return null;
     }
 
     /// <summary>

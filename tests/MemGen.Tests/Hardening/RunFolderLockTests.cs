@@ -78,7 +78,7 @@ public sealed class RunFolderLockTests : IDisposable
             Assert.Contains($"pid {first.Id}", line);
             Assert.False(first.HasExited, "the first training was disturbed");
             Assert.Equal(3, TrainingRun.ReadConfig(dir).Config.Seed);
-            Assert.All(new[] { TrainingRun.ConfigFile, MemGen.Cli.Commands.TrainCommand.SplitFile }, f =>
+            Assert.All(new[] { TrainingRun.ConfigFile, MemGen.Training.TrainingJob.SplitFile }, f =>
                 Assert.Equal(before[Path.Combine(dir, f)], File.GetLastWriteTimeUtc(Path.Combine(dir, f))));
         }
         finally

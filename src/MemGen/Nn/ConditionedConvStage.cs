@@ -20,7 +20,7 @@ internal enum ConditionedActivation
 /// One layer of the noise-conditioned UNet: conv 3×3, then a bias and SiLU, a conditioned batch norm, or a bias alone,
 /// named "<c>prefix.conv…</c>" (weight and bias) and "<c>prefix.bn…</c>".
 /// </summary>
-internal sealed class ConditionedConvStage : IDisposable
+internal sealed class ConditionedConvStage : IConvStage
 {
     public ConditionedConvStage(string prefix, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout,
         ConditionedActivation activation, int embedding, ComputeBackend backend, string convName, string normName)

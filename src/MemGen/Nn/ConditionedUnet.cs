@@ -22,16 +22,9 @@ namespace MemGen.Nn;
 /// </summary>
 public sealed class ConditionedUnet : LayeredNetwork
 {
-    private readonly ConditionedConvStage[][] _encoders;
-    private readonly AvgPool2d[] _pools;
-    private readonly ConditionedConvStage[] _mid;
-    private readonly ConvTranspose2d[] _ups;
-    private readonly ChannelBias[] _upBiases;
-    private readonly Concat[] _concats;
-    private readonly ConditionedConvStage[][] _decoders;
+    private readonly UnetBody<ConditionedConvStage> _body;
     private readonly ConditionedBatchNorm[] _norms;
     private readonly NoiseEmbedding _embedding;
-    private readonly Tensor[] _skips, _skipGradients;
     private readonly TensorCache _scaledInputs, _residuals, _bodyGradients, _inputGradients;
     private readonly Dictionary<int, ItemCoefficients> _coefficients = [], _linearizedCoefficients = [];
     private readonly Dictionary<int, Tensor> _embeddingGradients = [];
@@ -52,108 +45,37 @@ public sealed class ConditionedUnet : LayeredNetwork
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         Preconditioning = new EdmPreconditioning(spec.SigmaData);
-        var inner = InnerLayout;
-        const TensorLayout Image = TensorLayout.Nchw;
-        const ConditionedActivation Norm = ConditionedActivation.Norm;
-        ConditionedConvStage Stage(string prefix, int cin, int cout, TensorLayout inLayout, TensorLayout outLayout, ConditionedActivation activation, string conv, string norm) =>
-            new(prefix, cin, cout, inLayout, outLayout, activation, embedding, backend, conv, norm);
-        var widths = Enumerable.Range(0, blocks).Select(b => width << b).ToArray();
         _embedding = new NoiseEmbedding("emb", embedding, backend);
-        _encoders = new ConditionedConvStage[blocks][];
-        _pools = new AvgPool2d[blocks];
-        for (int b = 0; b < blocks; b++)
-        {
-            int cin = b == 0 ? channels : widths[b - 1];
-            _encoders[b] =
-            [
-                Stage($"enc{b}", cin, widths[b], b == 0 ? Image : inner, inner, b == 0 ? ConditionedActivation.Silu : Norm, "conv1", "bn1"),
-                Stage($"enc{b}", widths[b], widths[b], inner, inner, Norm, "conv2", "bn2"),
-            ];
-            _pools[b] = new AvgPool2d($"pool{b}", backend);
-        }
-        int mid = 2 * widths[^1];
-        _mid =
-        [
-            Stage("mid", widths[^1], mid, inner, inner, Norm, "conv1", "bn1"),
-            Stage("mid", mid, mid, inner, inner, Norm, "conv2", "bn2"),
-        ];
-        _ups = new ConvTranspose2d[blocks];
-        _upBiases = new ChannelBias[blocks];
-        _concats = new Concat[blocks];
-        _decoders = new ConditionedConvStage[blocks][];
-        for (int b = blocks - 1; b >= 0; b--)
-        {
-            int below = b == blocks - 1 ? mid : widths[b + 1];
-            _ups[b] = new ConvTranspose2d($"up{b}", below, widths[b], inner, inner, backend);
-            _upBiases[b] = new ChannelBias($"up{b}", widths[b], backend);
-            _concats[b] = new Concat($"cat{b}", backend);
-            _decoders[b] =
-            [
-                Stage($"dec{b}", 2 * widths[b], widths[b], inner, inner, Norm, "conv1", "bn1"),
-                b == 0
-                    ? Stage("dec0", widths[0], channels, inner, Image, ConditionedActivation.None, "conv2", "bn2")
-                    : Stage($"dec{b}", widths[b], widths[b], inner, inner, Norm, "conv2", "bn2"),
-            ];
-        }
-        // Convolution input gradients alternate between two shared caches in backward order, as in BiasFreeUnet.
-        var shared = new[] { new TensorCache(backend), new TensorCache(backend) };
-        int order = 0;
-        void Share(ConvolutionLayer conv) => conv.InputGradients = shared[order++ % 2];
-        for (int b = 0; b < blocks; b++)
-        {
-            Share(_decoders[b][1].Conv);
-            Share(_decoders[b][0].Conv);
-            Share(_ups[b]);
-        }
-        Share(_mid[1].Conv);
-        Share(_mid[0].Conv);
-        for (int b = blocks - 1; b >= 0; b--)
-        {
-            Share(_encoders[b][1].Conv);
-            Share(_encoders[b][0].Conv);
-        }
-        _skips = new Tensor[blocks];
-        _skipGradients = new Tensor[blocks];
+        _body = new UnetBody<ConditionedConvStage>(blocks, width, channels, InnerLayout, backend,
+            (prefix, cin, cout, inLayout, outLayout, position, conv, norm) => new ConditionedConvStage(prefix, cin, cout, inLayout, outLayout, position switch
+            {
+                UnetStagePosition.First => ConditionedActivation.Silu,
+                UnetStagePosition.Last => ConditionedActivation.None,
+                _ => ConditionedActivation.Norm,
+            }, embedding, backend, conv, norm), upBiases: true);
         (_scaledInputs, _residuals, _bodyGradients, _inputGradients) = (new TensorCache(backend), new TensorCache(backend), new TensorCache(backend), new TensorCache(backend));
 
         var rng = new DeterministicRng(seed);
         _embedding.Initialize(rng);
         var parameters = new List<Parameter>(_embedding.Parameters);
         var buffers = new List<NamedTensor>();
-        void Add(ConditionedConvStage s)
-        {
-            s.Initialize(rng);
-            parameters.AddRange(s.Parameters);
-            buffers.AddRange(s.Buffers);
-        }
-        foreach (var encoder in _encoders) foreach (var s in encoder) Add(s);
-        foreach (var s in _mid) Add(s);
-        for (int b = blocks - 1; b >= 0; b--)
-        {
-            _ups[b].InitializeKaiming(rng);
-            parameters.Add(_ups[b].Weight);
-            parameters.Add(_upBiases[b].Bias);
-            foreach (var s in _decoders[b]) Add(s);
-        }
+        _body.Initialize(rng, parameters, buffers);
         Parameters = parameters;
         Buffers = buffers;
-        ConvolutionLayers = Stages.Select(s => (ConvolutionLayer)s.Conv).Concat(_ups).ToArray();
-        _norms = Stages.Where(s => s.Norm is not null).Select(s => s.Norm!).ToArray();
+        _norms = _body.Stages.Where(s => s.Norm is not null).Select(s => s.Norm!).ToArray();
     }
 
     /// <summary>The EDM coefficients of this network (σ_data from its spec).</summary>
     public EdmPreconditioning Preconditioning { get; }
 
     /// <inheritdoc />
-    public override IReadOnlyList<ConvolutionLayer> ConvolutionLayers { get; }
+    public override IReadOnlyList<ConvolutionLayer> ConvolutionLayers => _body.ConvolutionLayers;
 
     /// <inheritdoc />
     public override IReadOnlyList<Parameter> Parameters { get; }
 
     /// <inheritdoc />
     public override IReadOnlyList<NamedTensor> Buffers { get; }
-
-    private IEnumerable<ConditionedConvStage> Stages => _encoders.SelectMany(e => e).Concat(_mid).Concat(_decoders.SelectMany(d => d));
 
     /// <summary>
     /// The names and shapes of the parameters and buffers (in checkpoint order: parameters, then buffers) of
@@ -230,18 +152,7 @@ public sealed class ConditionedUnet : LayeredNetwork
         var c = mode == LayerMode.Linearized ? LinearizedCoefficients(x.N) : Current(x.N);
         var h = _scaledInputs.Get(x.N, x.C, x.H, x.W, TensorLayout.Nchw);
         Backend.CombineItems(x, c.In, null, null, h); // c_in·y
-        for (int b = 0; b < _encoders.Length; b++)
-        {
-            foreach (var s in _encoders[b]) h = s.Forward(h, mode);
-            _skips[b] = h;
-            h = _pools[b].Forward(h);
-        }
-        foreach (var s in _mid) h = s.Forward(h, mode);
-        for (int b = _encoders.Length - 1; b >= 0; b--)
-        {
-            h = _concats[b].Forward(_upBiases[b].Forward(_ups[b].Forward(h), mode), _skips[b]);
-            foreach (var s in _decoders[b]) h = s.Forward(h, mode);
-        }
+        h = _body.Forward(h, mode);
         var r = _residuals.Get(x.N, x.C, x.H, x.W, TensorLayout.Nchw);
         Backend.CombineItems(x, c.Skip, h, c.Out, r); // r = (1 − c_skip)·y − c_out·F
         return r;
@@ -253,26 +164,7 @@ public sealed class ConditionedUnet : LayeredNetwork
         var c = mode == LayerMode.Linearized ? LinearizedCoefficients(gradResidual.N) : Current(gradResidual.N);
         var g = _bodyGradients.Get(gradResidual.N, gradResidual.C, gradResidual.H, gradResidual.W, TensorLayout.Nchw);
         Backend.CombineItems(gradResidual, c.Out, null, null, g); // dL/dF = −c_out·dL/dr
-        int blocks = _encoders.Length;
-        for (int b = 0; b < blocks; b++)
-        {
-            g = _decoders[b][1].Backward(g, mode, parameterGradients)!;
-            g = _decoders[b][0].Backward(g, mode, parameterGradients)!;
-            var (up, skip) = _concats[b].Backward(g);
-            _skipGradients[b] = skip;
-            g = _ups[b].Backward(_upBiases[b].Backward(up, parameterGradients), parameterGradients)!;
-        }
-        g = _mid[1].Backward(g, mode, parameterGradients)!;
-        g = _mid[0].Backward(g, mode, parameterGradients)!;
-        Tensor? bodyInput = null;
-        for (int b = blocks - 1; b >= 0; b--)
-        {
-            g = _pools[b].Backward(g);
-            Backend.Add(g, _skipGradients[b], g);
-            g = _encoders[b][1].Backward(g, mode, parameterGradients)!;
-            bodyInput = _encoders[b][0].Backward(g, mode, parameterGradients, inputGradient: b > 0 || inputGradient);
-            if (bodyInput is not null) g = bodyInput;
-        }
+        var bodyInput = _body.Backward(g, mode, parameterGradients, inputGradient);
         if (parameterGradients && mode != LayerMode.Linearized) BackwardEmbedding(gradResidual.N);
         if (!inputGradient) return null;
         var dy = _inputGradients.Get(gradResidual.N, gradResidual.C, gradResidual.H, gradResidual.W, TensorLayout.Nchw);
@@ -296,17 +188,14 @@ public sealed class ConditionedUnet : LayeredNetwork
     /// <inheritdoc />
     protected override void FreezeMasks()
     {
-        foreach (var s in Stages) s.FreezeMask();
+        _body.FreezeMasks();
         (_pointIn, _pointSkip, _pointOut) = ((float[])_in.Clone(), (float[])_skip.Clone(), (float[])_out.Clone());
     }
 
     /// <inheritdoc />
     public override void ReleaseBuffers()
     {
-        foreach (var s in Stages) s.ReleaseBuffers();
-        foreach (var p in _pools) p.ReleaseBuffers();
-        foreach (var u in _ups) u.ReleaseBuffers();
-        foreach (var c in _concats) c.ReleaseBuffers();
+        _body.ReleaseBuffers();
         _embedding.ReleaseBuffers();
         foreach (var cache in new[] { _scaledInputs, _residuals, _bodyGradients, _inputGradients }) cache.Clear();
         _coefficients.Clear();
@@ -317,9 +206,7 @@ public sealed class ConditionedUnet : LayeredNetwork
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (!disposing) return;
-        foreach (var s in Stages) s.Dispose();
-        foreach (var u in _ups) u.Dispose();
+        if (disposing) _body.Dispose();
     }
 
     /// <summary>The coefficients of the last <see cref="Condition"/>, for a batch of <paramref name="n"/>.</summary>

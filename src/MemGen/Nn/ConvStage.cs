@@ -17,7 +17,7 @@ internal enum StageActivation
 }
 
 /// <summary>One [conv 3×3, (BF-BN), (ReLU)] layer of a network, named "<c>prefix.conv</c>", "<c>prefix.bn</c>", "<c>prefix.relu</c>".</summary>
-internal sealed class ConvStage : IDisposable
+internal sealed class ConvStage : IConvStage
 {
     public ConvStage(string prefix, int inChannels, int outChannels, TensorLayout inLayout, TensorLayout outLayout,
         StageActivation activation, ComputeBackend backend, string convName = "conv", string normName = "bn")

@@ -245,7 +245,7 @@ internal static class ExperimentCommand
             var settings = TransitionExperiment.Preset(p);
             if (parse.GetValue(data) is string d) settings = settings with { Data = d };
             if (parse.GetValue(testData) is string td) settings = settings with { TestData = td };
-            if (parse.GetValue(sizes) is string ns) settings = settings with { Sizes = FlagLists.Integers("sizes", ns) };
+            if (parse.GetValue(sizes) is string ns) settings = settings.WithSizes(FlagLists.Integers("sizes", ns));
             if (parse.GetValue(model) is string m) settings = settings with { Model = m };
             if (parse.GetValue(samples) is int k) settings = settings with { Samples = k };
             if (parse.GetValue(budget) is string b) settings = settings.WithBudget(b);

@@ -30,6 +30,19 @@ public sealed class TransitionSettingsTests
     }
 
     [Fact]
+    public void OtherSizesKeepOnlyTheBudgetsOfSizesStillRun()
+    {
+        var standard = TransitionExperiment.Preset("standard");
+        var alone = standard.WithSizes([10_000]);
+        alone.Validate(); // the preset's budget for N = 1000 no longer applies
+        Assert.Equal(100_000, alone.BudgetFor(10_000));
+        Assert.Equal("40000,10000=100000", alone.BudgetText);
+        var small = standard.WithSizes([1, 10]);
+        Assert.Null(small.BudgetBySize);
+        Assert.Equal(40_000, small.BudgetFor(10));
+    }
+
+    [Fact]
     public void TheStartAndTheTrainingNoiseRangeJoinTheIdentityOnlyWhenChanged()
     {
         var plain = Sizes.ToJson("quick");

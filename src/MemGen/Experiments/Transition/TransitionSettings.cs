@@ -69,6 +69,17 @@ public sealed record TransitionSettings
         return this with { Budget = all, BudgetBySize = bySize.Count == 0 ? null : bySize };
     }
 
+    /// <summary>
+    /// These settings with other <paramref name="sizes"/>: per-size budgets of sizes no longer run are dropped (a preset's
+    /// budget for N = 1000 does not apply to a run of N = 10000 alone); the others are kept.
+    /// </summary>
+    public TransitionSettings WithSizes(int[] sizes)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        var kept = BudgetBySize?.Where(p => sizes.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+        return this with { Sizes = sizes, BudgetBySize = kept is { Count: > 0 } ? new SortedDictionary<int, long>(kept) : null };
+    }
+
     /// <summary>Images per training step.</summary>
     public int BatchSize { get; init; } = 64;
 

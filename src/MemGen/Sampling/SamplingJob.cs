@@ -5,7 +5,6 @@ using MemGen.Compute;
 using MemGen.Data;
 using MemGen.Denoisers;
 using MemGen.Images;
-using MemGen.Machine;
 using MemGen.Nn;
 using MemGen.Runs;
 
@@ -205,7 +204,6 @@ public static class SamplingJob
         if (data.Count < 2) throw new InvalidSettingException("start-covariance", $"'{spec}' has {data.Count} image(s); a covariance needs at least 2");
         if (data.ImageSize != shape.Size)
             throw new InvalidSettingException("start-covariance", $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");
-        MemoryBudget.Require(MemoryBudget.Product(3, data.ImageSize, data.ImageSize, sizeof(double)), $"the start covariance of '{spec}' ({data.ImageSize}×{data.ImageSize})");
         return start with { Covariance = Sampling.StartCovariance.Of(data), Description = $"{start.Description}, covariance of {spec}" };
     }
 

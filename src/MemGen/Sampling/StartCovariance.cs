@@ -1,5 +1,6 @@
 using MemGen.Compute;
 using MemGen.Images;
+using MemGen.Machine;
 
 namespace MemGen.Sampling;
 
@@ -38,6 +39,7 @@ public sealed class StartCovariance
     {
         ArgumentNullException.ThrowIfNull(images);
         int d = images.ImageSize;
+        RequireMemory(d);
         var vectors = ImageStatistics.Covariance(images, out _);
         var values = new double[d];
         ComputeBackend.Host.LinearAlgebra.SymmetricEigen(vectors, values, d);
@@ -50,6 +52,13 @@ public sealed class StartCovariance
         }
         return new StartCovariance(basis, variances);
     }
+
+    /// <summary>
+    /// Throws <see cref="MemoryLimitException"/> when the covariance of <paramref name="pixels"/>-pixel images does not fit:
+    /// the d×d covariance and eigenvectors in double, the decomposition's workspace and the kept basis in float.
+    /// </summary>
+    public static void RequireMemory(int pixels) =>
+        MemoryBudget.Require(MemoryBudget.Product(4, pixels, pixels, sizeof(double)), $"the start covariance of {pixels}-pixel images ({pixels}×{pixels})");
 
     /// <summary>Replaces the standard normal <paramref name="z"/> (d values) by (Σ + σ0²I)^½·z.</summary>
     public void Shape(Span<float> z, double sigma0)

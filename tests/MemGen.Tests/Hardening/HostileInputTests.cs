@@ -91,6 +91,7 @@ public sealed partial class HostileInputTests(HostileInputFiles files) : IClassF
         { "experiment transition --out file.txt", "", 2, "is a file" },
         { "experiment transition --job bogus --out o", "", 2, "--job" },
         { "experiment transition --start cold --out o", "", 2, "--start" },
+        { "experiment transition --data 'gaussian:size=64,mean=0.5,std=0.1,n=40,seed=1' --sizes 4 --eval-images 12 --model bfcnn:layers=3,width=4 --start gaussian --out o --max-memory 17M", "", 2, "the start covariance of 4096-pixel images" },
         { "experiment transition --train-sigma-max 0 --out o", "", 2, "--train-sigma-max" },
         { "experiment linear-gaussian --out ro/lg", "", 2, "ro/lg" },
         // report: a report.json carrying script is refused, not rendered.

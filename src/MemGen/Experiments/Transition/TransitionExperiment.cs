@@ -282,6 +282,7 @@ public static class TransitionExperiment
         int divisor = settings.Network.SizeDivisor;
         if (pool.Height % divisor != 0 || pool.Width % divisor != 0)
             throw new InvalidSettingException("model", $"{settings.Network} needs image sides divisible by {divisor}, but '{settings.Data}' gives {pool.Height}×{pool.Width}");
+        if (settings.Start == "gaussian") StartCovariance.RequireMemory(pool.ImageSize); // before any training, not after it
         return pool;
     }
 

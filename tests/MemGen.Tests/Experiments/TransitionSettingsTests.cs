@@ -30,6 +30,38 @@ public sealed class TransitionSettingsTests
     }
 
     [Fact]
+    public void FromJsonReadsBackEverySettingToJsonWrites()
+    {
+        // Every setting away from its default, so a key that ToJson writes and FromJson forgets changes the identity.
+        var s = new TransitionSettings
+        {
+            Data = "disks:size=16,n=400,seed=9",
+            TestData = "disks:size=16,n=50,seed=10",
+            Sizes = [2, 30],
+            Model = "bfcnn:layers=4,width=6",
+            BatchSize = 24,
+            TrainingSigmaMax = 2.5,
+            LearningRate = 0.00037,
+            LearningRateHalvings = 1,
+            Samples = 7,
+            EvalImages = 20,
+            Sampler = "flow:heun,steps=12,sigma_max=1.5",
+            Start = "gaussian",
+            GridRows = 3,
+            Seed = 11,
+        }.WithBudget("1234,30=999");
+        var json = s.ToJson("quick");
+        var back = TransitionSettings.FromJson(json);
+        Assert.Equal(json.ToJsonString(), back.ToJson("quick").ToJsonString());
+        Assert.Equal((2.5, "gaussian", 999L, 7), (back.TrainingSigmaMax, back.Start, back.BudgetFor(30), back.Samples));
+        // The defaults read back as defaults (older runs recorded fewer keys).
+        var plain = new TransitionSettings().ToJson("quick");
+        Assert.Equal(plain.ToJsonString(), TransitionSettings.FromJson(plain).ToJson("quick").ToJsonString());
+        plain.Remove("sizes");
+        Assert.Contains("'sizes'", Assert.Throws<FormatException>(() => TransitionSettings.FromJson(plain)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OtherSizesKeepOnlyTheBudgetsOfSizesStillRun()
     {
         var standard = TransitionExperiment.Preset("standard");

@@ -213,25 +213,9 @@ public static class GahbExperiment
         TransitionSettings training;
         try
         {
-            var defaults = new TransitionSettings();
-            training = new TransitionSettings
-            {
-                Data = json["data"]!.GetValue<string>(),
-                TestData = json["test_data"]?.GetValue<string>(),
-                Sizes = json["sizes"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray(),
-                Model = json["model"]!.GetValue<string>(),
-                Budget = json["budget_images_per_model"]?.GetValue<long>() ?? defaults.Budget,
-                BatchSize = json["batch_size"]?.GetValue<int>() ?? defaults.BatchSize,
-                LearningRate = json["learning_rate"]?.GetValue<double>() ?? defaults.LearningRate,
-                LearningRateHalvings = json["learning_rate_halvings"]?.GetValue<int>() ?? defaults.LearningRateHalvings,
-                EvalImages = json["eval_images"]?.GetValue<int>() ?? defaults.EvalImages,
-                Seed = json["seed"]?.GetValue<long>() ?? 0,
-                BudgetBySize = json["budget_images_by_size"] is JsonObject bySize
-                    ? bySize.ToDictionary(p => int.Parse(p.Key, CultureInfo.InvariantCulture), p => p.Value!.GetValue<long>())
-                    : null,
-            };
+            training = TransitionSettings.FromJson(json);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+        catch (FormatException e)
         {
             throw new InvalidSettingException("from", $"{file} lacks a transition setting ({e.Message})", e);
         }

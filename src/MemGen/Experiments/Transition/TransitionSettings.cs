@@ -209,6 +209,63 @@ public sealed record TransitionSettings
         return json;
     }
 
+    /// <summary>
+    /// The settings recorded in <paramref name="json"/> by <see cref="ToJson"/> (an experiment.json): the inverse of ToJson,
+    /// so <c>FromJson(s.ToJson(p)).ToJson(p)</c> is <c>s.ToJson(p)</c>. Keys that older runs did not record take their
+    /// defaults. Throws <see cref="FormatException"/> naming the key that is missing or malformed.
+    /// </summary>
+    public static TransitionSettings FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var d = new TransitionSettings();
+        T Get<T>(JsonNode? parent, string key, T fallback, bool required = false)
+        {
+            var node = parent?[key];
+            if (node is null)
+                return required ? throw new FormatException($"'{key}' is missing") : fallback;
+            try
+            {
+                return node.GetValue<T>();
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw new FormatException($"'{key}' is not a {typeof(T).Name}: {node.ToJsonString()}", e);
+            }
+        }
+        var sizes = json["sizes"] as JsonArray ?? throw new FormatException("'sizes' is missing or not a list");
+        var sampler = json["sampler"] as JsonObject;
+        SortedDictionary<int, long>? bySize = null;
+        if (json["budget_images_by_size"] is JsonObject budgets)
+        {
+            bySize = [];
+            foreach (var (key, value) in budgets)
+            {
+                if (!int.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
+                    throw new FormatException($"'budget_images_by_size' has the key '{key}', not a size N");
+                bySize[n] = Get<long>(budgets, key, 0, required: true);
+            }
+        }
+        return new TransitionSettings
+        {
+            Data = Get(json, "data", d.Data, required: true),
+            TestData = Get<string?>(json, "test_data", null),
+            Sizes = [.. sizes.Select(v => v is JsonValue value && value.TryGetValue<int>(out int n) ? n : throw new FormatException($"'sizes' holds {v?.ToJsonString() ?? "null"}, not a size N"))],
+            Model = Get(json, "model", d.Model, required: true),
+            Budget = Get(json, "budget_images_per_model", d.Budget),
+            BudgetBySize = bySize,
+            BatchSize = Get(json, "batch_size", d.BatchSize),
+            TrainingSigmaMax = Get(json, "training_sigma_max", d.TrainingSigmaMax),
+            LearningRate = Get(json, "learning_rate", d.LearningRate),
+            LearningRateHalvings = Get(json, "learning_rate_halvings", d.LearningRateHalvings),
+            Samples = Get(json, "samples", d.Samples),
+            EvalImages = Get(json, "eval_images", d.EvalImages),
+            Sampler = Get(sampler, "spec", d.Sampler),
+            Start = sampler?["start_covariance"] is null ? "mean" : "gaussian",
+            GridRows = Get(json, "grid_rows", d.GridRows),
+            Seed = Get(json, "seed", d.Seed),
+        };
+    }
+
     private JsonObject SamplerRecord()
     {
         var json = SamplerSpec.ToJson();

@@ -3,13 +3,14 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MemGen.Execution;
+using MemGen.Experiments.Transition;
 
 namespace MemGen.Cli.Commands;
 
 /// <summary>
 /// <c>memgen experiment status RUN_DIR</c>: where every job of the plan recorded in RUN_DIR/plan.json stands — done
 /// (its marker exists), running or pending (Slurm queue), failed (submitted, not done, no longer queued; with its log)
-/// or not started.
+/// or not started. A transition run made locally without a plan gets its jobs from its experiment.json.
 /// </summary>
 internal static class ExperimentStatusCommand
 {
@@ -30,7 +31,8 @@ internal static class ExperimentStatusCommand
             PlanStatus status;
             try
             {
-                status = PlanStatus.Read(Path.GetFullPath(dir), new SlurmClient());
+                var full = Path.GetFullPath(dir);
+                status = File.Exists(PlanFiles.Plan(full)) ? PlanStatus.Read(full, new SlurmClient()) : LocalTransitionStatus(full);
             }
             catch (ExecutionException e)
             {
@@ -42,12 +44,44 @@ internal static class ExperimentStatusCommand
         return command;
     }
 
+    /// <summary>
+    /// A transition run started without a plan (a plain local run writes none): its jobs rebuilt from experiment.json,
+    /// their states read from the files (a job in progress shows as not started).
+    /// </summary>
+    private static PlanStatus LocalTransitionStatus(string dir)
+    {
+        var file = Path.Combine(dir, MemGen.Experiments.Kit.RunDirectory.ExperimentFile);
+        JsonObject? json = null;
+        try
+        {
+            json = File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) as JsonObject : null;
+        }
+        catch (JsonException)
+        {
+        }
+        if (json?["experiment"]?.GetValue<string>() != TransitionExperiment.Name)
+            throw new ExecutionException($"{dir} holds no {PlanFiles.PlanFile}: it is not the run directory of a planned experiment (or nothing was planned there yet)");
+        TransitionSettings settings;
+        try
+        {
+            settings = TransitionSettings.FromJson(json);
+        }
+        catch (FormatException e)
+        {
+            throw new ExecutionException($"{file} is not a transition run's record ({e.Message})");
+        }
+        var plan = TransitionPlan.Of(settings, json["preset"]?.GetValue<string>() ?? "quick", dir, exportSvg: true);
+        return PlanStatus.Of(plan, dir, [], []);
+    }
+
     private static string Counts(PlanStatus status) =>
         string.Join(", ", Enum.GetValues<JobState>().Where(s => status.Count(s) > 0).Select(s => $"{status.Count(s)} {PlanListing.StateName(s)}"));
 
     private static string Table(PlanStatus status)
     {
         var lines = new List<string> { $"plan {status.Plan.Name} in {status.RunDirectory}: {status.Jobs.Count} job(s): {Counts(status)}" };
+        if (!File.Exists(PlanFiles.Plan(status.RunDirectory)))
+            lines.Add($"(a local run without {PlanFiles.PlanFile}: the jobs are rebuilt from its settings and read from its files; one in progress shows as not started)");
         int stageWidth = Math.Max(5, status.Jobs.Max(j => j.Stage.Name.Length));
         int idWidth = Math.Max(3, status.Jobs.Max(j => j.Job.Id.Length));
         lines.Add($"{"STAGE".PadRight(stageWidth)}  {"JOB".PadRight(idWidth)}  {"STATE",-11}  SLURM TASK");

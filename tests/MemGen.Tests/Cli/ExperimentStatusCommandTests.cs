@@ -49,6 +49,28 @@ public sealed class ExperimentStatusCommandTests : IDisposable
     }
 
     [Fact]
+    public void ATransitionRunWithoutAPlanIsReadFromItsSettingsAndFiles()
+    {
+        // A plain local run writes no plan.json; status rebuilds its jobs from experiment.json.
+        var (code, _, stderr) = MemgenProcess.Run(s_noSlurm, [.. TransitionPlanTests.TinyTransition, "--out", RunDir, "--job", "train-n1-s1"]);
+        Assert.True(code == 0, stderr);
+        (code, var stdout, stderr) = MemgenProcess.Run(s_noSlurm, "experiment", "status", RunDir);
+        Assert.True(code == 0, stderr);
+        var lines = stdout.TrimEnd().Split('\n');
+        Assert.Equal($"plan transition in {RunDir}: 7 job(s): 1 done, 6 not started", lines[0]);
+        Assert.StartsWith("(a local run without plan.json", lines[1], StringComparison.Ordinal);
+        Assert.Matches(@"^train\s+train-n1-s1\s+done$", lines[3]);
+        Assert.Matches(@"^report\s+report\s+not started$", lines[^1]);
+
+        (code, _, stderr) = MemgenProcess.Run(s_noSlurm, [.. TransitionPlanTests.TinyTransition, "--out", RunDir]);
+        Assert.True(code == 0, stderr);
+        (code, stdout, _) = MemgenProcess.Run(s_noSlurm, "experiment", "status", RunDir, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(7, JsonNode.Parse(stdout)!["counts"]!["done"]!.GetValue<int>());
+        Assert.False(File.Exists(PlanFiles.Plan(RunDir)), "status must not write a plan");
+    }
+
+    [Fact]
     public void ASlurmRunShowsQueuedTasksAndTheLogOfFailedOnes()
     {
         FakeExperiment.Plan(RunDir).Record(RunDir);

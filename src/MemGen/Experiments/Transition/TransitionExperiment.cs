@@ -414,13 +414,14 @@ public static class TransitionExperiment
         double searchPairs = 4.0 * 3 * settings.Samples * n + 2.0 * n * n + 2.0 * split.Test.Count * n;
         double searchRate = searchPairs / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
         NearestPairsTable(pairs, pairsCentered).Write(P("nearest-pairs"));
+        var networkSamples = Concat(i1, i2);
         var point = new TransitionPoint(n, [.. c1.Sigmas],
             CurveValues.From(c1), CurveValues.From(c2), CurveValues.From(cOpt),
             FamilyMeasures.From(cross, m1, m2, x1.DivergedCount + x2.DivergedCount, MedianOf(x1.Steps, x2.Steps)),
             FamilyMeasures.From(crossOpt, mo1, mo2, o1.DivergedCount + o2.DivergedCount, MedianOf(o1.Steps, o2.Steps)),
             [.. pairs.Select(p => p.Similarity)], [.. pairsCentered.Select(p => p.Similarity)], trainingSeconds, searchRate,
-            heldOut, RadialPowerSpectrum.Of(Concat(i1, i2)), RadialPowerSpectrum.Of(Concat(split.S1, split.S2)),
-            ImageIntensity.Of(Concat(i1, i2)), ImageIntensity.Of(Concat(split.S1, split.S2)));
+            heldOut, RadialPowerSpectrum.Of(networkSamples), RadialPowerSpectrum.Of(both),
+            ImageIntensity.Of(networkSamples), ImageIntensity.Of(both));
         WriteGrid(P("grid.png"), settings.GridRows, i1, i2, split.S1, split.S2, m1, m2, $"N = {n}: {point.Regime.ToString().ToLowerInvariant()}");
         point.Save(P(PointFile));
         unit.Report("done", point.Regime.ToString().ToLowerInvariant(), 1);

@@ -50,25 +50,15 @@ internal static class ExperimentStatusCommand
     /// </summary>
     private static PlanStatus LocalTransitionStatus(string dir)
     {
-        var file = Path.Combine(dir, MemGen.Experiments.Kit.RunDirectory.ExperimentFile);
-        JsonObject? json = null;
-        try
-        {
-            json = File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) as JsonObject : null;
-        }
-        catch (JsonException)
-        {
-        }
-        if (json?["experiment"]?.GetValue<string>() != TransitionExperiment.Name)
-            throw new ExecutionException($"{dir} holds no {PlanFiles.PlanFile}: it is not the run directory of a planned experiment (or nothing was planned there yet)");
         TransitionSettings settings;
+        JsonObject json;
         try
         {
-            settings = TransitionSettings.FromJson(json);
+            (settings, json) = TransitionExperiment.ReadRecord(dir);
         }
         catch (FormatException e)
         {
-            throw new ExecutionException($"{file} is not a transition run's record ({e.Message})");
+            throw new ExecutionException($"{dir} holds no {PlanFiles.PlanFile}: it is not the run directory of a planned experiment, nor a transition run ({e.Message})");
         }
         var plan = TransitionPlan.Of(settings, json["preset"]?.GetValue<string>() ?? "quick", dir, exportSvg: true);
         return PlanStatus.Of(plan, dir, [], []);

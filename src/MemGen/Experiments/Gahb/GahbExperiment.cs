@@ -198,26 +198,15 @@ public static class GahbExperiment
     /// <summary>The transition settings recorded in the --from run's experiment.json, restricted to the requested sizes.</summary>
     private static (TransitionSettings Training, JsonObject Source) ReadTransitionRun(GahbSettings settings)
     {
-        var file = Path.Combine(settings.From!, RunDirectory.ExperimentFile);
+        TransitionSettings training;
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new InvalidSettingException("from", $"{file} is not a JSON object");
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidSettingException("from", $"{file} is not readable ({e.Message.Split('\n')[0]})", e);
-        }
-        if (json["experiment"]?.GetValue<string>() != TransitionExperiment.Name)
-            throw new InvalidSettingException("from", $"{settings.From} holds no transition experiment ({file} names '{json["experiment"]}')");
-        TransitionSettings training;
-        try
-        {
-            training = TransitionSettings.FromJson(json);
+            (training, json) = TransitionExperiment.ReadRecord(settings.From!);
         }
         catch (FormatException e)
         {
-            throw new InvalidSettingException("from", $"{file} lacks a transition setting ({e.Message})", e);
+            throw new InvalidSettingException("from", e.Message, e);
         }
         var sizes = settings.Sizes ?? training.Sizes;
         foreach (int n in sizes)

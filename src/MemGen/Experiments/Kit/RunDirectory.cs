@@ -58,17 +58,16 @@ public sealed class RunDirectory : IDisposable
                 throw new InvalidSettingException("out", $"{dir} is not empty and holds no {ExperimentFile}; choose a new or empty directory");
             return;
         }
-        JsonNode? there;
+        JsonObject existing;
+        string thereName;
         try
         {
-            there = JsonNode.Parse(System.IO.File.ReadAllText(file));
+            (existing, thereName) = ReadIdentity(dir) ?? throw new FormatException($"{file} vanished");
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (FormatException e)
         {
-            throw new InvalidSettingException("out", $"{file} is not a readable experiment file ({e.Message.Split('\n')[0]})");
+            throw new InvalidSettingException("out", e.Message, e);
         }
-        if (there is not JsonObject existing || existing["experiment"] is not JsonValue v || !v.TryGetValue(out string? thereName))
-            throw new InvalidSettingException("out", $"{file} is not an experiment file; choose another directory");
         if (thereName != name)
             throw new InvalidSettingException("out", $"{dir} holds a different experiment ({thereName}, not {name}); choose another directory");
         var a = (JsonObject)existing.DeepClone();
@@ -77,6 +76,30 @@ public sealed class RunDirectory : IDisposable
         b.Remove("preset");
         if (FirstDifference(a, b, "") is string difference)
             throw new InvalidSettingException("out", $"{dir} holds a different {name} experiment ({difference}); use the same settings to resume, or another directory");
+    }
+
+    /// <summary>
+    /// The identity recorded in <paramref name="path"/>'s experiment.json and the experiment it names; null when the folder
+    /// holds no such file. Throws <see cref="FormatException"/> saying what is wrong when the file cannot be read or is not
+    /// an experiment file.
+    /// </summary>
+    public static (JsonObject Identity, string Experiment)? ReadIdentity(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var file = System.IO.Path.Combine(System.IO.Path.GetFullPath(path), ExperimentFile);
+        if (!System.IO.File.Exists(file)) return null;
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(System.IO.File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"{file} is not a readable experiment file ({e.Message.Split('\n')[0]})", e);
+        }
+        if (node is not JsonObject identity || identity["experiment"] is not JsonValue v || !v.TryGetValue(out string? name))
+            throw new FormatException($"{file} is not an experiment file; choose another directory");
+        return (identity, name);
     }
 
     /// <summary>

@@ -123,6 +123,27 @@ public static class TransitionExperiment
         _ => throw new InvalidSettingException("preset", $"unknown preset '{name}' (expected {string.Join(" or ", PresetNames)})"),
     };
 
+    /// <summary>
+    /// The settings a transition run recorded in its experiment.json, and the record itself (<see cref="TransitionSettings.FromJson"/>).
+    /// Throws <see cref="FormatException"/> saying what is wrong when the folder holds no transition run's record.
+    /// </summary>
+    public static (TransitionSettings Settings, JsonObject Record) ReadRecord(string runDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(runDirectory);
+        var dir = Path.GetFullPath(runDirectory);
+        var file = Path.Combine(dir, RunDirectory.ExperimentFile);
+        var (record, experiment) = RunDirectory.ReadIdentity(dir) ?? throw new FormatException($"{dir} holds no {RunDirectory.ExperimentFile} (not a transition run)");
+        if (experiment != Name) throw new FormatException($"{dir} holds no transition experiment ({file} names '{experiment}')");
+        try
+        {
+            return (TransitionSettings.FromJson(record), record);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{file} lacks a transition setting ({e.Message})", e);
+        }
+    }
+
     /// <summary>The folder of size <paramref name="n"/> inside the run directory.</summary>
     public static string PointDirectory(string runDirectory, int n) => Path.Combine(runDirectory, $"n-{n.ToString(CultureInfo.InvariantCulture)}");
 

@@ -115,8 +115,15 @@ public static class SamplingJob
                 int div = meta.Spec.SizeDivisor;
                 if (g2.Height % div != 0 || g2.Width % div != 0) throw new InvalidSettingException("shape", $"{meta.Spec} needs sides divisible by {div}");
             }
-            var start = StartOf(settings.StartMean, meanValue, meanSpec, opened, shape, kind);
-            if (covarianceSpec is not null) start = WithCovariance(start, covarianceSpec, shape);
+            var meanData = meanSpec is null ? null : LoadStartData("start-mean", meanSpec, shape);
+            var start = StartOf(settings.StartMean, meanValue, meanSpec, meanData, opened, kind);
+            if (covarianceSpec is not null)
+            {
+                // The same spec for both (the usual case) is read once.
+                var data = meanData is not null && covarianceSpec.ToString() == meanSpec!.ToString() ? meanData : LoadStartData("start-covariance", covarianceSpec, shape);
+                if (data.Count < 2) throw new InvalidSettingException("start-covariance", $"'{covarianceSpec}' has {data.Count} image(s); a covariance needs at least 2");
+                start = start with { Covariance = Sampling.StartCovariance.Of(data), Description = $"{start.Description}, covariance of {covarianceSpec}" };
+            }
             var sampler = samplerSpec.SavingEvery(settings.SaveEvery).Create(start, settings.Batch);
 
             // 3. Sample.
@@ -182,29 +189,23 @@ public static class SamplingJob
         return (m, null);
     }
 
-    private static SamplingStart StartOf(string text, float? value, DatasetSpec? spec, OpenedDenoiser opened, ImageShape shape, string kind)
+    /// <summary>The images of a start setting (start-mean, start-covariance): not empty and of the samples' size.</summary>
+    private static ImageSet LoadStartData(string setting, DatasetSpec spec, ImageShape shape)
     {
-        if (spec is not null)
-        {
-            var data = DatasetLoader.LoadAs("start-mean", spec);
-            if (data.Count == 0) throw new InvalidSettingException("start-mean", $"'{spec}' has no images");
-            if (data.ImageSize != shape.Size)
-                throw new InvalidSettingException("start-mean", $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");
-            return SamplingStart.MeanOf(data, $"mean image of {spec}");
-        }
+        var data = DatasetLoader.LoadAs(setting, spec);
+        if (data.Count == 0) throw new InvalidSettingException(setting, $"'{spec}' has no images");
+        if (data.ImageSize != shape.Size)
+            throw new InvalidSettingException(setting, $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");
+        return data;
+    }
+
+    private static SamplingStart StartOf(string text, float? value, DatasetSpec? spec, ImageSet? data, OpenedDenoiser opened, string kind)
+    {
+        if (data is not null) return SamplingStart.MeanOf(data, $"mean image of {spec}");
         if (value is float v) return SamplingStart.Constant(v);
         if (opened.Data is not null) return SamplingStart.MeanOf(opened.Data, "data mean image");
         if (text == "data") throw new InvalidSettingException("start-mean", $"data needs an empirical or wiener denoiser (the {kind} denoiser has no data)");
         return SamplingStart.Grey;
-    }
-
-    private static SamplingStart WithCovariance(SamplingStart start, DatasetSpec spec, ImageShape shape)
-    {
-        var data = DatasetLoader.LoadAs("start-covariance", spec);
-        if (data.Count < 2) throw new InvalidSettingException("start-covariance", $"'{spec}' has {data.Count} image(s); a covariance needs at least 2");
-        if (data.ImageSize != shape.Size)
-            throw new InvalidSettingException("start-covariance", $"'{spec}' images are {data.Channels}x{data.Height}x{data.Width}, the samples {Describe(shape)}");
-        return start with { Covariance = Sampling.StartCovariance.Of(data), Description = $"{start.Description}, covariance of {spec}" };
     }
 
     private static JsonObject ConfigJson(SamplingJobSettings settings, DenoiserSpec spec, SamplerSpec sampler, OpenedDenoiser opened, ImageShape shape,

@@ -8,6 +8,7 @@ using MemGen.Tests.Reporting;
 
 namespace MemGen.Tests.Experiments;
 
+[Collection(MemGen.Tests.TestSupport.BlasThreadsCollection.Name)]
 public class LinearGaussianExperimentTests
 {
     private static readonly LinearGaussianSettings Tiny = new()

@@ -4,6 +4,7 @@ using MemGen.Tensors;
 namespace MemGen.Tests.Analysis.LinearGaussian;
 
 /// <summary>The single-precision evaluation of ∫p_S² (docs/science.md §7.9): right where float32 suffices, sign flips where it does not.</summary>
+[Collection(MemGen.Tests.TestSupport.BlasThreadsCollection.Name)]
 public class Float32PrecisionTests
 {
     [Theory]

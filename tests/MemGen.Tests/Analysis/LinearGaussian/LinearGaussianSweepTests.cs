@@ -2,6 +2,7 @@ using MemGen.Analysis.LinearGaussian;
 
 namespace MemGen.Tests.Analysis.LinearGaussian;
 
+[Collection(MemGen.Tests.TestSupport.BlasThreadsCollection.Name)]
 public class LinearGaussianSweepTests
 {
     private static readonly LinearGaussianSettings Small = new()
